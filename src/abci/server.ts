@@ -1,0 +1,174 @@
+import * as net from "node:net";
+import * as fs from "node:fs";
+import {
+  Request,
+  Response,
+  RequestInfo, ResponseInfo,
+  RequestInitChain, ResponseInitChain,
+  RequestQuery, ResponseQuery,
+  RequestCheckTx, ResponseCheckTx,
+  ResponseCommit,
+  ResponseListSnapshots,
+  RequestOfferSnapshot, ResponseOfferSnapshot,
+  RequestLoadSnapshotChunk, ResponseLoadSnapshotChunk,
+  RequestApplySnapshotChunk, ResponseApplySnapshotChunk,
+  RequestPrepareProposal, ResponsePrepareProposal,
+  RequestProcessProposal, ResponseProcessProposal,
+  RequestExtendVote, ResponseExtendVote,
+  RequestVerifyVoteExtension, ResponseVerifyVoteExtension,
+  RequestFinalizeBlock, ResponseFinalizeBlock,
+} from "cosmjs-types/tendermint/abci/types";
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, frame } from "./framing";
+
+type Partial<T> = { [K in keyof T]?: T[K] };
+
+/** The application side of ABCI 2.0. Echo and Flush are answered by the server itself. */
+export interface AbciApplication {
+  info(req: RequestInfo): Promise<Partial<ResponseInfo>>;
+  initChain(req: RequestInitChain): Promise<Partial<ResponseInitChain>>;
+  query(req: RequestQuery): Promise<Partial<ResponseQuery>>;
+  checkTx(req: RequestCheckTx): Promise<Partial<ResponseCheckTx>>;
+  commit(): Promise<Partial<ResponseCommit>>;
+  listSnapshots(): Promise<Partial<ResponseListSnapshots>>;
+  offerSnapshot(req: RequestOfferSnapshot): Promise<Partial<ResponseOfferSnapshot>>;
+  loadSnapshotChunk(req: RequestLoadSnapshotChunk): Promise<Partial<ResponseLoadSnapshotChunk>>;
+  applySnapshotChunk(req: RequestApplySnapshotChunk): Promise<Partial<ResponseApplySnapshotChunk>>;
+  prepareProposal(req: RequestPrepareProposal): Promise<Partial<ResponsePrepareProposal>>;
+  processProposal(req: RequestProcessProposal): Promise<Partial<ResponseProcessProposal>>;
+  extendVote(req: RequestExtendVote): Promise<Partial<ResponseExtendVote>>;
+  verifyVoteExtension(req: RequestVerifyVoteExtension): Promise<Partial<ResponseVerifyVoteExtension>>;
+  finalizeBlock(req: RequestFinalizeBlock): Promise<Partial<ResponseFinalizeBlock>>;
+}
+
+export type Logger = (msg: string) => void;
+
+/** Serialises async work: ABCI state access from the four connections never interleaves. */
+class Mutex {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** Answers one decoded request. Exported for in-process tests that drive the app without a socket. */
+export async function dispatch(app: AbciApplication, req: Request): Promise<Response> {
+  if (req.echo) return Response.fromPartial({ echo: { message: req.echo.message } });
+  if (req.flush) return Response.fromPartial({ flush: {} });
+  if (req.info) return Response.fromPartial({ info: await app.info(req.info) });
+  if (req.initChain) return Response.fromPartial({ initChain: await app.initChain(req.initChain) });
+  if (req.query) return Response.fromPartial({ query: await app.query(req.query) });
+  if (req.checkTx) return Response.fromPartial({ checkTx: await app.checkTx(req.checkTx) });
+  if (req.commit) return Response.fromPartial({ commit: await app.commit() });
+  if (req.listSnapshots) return Response.fromPartial({ listSnapshots: await app.listSnapshots() });
+  if (req.offerSnapshot) return Response.fromPartial({ offerSnapshot: await app.offerSnapshot(req.offerSnapshot) });
+  if (req.loadSnapshotChunk) return Response.fromPartial({ loadSnapshotChunk: await app.loadSnapshotChunk(req.loadSnapshotChunk) });
+  if (req.applySnapshotChunk) return Response.fromPartial({ applySnapshotChunk: await app.applySnapshotChunk(req.applySnapshotChunk) });
+  if (req.prepareProposal) return Response.fromPartial({ prepareProposal: await app.prepareProposal(req.prepareProposal) });
+  if (req.processProposal) return Response.fromPartial({ processProposal: await app.processProposal(req.processProposal) });
+  if (req.extendVote) return Response.fromPartial({ extendVote: await app.extendVote(req.extendVote) });
+  if (req.verifyVoteExtension) return Response.fromPartial({ verifyVoteExtension: await app.verifyVoteExtension(req.verifyVoteExtension) });
+  if (req.finalizeBlock) return Response.fromPartial({ finalizeBlock: await app.finalizeBlock(req.finalizeBlock) });
+  throw new Error("request with no known method set");
+}
+
+export interface AbciServerOptions {
+  maxFrameBytes?: number;
+  log?: Logger;
+}
+
+/**
+ * ABCI socket server. CometBFT opens four connections (query, snapshot, mempool, consensus);
+ * each is answered strictly in request order. Requests that touch the application run under one
+ * mutex, so a CheckTx or Query never observes a half-applied FinalizeBlock or Commit.
+ */
+export class AbciServer {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly appLock = new Mutex();
+  private readonly maxFrameBytes: number;
+  private readonly log: Logger;
+  private connections = 0;
+
+  constructor(private readonly app: AbciApplication, opts: AbciServerOptions = {}) {
+    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.log = opts.log ?? ((m) => console.error(m));
+    this.server = net.createServer((s) => this.onConnection(s));
+  }
+
+  /** addr: "tcp://host:port" or "unix:///path" (CometBFT's proxy_app syntax). */
+  listen(addr: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      const done = () => { this.server.off("error", reject); resolve(); };
+      if (addr.startsWith("unix://")) {
+        const path = addr.slice("unix://".length);
+        if (fs.existsSync(path)) fs.unlinkSync(path);
+        this.server.listen(path, done);
+      } else {
+        const m = /^(?:tcp:\/\/)?([^:]+):(\d+)$/.exec(addr);
+        if (!m) throw new Error(`bad ABCI listen address "${addr}" (want tcp://host:port or unix:///path)`);
+        this.server.listen(Number(m[2]), m[1], done);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const id = ++this.connections;
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(this.maxFrameBytes);
+    // Responses go out in request order: each request's handling is chained after the previous one.
+    let chain: Promise<void> = Promise.resolve();
+    let closed = false;
+
+    socket.on("data", (chunk) => {
+      let messages: Uint8Array[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (err) {
+        this.log(`abci: closing connection ${id}: ${(err as Error).message}`);
+        closed = true;
+        socket.destroy();
+        return;
+      }
+      for (const bytes of messages) {
+        chain = chain.then(async () => {
+          if (closed) return;
+          const res = await this.handle(id, bytes);
+          if (!closed) socket.write(frame(Response.encode(res).finish()));
+        });
+      }
+    });
+    socket.on("error", (err) => this.log(`abci: connection ${id} error: ${err.message}`));
+    socket.on("close", () => { closed = true; this.sockets.delete(socket); });
+  }
+
+  private async handle(conn: number, bytes: Uint8Array): Promise<Response> {
+    let req: Request;
+    try {
+      req = Request.decode(bytes);
+    } catch (err) {
+      return this.exception(conn, `undecodable request: ${(err as Error).message}`);
+    }
+    if (req.echo || req.flush) return dispatch(this.app, req);
+    try {
+      return await this.appLock.run(() => dispatch(this.app, req));
+    } catch (err) {
+      // Only reached by an application bug: request handlers turn bad input into result codes.
+      // CometBFT stops when it gets an exception, which is the safe outcome for a broken state machine.
+      return this.exception(conn, (err as Error).stack ?? String(err));
+    }
+  }
+
+  private exception(conn: number, error: string): Response {
+    this.log(`abci: connection ${conn}: answering with exception: ${error}`);
+    return Response.fromPartial({ exception: { error } });
+  }
+}

@@ -1,0 +1,52 @@
+import type { Event } from "cosmjs-types/tendermint/abci/types";
+import type { KVStore } from "../store/store";
+import { PrefixStore } from "../store/prefix";
+
+/** What the state machine may know about the block being executed: all of it from the header, never the clock. */
+export interface BlockHeader {
+  chainId: string;
+  height: bigint;
+  /** block time from the header: whole seconds and nanoseconds since the Unix epoch */
+  timeSeconds: bigint;
+  timeNanos: number;
+  /** hash of the block being executed (empty for genesis and queries) */
+  hash: Uint8Array;
+  proposer: Uint8Array;
+}
+
+export type ExecMode = "genesis" | "check" | "deliver" | "simulate" | "query";
+
+/** Collects the events of one tx or one block phase, in emission order. */
+export class EventManager {
+  readonly events: Event[] = [];
+  emit(type: string, attributes: Array<[string, string]>, index = true): void {
+    this.events.push({ type, attributes: attributes.map(([key, value]) => ({ key, value, index })) });
+  }
+  append(events: readonly Event[]): void {
+    this.events.push(...events);
+  }
+}
+
+/** Execution context passed to keepers and handlers. `kv` is the whole state; modules use `store(name)`. */
+export class Context {
+  constructor(
+    readonly kv: KVStore,
+    readonly header: BlockHeader,
+    readonly mode: ExecMode,
+    readonly events: EventManager = new EventManager(),
+  ) {}
+
+  /** The module's own key space: keys are prefixed with "<module>/". */
+  store(moduleName: string): KVStore {
+    return new PrefixStore(this.kv, moduleStorePrefix(moduleName));
+  }
+
+  /** Same block, another state view (a tx branch) and a fresh event list. */
+  withKV(kv: KVStore): Context {
+    return new Context(kv, this.header, this.mode, new EventManager());
+  }
+}
+
+export function moduleStorePrefix(moduleName: string): Uint8Array {
+  return Buffer.from(`${moduleName}/`, "utf8");
+}

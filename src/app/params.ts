@@ -1,0 +1,6 @@
+/** Chain-wide constants a Cosmos user expects to see named in one place. */
+export const ADDRESS_PREFIX = "poi";
+export const BOND_DENOM = "upoi";
+export const LOCALNET_CHAIN_ID = "poi-localnet";
+export const APP_NAME = "poi-chain";
+export const APP_VERSION = 1n;

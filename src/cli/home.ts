@@ -1,0 +1,167 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
+import { resolveCometbft, PROJECT_ROOT } from "./cometbft-bin";
+import { ADDRESS_PREFIX, BOND_DENOM, LOCALNET_CHAIN_ID } from "../app/params";
+
+const TEMPLATES = path.join(PROJECT_ROOT, "cometbft");
+
+/** Ports of one node; every node of a localnet gets its own set on loopback. */
+export interface NodePorts {
+  p2p: number;
+  rpc: number;
+  abci: number;
+}
+
+export function portsFor(basePort: number, index: number): NodePorts {
+  const base = basePort + index * 100;
+  return { p2p: base, rpc: base + 1, abci: base + 2 };
+}
+
+/** The app's own settings, in <home>/config/app.json. */
+export interface AppConfig {
+  abci_listen: string;
+  rpc_url: string;
+  max_tx_bytes: number;
+  min_gas_prices: string;
+}
+
+export interface TestAccount {
+  name: string;
+  mnemonic: string;
+  address: string;
+}
+
+export function fill(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+    if (!(name in values)) throw new Error(`template placeholder {{${name}}} has no value`);
+    return String(values[name]);
+  });
+}
+
+/** Sets `key = value` lines of a TOML file, section by section, keeping everything else as cometbft wrote it. */
+export function applyTomlOverrides(base: string, overrides: string): string {
+  const wanted = new Map<string, string>(); // "section\0key" -> full line
+  let section = "";
+  for (const line of overrides.split("\n")) {
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) continue;
+    const sec = /^\[(.+)\]$/.exec(t);
+    if (sec) { section = sec[1]; continue; }
+    const kv = /^([A-Za-z0-9_]+)\s*=/.exec(t);
+    if (!kv) throw new Error(`cannot parse override line: ${line}`);
+    wanted.set(`${section}\0${kv[1]}`, t);
+  }
+  const applied = new Set<string>();
+  section = "";
+  const out = base.split("\n").map((line) => {
+    const t = line.trim();
+    const sec = /^\[(.+)\]$/.exec(t);
+    if (sec) { section = sec[1]; return line; }
+    const kv = /^([A-Za-z0-9_]+)\s*=/.exec(t);
+    const id = kv ? `${section}\0${kv[1]}` : "";
+    const replacement = wanted.get(id);
+    if (replacement === undefined) return line;
+    applied.add(id);
+    return replacement;
+  });
+  const missing = [...wanted.keys()].filter((k) => !applied.has(k)).map((k) => k.replace("\0", "."));
+  if (missing.length) throw new Error(`config.toml has no keys ${missing.join(", ")} to override`);
+  return out.join("\n");
+}
+
+export interface NodeInit {
+  home: string;
+  moniker: string;
+  ports: NodePorts;
+  nodeId: string;
+  validator: { address: string; pub_key: { type: string; value: string }; power: string; name: string };
+}
+
+/** `cometbft init` a node home, then lay our config and app config over it. Peers are set later. */
+export function initNodeHome(home: string, moniker: string, ports: NodePorts): NodeInit {
+  const cometbft = resolveCometbft();
+  execFileSync(cometbft, ["init", "--home", home], { stdio: "ignore" });
+  const nodeId = execFileSync(cometbft, ["show-node-id", "--home", home], { encoding: "utf8" }).trim();
+  const key = JSON.parse(fs.readFileSync(path.join(home, "config", "priv_validator_key.json"), "utf8"));
+  const appConfig = fill(fs.readFileSync(path.join(TEMPLATES, "app.template.json"), "utf8"), { abci_port: ports.abci, rpc_port: ports.rpc });
+  fs.writeFileSync(path.join(home, "config", "app.json"), appConfig);
+  return { home, moniker, ports, nodeId, validator: { address: key.address, pub_key: key.pub_key, power: "10", name: moniker } };
+}
+
+export function writeNodeConfig(node: NodeInit, peers: string, timeoutCommit: string): void {
+  const file = path.join(node.home, "config", "config.toml");
+  const overrides = fill(fs.readFileSync(path.join(TEMPLATES, "config-overrides.toml"), "utf8"), {
+    moniker: node.moniker, abci_port: node.ports.abci, rpc_port: node.ports.rpc, p2p_port: node.ports.p2p,
+    persistent_peers: peers, timeout_commit: timeoutCommit,
+  });
+  fs.writeFileSync(file, applyTomlOverrides(fs.readFileSync(file, "utf8"), overrides));
+}
+
+/** Test accounts: one operator per validator plus a faucet, a requester and four users. */
+export async function makeAccounts(validators: number): Promise<TestAccount[]> {
+  const names = ["faucet", "requester", ...Array.from({ length: validators }, (_, i) => `operator${i}`), "user0", "user1", "user2", "user3"];
+  const out: TestAccount[] = [];
+  for (const name of names) {
+    const wallet = await DirectSecp256k1HdWallet.generate(24, { prefix: ADDRESS_PREFIX });
+    const [acc] = await wallet.getAccounts();
+    out.push({ name, mnemonic: wallet.mnemonic, address: acc.address });
+  }
+  return out;
+}
+
+export const ACCOUNT_BALANCE = 1_000_000_000_000n; // 1,000,000 POI in upoi
+
+export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId: string): void {
+  const genesis = JSON.parse(fs.readFileSync(path.join(TEMPLATES, "genesis.template.json"), "utf8"));
+  genesis.chain_id = chainId;
+  // Genesis time is an input to consensus, written once here; the state machine only reads block times.
+  genesis.genesis_time = new Date().toISOString();
+  genesis.validators = nodes.map((n) => n.validator);
+  genesis.app_state = {
+    bank: { balances: accounts.map((a) => ({ address: a.address, coins: [{ denom: BOND_DENOM, amount: ACCOUNT_BALANCE.toString() }] })) },
+  };
+  const text = JSON.stringify(genesis, null, 2);
+  for (const n of nodes) fs.writeFileSync(path.join(n.home, "config", "genesis.json"), text);
+}
+
+export interface NetworkOptions {
+  home: string;
+  validators: number;
+  basePort: number;
+  chainId?: string;
+  timeoutCommit?: string;
+  /** Lay node i at <home>/node<i>; with a single validator and flat=true, the node home is <home> itself. */
+  flat?: boolean;
+}
+
+/** Creates every node home, shared genesis, peers and accounts.json. Refuses to overwrite an existing home. */
+export async function initNetwork(opts: NetworkOptions): Promise<{ nodes: NodeInit[]; accounts: TestAccount[] }> {
+  if (fs.existsSync(path.join(opts.home, opts.flat ? "config" : "node0"))) {
+    throw new Error(`${opts.home} already holds a chain; use 'reset' first or pick another --home`);
+  }
+  if (opts.flat && opts.validators !== 1) throw new Error("a flat home holds exactly one validator");
+  fs.mkdirSync(opts.home, { recursive: true });
+  const nodes: NodeInit[] = [];
+  for (let i = 0; i < opts.validators; i++) {
+    const nodeHome = opts.flat ? opts.home : path.join(opts.home, `node${i}`);
+    nodes.push(initNodeHome(nodeHome, `node${i}`, portsFor(opts.basePort, i)));
+  }
+  for (const n of nodes) {
+    const peers = nodes.filter((p) => p !== n).map((p) => `${p.nodeId}@127.0.0.1:${p.ports.p2p}`).join(",");
+    writeNodeConfig(n, peers, opts.timeoutCommit ?? "300ms");
+  }
+  const accounts = await makeAccounts(opts.validators);
+  writeGenesis(nodes, accounts, opts.chainId ?? LOCALNET_CHAIN_ID);
+  fs.writeFileSync(path.join(opts.home, "accounts.json"), JSON.stringify(accounts, null, 2), { mode: 0o600 });
+  const layout = { validators: opts.validators, basePort: opts.basePort, nodes: nodes.map((n) => ({ home: n.home, moniker: n.moniker, ports: n.ports, nodeId: n.nodeId })) };
+  fs.writeFileSync(path.join(opts.home, "network.json"), JSON.stringify(layout, null, 2));
+  return { nodes, accounts };
+}
+
+export function readAppConfig(home: string): AppConfig {
+  const file = path.join(home, "config", "app.json");
+  if (!fs.existsSync(file)) throw new Error(`${file} not found: run 'poi init --home ${home}' first`);
+  return JSON.parse(fs.readFileSync(file, "utf8")) as AppConfig;
+}

@@ -1,0 +1,110 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { initNetwork } from "./home";
+import { isAlive, readPids } from "./node";
+
+export interface NetworkLayout {
+  validators: number;
+  basePort: number;
+  nodes: Array<{ home: string; moniker: string; ports: { p2p: number; rpc: number; abci: number }; nodeId: string }>;
+}
+
+export interface NodeStatus {
+  moniker: string;
+  rpc: string;
+  running: boolean;
+  height: number | null;
+  appHash: string | null;
+  catchingUp: boolean | null;
+}
+
+const MAIN = path.join(__dirname, "main.js");
+
+export function readLayout(home: string): NetworkLayout | undefined {
+  const file = path.join(home, "network.json");
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as NetworkLayout) : undefined;
+}
+
+/** Spawns a detached `poi start --with-cometbft` for one node home, logging to <node>/app.log. */
+export function spawnNode(nodeHome: string): number {
+  const out = fs.openSync(path.join(nodeHome, "app.log"), "a");
+  const child = spawn(process.execPath, [MAIN, "start", "--home", nodeHome, "--with-cometbft"], {
+    detached: true,
+    stdio: ["ignore", out, out],
+  });
+  child.unref();
+  fs.closeSync(out);
+  return child.pid!;
+}
+
+export async function rpcStatus(rpc: string): Promise<{ height: number; appHash: string; catchingUp: boolean } | undefined> {
+  try {
+    const res = await fetch(`${rpc}/status`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { result: { sync_info: { latest_block_height: string; latest_app_hash: string; catching_up: boolean } } };
+    const s = body.result.sync_info;
+    return { height: Number(s.latest_block_height), appHash: s.latest_app_hash, catchingUp: s.catching_up };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function networkStatus(home: string): Promise<NodeStatus[]> {
+  const layout = readLayout(home);
+  if (!layout) throw new Error(`no localnet in ${home}: run 'poi localnet start --home ${home}'`);
+  return Promise.all(
+    layout.nodes.map(async (n) => {
+      const rpc = `http://127.0.0.1:${n.ports.rpc}`;
+      const s = await rpcStatus(rpc);
+      return {
+        moniker: n.moniker, rpc, running: isAlive(readPids(n.home)?.app),
+        height: s?.height ?? null, appHash: s?.appHash ?? null, catchingUp: s?.catchingUp ?? null,
+      };
+    }),
+  );
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Initialises the network if `home` is empty, then starts every node that is not running. */
+export async function startLocalnet(opts: { home: string; validators: number; basePort: number; timeoutCommit?: string }, log: (m: string) => void): Promise<NetworkLayout> {
+  const t0 = Date.now();
+  if (!readLayout(opts.home)) {
+    log(`initialising a ${opts.validators}-validator localnet in ${opts.home}`);
+    await initNetwork({ home: opts.home, validators: opts.validators, basePort: opts.basePort, timeoutCommit: opts.timeoutCommit });
+  }
+  const layout = readLayout(opts.home)!;
+  for (const n of layout.nodes) {
+    if (isAlive(readPids(n.home)?.app)) continue;
+    const pid = spawnNode(n.home);
+    log(`started ${n.moniker} (pid ${pid}): rpc http://127.0.0.1:${n.ports.rpc}, log ${path.join(n.home, "app.log")}`);
+  }
+  // Up means every node answers RPC and has committed a block.
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const st = await networkStatus(opts.home);
+    if (st.every((s) => s.height !== null && s.height >= 1)) break;
+    if (Date.now() > deadline) throw new Error(`localnet did not produce blocks within 180 s; see the node logs under ${opts.home}`);
+    await sleep(250);
+  }
+  log(`localnet up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return layout;
+}
+
+/** SIGTERM every node supervisor (it stops its cometbft), then SIGKILL whatever is left after 20 s. */
+export async function stopLocalnet(home: string, log: (m: string) => void): Promise<void> {
+  const layout = readLayout(home);
+  if (!layout) return;
+  const pids = layout.nodes.map((n) => readPids(n.home)).filter((p) => p !== undefined);
+  for (const p of pids) if (isAlive(p.app)) process.kill(p.app, "SIGTERM");
+  const deadline = Date.now() + 20_000;
+  while (pids.some((p) => isAlive(p.app) || isAlive(p.cometbft)) && Date.now() < deadline) await sleep(100);
+  for (const p of pids) for (const pid of [p.app, p.cometbft]) if (isAlive(pid)) process.kill(pid!, "SIGKILL");
+  log(`localnet in ${home} stopped`);
+}
+
+export async function resetLocalnet(home: string, log: (m: string) => void): Promise<void> {
+  await stopLocalnet(home, log);
+  if (fs.existsSync(home)) fs.rmSync(home, { recursive: true, force: true });
+  log(`removed ${home}`);
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { parseArgs } from "node:util";
+import * as path from "node:path";
+import { initNetwork } from "./home";
+import { startNode } from "./node";
+import { networkStatus, resetLocalnet, startLocalnet, stopLocalnet } from "./localnet";
+import { LOCALNET_CHAIN_ID } from "../app/params";
+
+const USAGE = `usage: poi <command> [options]
+
+  init   --home DIR [--chain-id ID] [--base-port P]   make a 1-validator node home (CometBFT config, genesis, app config)
+  start  --home DIR [--with-cometbft]                 run the app (and supervise cometbft)
+  localnet start|status|stop|reset [--validators N] [--home DIR] [--base-port P] [--detach] [--json]
+`;
+
+class UsageError extends Error {}
+
+const log = (m: string) => process.stderr.write(m + "\n");
+
+function intOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "init": {
+      const { values } = parseArgs({ args: rest, options: { home: { type: "string" }, "chain-id": { type: "string" }, "base-port": { type: "string" } } });
+      if (!values.home) throw new UsageError("init needs --home DIR");
+      const { nodes } = await initNetwork({
+        home: values.home, validators: 1, flat: true, basePort: intOption(values["base-port"], "base-port", 26656),
+        chainId: values["chain-id"] ?? LOCALNET_CHAIN_ID,
+      });
+      log(`initialised ${values.home}: rpc http://127.0.0.1:${nodes[0].ports.rpc}, accounts in ${path.join(values.home, "accounts.json")}`);
+      return;
+    }
+    case "start": {
+      const { values } = parseArgs({ args: rest, options: { home: { type: "string" }, "with-cometbft": { type: "boolean", default: false } } });
+      if (!values.home) throw new UsageError("start needs --home DIR");
+      await startNode(values.home, values["with-cometbft"]!);
+      return;
+    }
+    case "localnet": {
+      const [sub, ...opts] = rest;
+      const { values } = parseArgs({
+        args: opts,
+        options: {
+          home: { type: "string", default: ".localnet" }, validators: { type: "string" }, "base-port": { type: "string" },
+          detach: { type: "boolean", default: false }, json: { type: "boolean", default: false },
+        },
+      });
+      const home = path.resolve(values.home!);
+      if (sub === "start") {
+        await startLocalnet({ home, validators: intOption(values.validators, "validators", 4), basePort: intOption(values["base-port"], "base-port", 26656) }, log);
+        if (values.detach) return;
+        log("following the localnet; Ctrl-C stops it");
+        const stop = async () => { await stopLocalnet(home, log); process.exit(0); };
+        process.on("SIGINT", () => void stop());
+        process.on("SIGTERM", () => void stop());
+        for (;;) {
+          const st = await networkStatus(home);
+          log(st.map((s) => `${s.moniker} h=${s.height ?? "-"}`).join("  ") + `  app_hash=${st[0].appHash?.slice(0, 16) ?? "-"}`);
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+      }
+      if (sub === "status") {
+        const st = await networkStatus(home);
+        if (values.json) process.stdout.write(JSON.stringify(st, null, 2) + "\n");
+        else for (const s of st) process.stdout.write(`${s.moniker}\t${s.rpc}\t${s.running ? "running" : "stopped"}\theight=${s.height ?? "-"}\tapp_hash=${s.appHash ?? "-"}\n`);
+        return;
+      }
+      if (sub === "stop") return stopLocalnet(home, log);
+      if (sub === "reset") return resetLocalnet(home, log);
+      throw new UsageError(`unknown localnet command "${sub ?? ""}" (want start, status, stop or reset)`);
+    }
+    case undefined:
+    case "help":
+    case "--help":
+      process.stdout.write(USAGE);
+      return;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  process.stderr.write(`error: ${err.message}\n${usage ? "\n" + USAGE : ""}`);
+  process.exit(usage ? 2 : 1);
+});

@@ -1,0 +1,125 @@
+import type { Context } from "../../app/context";
+import { ErrInsufficientFunds, ErrInvalidCoins } from "../../app/errors";
+import { formatAddress } from "../../app/address";
+import { prefixEnd } from "../../store/prefix";
+import { type Coin, formatCoins } from "./types";
+
+export const BANK_MODULE = "bank";
+
+// Key layout inside "bank/":
+//   0x00 | denom                       -> total supply (decimal string)
+//   0x02 | len(addr) | addr | denom    -> balance (decimal string); zero balances are deleted
+const SUPPLY = 0x00;
+const BALANCE = 0x02;
+
+const utf8 = (s: string) => Buffer.from(s, "utf8");
+const encodeAmount = (v: bigint) => Buffer.from(v.toString(10), "utf8");
+const decodeAmount = (b: Uint8Array) => BigInt(Buffer.from(b).toString("utf8"));
+
+function balanceKey(addr: Uint8Array, denom?: string): Uint8Array {
+  return Buffer.concat([Buffer.from([BALANCE, addr.length]), addr, denom === undefined ? Buffer.alloc(0) : utf8(denom)]);
+}
+
+/** What other modules may do with balances. */
+export interface BankKeeperI {
+  getBalance(ctx: Context, addr: Uint8Array, denom: string): Promise<bigint>;
+  getAllBalances(ctx: Context, addr: Uint8Array): Promise<Coin[]>;
+  sendCoins(ctx: Context, from: Uint8Array, to: Uint8Array, coins: readonly Coin[]): Promise<void>;
+  mintCoins(ctx: Context, to: Uint8Array, coins: readonly Coin[]): Promise<void>;
+  burnCoins(ctx: Context, from: Uint8Array, coins: readonly Coin[]): Promise<void>;
+  getSupply(ctx: Context, denom: string): Promise<bigint>;
+}
+
+export class BankKeeper implements BankKeeperI {
+  async getBalance(ctx: Context, addr: Uint8Array, denom: string): Promise<bigint> {
+    const raw = await ctx.store(BANK_MODULE).get(balanceKey(addr, denom));
+    return raw ? decodeAmount(raw) : 0n;
+  }
+
+  /** All non-zero balances, sorted by denom (the store's key order). */
+  async getAllBalances(ctx: Context, addr: Uint8Array): Promise<Coin[]> {
+    const prefix = balanceKey(addr);
+    const rows = await ctx.store(BANK_MODULE).iterate(prefix, prefixEnd(prefix));
+    return rows.map(([k, v]) => ({ denom: Buffer.from(k.subarray(prefix.length)).toString("utf8"), amount: decodeAmount(v) }));
+  }
+
+  async getSupply(ctx: Context, denom: string): Promise<bigint> {
+    const raw = await ctx.store(BANK_MODULE).get(Buffer.concat([Buffer.from([SUPPLY]), utf8(denom)]));
+    return raw ? decodeAmount(raw) : 0n;
+  }
+
+  async getAllSupply(ctx: Context): Promise<Coin[]> {
+    const rows = await ctx.store(BANK_MODULE).iterate(Buffer.from([SUPPLY]), Buffer.from([SUPPLY + 1]));
+    return rows.map(([k, v]) => ({ denom: Buffer.from(k.subarray(1)).toString("utf8"), amount: decodeAmount(v) }));
+  }
+
+  async sendCoins(ctx: Context, from: Uint8Array, to: Uint8Array, coins: readonly Coin[]): Promise<void> {
+    await this.subtract(ctx, from, coins);
+    await this.add(ctx, to, coins);
+    const amount = formatCoins(coins);
+    ctx.events.emit("coin_spent", [["spender", formatAddress(from)], ["amount", amount]]);
+    ctx.events.emit("coin_received", [["receiver", formatAddress(to)], ["amount", amount]]);
+    ctx.events.emit("transfer", [["recipient", formatAddress(to)], ["sender", formatAddress(from)], ["amount", amount]]);
+  }
+
+  async mintCoins(ctx: Context, to: Uint8Array, coins: readonly Coin[]): Promise<void> {
+    await this.add(ctx, to, coins);
+    for (const c of coins) await this.setSupply(ctx, c.denom, (await this.getSupply(ctx, c.denom)) + c.amount);
+    ctx.events.emit("coinbase", [["minter", formatAddress(to)], ["amount", formatCoins(coins)]]);
+  }
+
+  async burnCoins(ctx: Context, from: Uint8Array, coins: readonly Coin[]): Promise<void> {
+    await this.subtract(ctx, from, coins);
+    for (const c of coins) await this.setSupply(ctx, c.denom, (await this.getSupply(ctx, c.denom)) - c.amount);
+    ctx.events.emit("burn", [["burner", formatAddress(from)], ["amount", formatCoins(coins)]]);
+  }
+
+  /** Genesis only: credit an account and grow the supply without events. */
+  async initBalance(ctx: Context, addr: Uint8Array, coin: Coin): Promise<void> {
+    await this.add(ctx, addr, [coin]);
+    await this.setSupply(ctx, coin.denom, (await this.getSupply(ctx, coin.denom)) + coin.amount);
+  }
+
+  private async add(ctx: Context, addr: Uint8Array, coins: readonly Coin[]): Promise<void> {
+    for (const c of coins) {
+      if (c.amount < 0n) throw ErrInvalidCoins(`negative amount ${c.amount}${c.denom}`);
+      await this.setBalance(ctx, addr, c.denom, (await this.getBalance(ctx, addr, c.denom)) + c.amount);
+    }
+  }
+
+  private async subtract(ctx: Context, addr: Uint8Array, coins: readonly Coin[]): Promise<void> {
+    for (const c of coins) {
+      if (c.amount < 0n) throw ErrInvalidCoins(`negative amount ${c.amount}${c.denom}`);
+      const have = await this.getBalance(ctx, addr, c.denom);
+      if (have < c.amount) throw ErrInsufficientFunds(`spendable balance ${have}${c.denom} is smaller than ${c.amount}${c.denom}`);
+      await this.setBalance(ctx, addr, c.denom, have - c.amount);
+    }
+  }
+
+  private async setBalance(ctx: Context, addr: Uint8Array, denom: string, amount: bigint): Promise<void> {
+    const store = ctx.store(BANK_MODULE);
+    if (amount === 0n) store.delete(balanceKey(addr, denom));
+    else store.set(balanceKey(addr, denom), encodeAmount(amount));
+  }
+
+  private async setSupply(ctx: Context, denom: string, amount: bigint): Promise<void> {
+    const key = Buffer.concat([Buffer.from([SUPPLY]), utf8(denom)]);
+    if (amount === 0n) ctx.store(BANK_MODULE).delete(key);
+    else ctx.store(BANK_MODULE).set(key, encodeAmount(amount));
+  }
+
+  /** Every (address, coins) with a balance, in key order: for genesis export. */
+  async allAccountBalances(ctx: Context): Promise<Array<{ address: Uint8Array; coins: Coin[] }>> {
+    const rows = await ctx.store(BANK_MODULE).iterate(Buffer.from([BALANCE]), Buffer.from([BALANCE + 1]));
+    const out: Array<{ address: Uint8Array; coins: Coin[] }> = [];
+    for (const [k, v] of rows) {
+      const addr = k.subarray(2, 2 + k[1]);
+      const denom = Buffer.from(k.subarray(2 + k[1])).toString("utf8");
+      const last = out[out.length - 1];
+      const coin = { denom, amount: decodeAmount(v) };
+      if (last && Buffer.from(last.address).equals(addr)) last.coins.push(coin);
+      else out.push({ address: addr, coins: [coin] });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,41 @@
+import type { AppModule } from "../../app/module";
+import type { Context } from "../../app/context";
+import { formatAddress, parseAddress } from "../../app/address";
+import { ErrInvalidRequest } from "../../app/errors";
+import { BANK_MODULE, BankKeeper } from "./keeper";
+import { parseCoins } from "./types";
+
+/** Genesis section "bank", in the Cosmos SDK's JSON shape (amounts as decimal strings). */
+export interface BankGenesis {
+  balances: Array<{ address: string; coins: Array<{ denom: string; amount: string }> }>;
+  supply?: Array<{ denom: string; amount: string }>;
+  denom_metadata?: unknown[];
+}
+
+export class BankModule implements AppModule {
+  readonly name = BANK_MODULE;
+  constructor(readonly keeper: BankKeeper) {}
+
+  async initGenesis(ctx: Context, state: unknown): Promise<void> {
+    const g = (state ?? { balances: [] }) as BankGenesis;
+    if (!Array.isArray(g.balances)) throw ErrInvalidRequest("bank genesis: balances must be an array");
+    for (const b of g.balances) {
+      const addr = parseAddress(b.address, "bank genesis balance address");
+      for (const coin of parseCoins(b.coins)) await this.keeper.initBalance(ctx, addr, coin);
+    }
+    // A declared supply must match the sum of balances, as in the SDK.
+    for (const s of parseCoins(g.supply ?? [], true)) {
+      const actual = await this.keeper.getSupply(ctx, s.denom);
+      if (actual !== s.amount) throw ErrInvalidRequest(`bank genesis: declared supply ${s.amount}${s.denom} != sum of balances ${actual}${s.denom}`);
+    }
+  }
+
+  async exportGenesis(ctx: Context): Promise<BankGenesis> {
+    const balances = (await this.keeper.allAccountBalances(ctx)).map((b) => ({
+      address: formatAddress(b.address),
+      coins: b.coins.map((c) => ({ denom: c.denom, amount: c.amount.toString() })),
+    }));
+    const supply = (await this.keeper.getAllSupply(ctx)).map((c) => ({ denom: c.denom, amount: c.amount.toString() }));
+    return { balances, supply };
+  }
+}

@@ -1,0 +1,78 @@
+import { strict as assert } from "assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { headerAppHash, height, kill9, nodeHomes, poi, removeHome, rpcUrls, statusJson, tmpHome, waitForHeight } from "./helpers/chain";
+
+async function assertSameAppHashes(urls: string[], from: number, to: number): Promise<void> {
+  for (let h = from; h <= to; h++) {
+    const hashes = await Promise.all(urls.map((u) => headerAppHash(u, h)));
+    assert.ok(hashes[0].length === 64, `app hash at ${h} is a 32-byte hex`);
+    for (const x of hashes) assert.equal(x, hashes[0], `app hash at height ${h} differs between nodes`);
+  }
+}
+
+// Four validators started by `poi localnet start`, each a real cometbft + our app.
+describe("e2e: 4-validator localnet", function () {
+  const home = tmpHome("localnet");
+  let urls: string[] = [];
+
+  before(() => {
+    const out = poi(["localnet", "start", "--home", home, "--validators", "4", "--base-port", "32000", "--detach"]);
+    assert.match(out.stderr, /localnet up in [\d.]+ s/);
+    urls = rpcUrls(home);
+  });
+  after(() => {
+    poi(["localnet", "stop", "--home", home], { allowFail: true });
+    removeHome(home);
+  });
+
+  it("every node listens on its own loopback ports, peers with the others, and keeps its own logs", () => {
+    assert.equal(new Set(urls).size, 4);
+    for (const h of nodeHomes(home)) {
+      const config = fs.readFileSync(path.join(h, "config", "config.toml"), "utf8");
+      const peers = /^persistent_peers = "(.*)"$/m.exec(config)![1].split(",");
+      assert.equal(peers.length, 3);
+      for (const p of peers) assert.match(p, /^[0-9a-f]{40}@127\.0\.0\.1:\d+$/);
+      assert.ok(fs.existsSync(path.join(h, "app.log")) && fs.existsSync(path.join(h, "cometbft.log")));
+    }
+  });
+
+  it("reaches height 10 and all nodes report the same app hash at every common height", async () => {
+    await Promise.all(urls.map((u) => waitForHeight(u, 10)));
+    await assertSameAppHashes(urls, 1, 10);
+    const hashes = new Set<string>();
+    for (let h = 2; h <= 10; h++) hashes.add(await headerAppHash(urls[0], h));
+    assert.ok(hashes.size > 1, "the app hash should move as blocks are recorded");
+  });
+
+  it("status --json prints each node's RPC URL, height and latest app hash", () => {
+    const st = statusJson(home);
+    assert.equal(st.length, 4);
+    for (const [i, s] of st.entries()) {
+      assert.equal(s.rpc, urls[i]);
+      assert.ok(s.running);
+      assert.ok((s.height ?? 0) >= 10);
+      assert.match(s.appHash ?? "", /^[0-9A-F]{64}$/);
+    }
+  });
+
+  it("a validator killed with -9 (app and cometbft) restarts, catches up and agrees on the app hash", async () => {
+    const victim = nodeHomes(home)[2];
+    await kill9(victim);
+    const killedAt = Math.max(...(await Promise.all([urls[0], urls[1], urls[3]].map(height))));
+    // The other three hold more than 2/3 of the power and keep going.
+    await waitForHeight(urls[0], killedAt + 5);
+    poi(["localnet", "start", "--home", home, "--detach"]);
+    const target = (await height(urls[0])) + 3;
+    await waitForHeight(urls[2], target);
+    await assertSameAppHashes(urls, 1, target);
+  });
+
+  it("stop ends every process and reset removes the home", async () => {
+    poi(["localnet", "stop", "--home", home]);
+    const st = statusJson(home);
+    assert.ok(st.every((s) => !s.running && s.height === null));
+    poi(["localnet", "reset", "--home", home]);
+    assert.ok(!fs.existsSync(home));
+  });
+});

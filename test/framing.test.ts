@@ -1,0 +1,124 @@
+import { strict as assert } from "assert";
+import * as net from "node:net";
+import { Request, Response } from "cosmjs-types/tendermint/abci/types";
+import { FrameDecoder, FrameTooLargeError, MalformedFrameError, encodeUvarint, frame } from "../src/abci/framing";
+import { AbciServer, type AbciApplication } from "../src/abci/server";
+
+function sampleRequest(i: number): Uint8Array {
+  return Request.encode(Request.fromPartial({ echo: { message: `message ${i} ` + "x".repeat(i * 7) } })).finish();
+}
+
+describe("ABCI framing", () => {
+  it("encodes the length as an unsigned varint (not zigzag)", () => {
+    assert.deepEqual([...encodeUvarint(1)], [1]); // zigzag would give 2
+    assert.deepEqual([...encodeUvarint(300)], [0xac, 0x02]);
+    assert.deepEqual([...encodeUvarint(2 ** 35)], [0x80, 0x80, 0x80, 0x80, 0x80, 0x01]);
+  });
+
+  it("decodes a message split at every byte offset the same as whole", () => {
+    // A message over 128 bytes so the length prefix itself is two bytes and gets split too.
+    const msg = sampleRequest(40);
+    const framed = frame(msg);
+    assert.ok(framed.length > 130);
+    for (let cut = 0; cut <= framed.length; cut++) {
+      const d = new FrameDecoder();
+      const out = [...d.push(framed.subarray(0, cut)), ...d.push(framed.subarray(cut))];
+      assert.equal(out.length, 1, `cut at ${cut}`);
+      assert.deepEqual(Buffer.from(out[0]), Buffer.from(msg), `cut at ${cut}`);
+      assert.equal(Request.decode(out[0]).echo?.message, Request.decode(msg).echo?.message);
+      assert.equal(d.pendingBytes, 0);
+    }
+  });
+
+  it("decodes a message fed one byte at a time", () => {
+    const msg = sampleRequest(25);
+    const d = new FrameDecoder();
+    const out: Uint8Array[] = [];
+    for (const b of frame(msg)) out.push(...d.push(Uint8Array.of(b)));
+    assert.equal(out.length, 1);
+    assert.deepEqual(Buffer.from(out[0]), Buffer.from(msg));
+  });
+
+  it("decodes 100 messages in one chunk, in order, and keeps a trailing partial frame", () => {
+    const msgs = Array.from({ length: 100 }, (_, i) => sampleRequest(i));
+    const extra = frame(sampleRequest(500));
+    const chunk = Buffer.concat([...msgs.map(frame), extra.subarray(0, 10)]);
+    const d = new FrameDecoder();
+    const out = d.push(chunk);
+    assert.equal(out.length, 100);
+    out.forEach((m, i) => assert.equal(Request.decode(m).echo?.message, Request.decode(msgs[i]).echo?.message));
+    assert.equal(d.pendingBytes, 10);
+    const rest = d.push(extra.subarray(10));
+    assert.equal(rest.length, 1);
+  });
+
+  it("refuses a length over the cap, before buffering the body", () => {
+    const d = new FrameDecoder(1024);
+    assert.throws(() => d.push(encodeUvarint(1025)), (e: unknown) => e instanceof FrameTooLargeError && /1025 bytes exceeds the 1024-byte cap/.test(e.message));
+    assert.throws(() => d.push(Uint8Array.of(1)), MalformedFrameError); // unusable afterwards
+    // A huge length is refused as soon as its varint passes the cap, even if incomplete.
+    const d2 = new FrameDecoder(1024);
+    assert.throws(() => d2.push(Uint8Array.of(0xff, 0xff)), FrameTooLargeError);
+  });
+
+  it("accepts a frame exactly at the cap", () => {
+    const d = new FrameDecoder(300);
+    const out = d.push(Buffer.concat([encodeUvarint(300), Buffer.alloc(300, 7)]));
+    assert.equal(out.length, 1);
+    assert.equal(out[0].length, 300);
+  });
+});
+
+describe("ABCI socket server", () => {
+  // The server answers Echo and Flush itself; these tests never reach the app.
+  const app = new Proxy({}, { get: () => () => { throw new Error("app must not be called"); } }) as AbciApplication;
+
+  async function withServer(maxFrameBytes: number, fn: (port: number, logs: string[]) => Promise<void>): Promise<void> {
+    const logs: string[] = [];
+    const server = new AbciServer(app, { maxFrameBytes, log: (m) => logs.push(m) });
+    await server.listen("tcp://127.0.0.1:0");
+    const port = ((server as unknown as { server: net.Server }).server.address() as net.AddressInfo).port;
+    try { await fn(port, logs); } finally { await server.close(); }
+  }
+
+  function collect(sock: net.Socket, count: number): Promise<Response[]> {
+    const d = new FrameDecoder();
+    const out: Response[] = [];
+    return new Promise((resolve, reject) => {
+      sock.on("data", (c) => {
+        for (const m of d.push(c)) out.push(Response.decode(m));
+        if (out.length >= count) resolve(out);
+      });
+      sock.on("error", reject);
+    });
+  }
+
+  it("answers echo and flush in request order, even when written one byte at a time", async () => {
+    await withServer(1 << 20, async (port) => {
+      const sock = net.connect(port, "127.0.0.1");
+      await new Promise((r) => sock.once("connect", r));
+      const reqs = [
+        ...Array.from({ length: 20 }, (_, i) => Request.fromPartial({ echo: { message: `m${i}` } })),
+        Request.fromPartial({ flush: {} }),
+      ];
+      const bytes = Buffer.concat(reqs.map((r) => frame(Request.encode(r).finish())));
+      const got = collect(sock, reqs.length);
+      for (const b of bytes) sock.write(Uint8Array.of(b));
+      const res = await got;
+      res.slice(0, 20).forEach((r, i) => assert.equal(r.echo?.message, `m${i}`));
+      assert.ok(res[20].flush);
+      sock.destroy();
+    });
+  });
+
+  it("closes a connection that announces an oversized frame, with a clear log line", async () => {
+    await withServer(1000, async (port, logs) => {
+      const sock = net.connect(port, "127.0.0.1");
+      await new Promise((r) => sock.once("connect", r));
+      const closed = new Promise((r) => sock.once("close", r));
+      sock.write(encodeUvarint(5000));
+      await closed;
+      assert.ok(logs.some((l) => /5000 bytes exceeds the 1000-byte cap/.test(l)), logs.join("\n"));
+    });
+  });
+});

@@ -1,0 +1,96 @@
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readPids, isAlive } from "../../src/cli/node";
+import { readLayout, type NodeStatus } from "../../src/cli/localnet";
+
+export const CLI = path.resolve(__dirname, "..", "..", "src", "cli", "main.js");
+
+export function tmpHome(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `poi-${name}-`));
+}
+
+/** Runs the real `poi` CLI and returns its output; throws with stderr if it fails. */
+export function poi(args: string[], opts: { allowFail?: boolean } = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 300_000 });
+  const out = { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  if (!opts.allowFail && out.code !== 0) throw new Error(`poi ${args.join(" ")} failed (${out.code}):\n${out.stderr}`);
+  return out;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function rpc<T = any>(url: string, route: string): Promise<T> {
+  const res = await fetch(`${url}/${route}`, { signal: AbortSignal.timeout(5000) });
+  const body = (await res.json()) as { result?: T; error?: unknown };
+  if (!body.result) throw new Error(`rpc ${route}: ${JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+export async function height(url: string): Promise<number> {
+  try {
+    const s = await rpc<{ sync_info: { latest_block_height: string } }>(url, "status");
+    return Number(s.sync_info.latest_block_height);
+  } catch {
+    return -1;
+  }
+}
+
+export async function waitForHeight(url: string, h: number, timeoutMs = 120_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await height(url);
+    if (got >= h) return got;
+    if (Date.now() > deadline) throw new Error(`${url} did not reach height ${h} in ${timeoutMs} ms (at ${got})`);
+    await sleep(200);
+  }
+}
+
+/** The app hash recorded in the header of block `h` (the state after block h-1). */
+export async function headerAppHash(url: string, h: number): Promise<string> {
+  const b = await rpc<{ block: { header: { app_hash: string } } }>(url, `block?height=${h}`);
+  return b.block.header.app_hash;
+}
+
+export function statusJson(home: string): NodeStatus[] {
+  return JSON.parse(poi(["localnet", "status", "--home", home, "--json"]).stdout) as NodeStatus[];
+}
+
+export function rpcUrls(home: string): string[] {
+  return readLayout(home)!.nodes.map((n) => `http://127.0.0.1:${n.ports.rpc}`);
+}
+
+export function nodeHomes(home: string): string[] {
+  return readLayout(home)!.nodes.map((n) => n.home);
+}
+
+/** SIGKILLs a node's app and its cometbft, as a crash would, and waits until both are gone. */
+export async function kill9(nodeHome: string): Promise<void> {
+  const p = readPids(nodeHome);
+  if (!p) throw new Error(`no pid file in ${nodeHome}`);
+  for (const pid of [p.app, p.cometbft]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+  while (isAlive(p.app) || isAlive(p.cometbft)) await sleep(50);
+}
+
+/** Starts `poi start --home H --with-cometbft` in the background (logs to H/app.log). */
+export function startSingle(nodeHome: string): void {
+  const out = fs.openSync(path.join(nodeHome, "app.log"), "a");
+  const child = spawn(process.execPath, [CLI, "start", "--home", nodeHome, "--with-cometbft"], { detached: true, stdio: ["ignore", out, out] });
+  child.unref();
+  fs.closeSync(out);
+}
+
+/** SIGTERMs a node supervisor and waits for it and its cometbft to exit. */
+export async function stopSingle(nodeHome: string): Promise<void> {
+  const p = readPids(nodeHome);
+  if (!p) return;
+  if (isAlive(p.app)) process.kill(p.app, "SIGTERM");
+  const deadline = Date.now() + 30_000;
+  while ((isAlive(p.app) || isAlive(p.cometbft)) && Date.now() < deadline) await sleep(100);
+  for (const pid of [p.app, p.cometbft]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+}
+
+export function removeHome(home: string): void {
+  if (!process.env.POI_KEEP_TEST_HOMES) fs.rmSync(home, { recursive: true, force: true });
+}
