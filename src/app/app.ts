@@ -5,21 +5,28 @@ import {
   ResponseOfferSnapshot_Result, ResponseApplySnapshotChunk_Result,
   ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
 } from "cosmjs-types/tendermint/abci/types";
-import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
+import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta1/service";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { AbciApplication } from "../abci/server";
 import { Branch, CommitStore } from "../store/store";
 import { BlockHeader, Context, moduleStorePrefix } from "./context";
 import { ModuleManager, type AppModule } from "./module";
-import { ErrInvalidRequest, ErrNotFound, ErrTxDecode, ErrTxTooLarge, ErrUnknownRequest, toAbciError } from "./errors";
+import { AppError, ErrInvalidRequest, ErrNotFound, ErrOutOfGas, ErrTxTooLarge, ErrUnknownRequest, toAbciError } from "./errors";
+import { GasMeter } from "./gas";
+import { formatAddress } from "./address";
 import { APP_NAME, APP_VERSION } from "./params";
 import { BankKeeper } from "../x/bank/keeper";
 import { BankModule } from "../x/bank/module";
 import { BlockInfoKeeper, BlockInfoModule } from "../x/blockinfo/module";
+import { AccountKeeper } from "../x/auth/keeper";
+import { AuthModule } from "../x/auth/module";
+import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 
 export interface AppOptions {
   /** Largest tx accepted into the mempool or a block. */
   maxTxBytes?: number;
+  /** This node's mempool floor, e.g. "0.025upoi" (CheckTx only; never part of consensus). */
+  minGasPrices?: string;
   log?: (msg: string) => void;
 }
 
@@ -28,7 +35,10 @@ export const STORE_PROOF_OP = "poi:smt";
 
 /** The poi-chain state machine: routes ABCI calls to modules over a versioned Merkle store. */
 export class PoiApp implements AbciApplication {
-  readonly bank = new BankKeeper();
+  readonly accounts = new AccountKeeper();
+  readonly bank = new BankKeeper(this.accounts);
+  private readonly ante = new AnteHandler(this.accounts, this.bank);
+  private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
   readonly modules: ModuleManager;
   private checkState: Branch;
@@ -41,7 +51,9 @@ export class PoiApp implements AbciApplication {
   private constructor(readonly store: CommitStore, opts: AppOptions) {
     this.maxTxBytes = opts.maxTxBytes ?? 1024 * 1024;
     this.log = opts.log ?? (() => undefined);
-    const modules: AppModule[] = [new BlockInfoModule(this.blockInfo), new BankModule(this.bank)];
+    this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
+    // Order = genesis and block-hook order: auth before bank, since balances create accounts.
+    const modules: AppModule[] = [new BlockInfoModule(this.blockInfo), new AuthModule(this.accounts), new BankModule(this.bank)];
     this.modules = new ModuleManager(modules);
     this.checkState = new Branch(store.committed);
   }
@@ -160,6 +172,7 @@ export class PoiApp implements AbciApplication {
           proofOps: res.proof ? { ops: [{ type: STORE_PROOF_OP, key, data: res.proof }] } : undefined,
         };
       }
+      if (req.path === "/cosmos.tx.v1beta1.Service/Simulate") return { code: 0, value: await this.simulate(req.data), height };
       const handler = this.modules.queryHandler(req.path);
       if (!handler) throw ErrUnknownRequest(`no query handler for path "${req.path}"`);
       const value = await handler.handle(this.queryContext(), req.data);
@@ -191,39 +204,70 @@ export class PoiApp implements AbciApplication {
   }
 
   /**
-   * Runs one tx in a branch of `ctx.kv`: its writes reach the parent only if every message succeeds.
-   * Any failure becomes a result code; nothing here throws.
+   * Runs one tx over `ctx.kv`, as the Cosmos SDK does: the ante handler (signatures, sequence, fee)
+   * runs in one branch and the messages in a second. A failing ante leaves nothing; failing
+   * messages (out of gas included) roll back their own writes but keep the fee and the sequence bump.
+   * Every failure becomes a result code; nothing here throws.
    */
   private async runTx(ctx: Context, txBytes: Uint8Array): Promise<Partial<ExecTxResult>> {
-    const branch = new Branch(ctx.kv);
-    const txCtx = ctx.withKV(branch);
+    let gasWanted = 0n;
+    const meter = (limit?: bigint) => (ctx.mode === "simulate" ? new GasMeter() : new GasMeter(limit));
+    let gas = meter(0n);
+    const anteBranch = new Branch(ctx.kv);
+    const anteCtx = ctx.withKV(anteBranch);
+    let tx: DecodedTx;
     try {
       if (txBytes.length > this.maxTxBytes) throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.maxTxBytes}`);
-      const body = decodeTxBody(txBytes);
-      if (body.messages.length === 0) throw ErrInvalidRequest("tx has no messages");
-      const handlers = body.messages.map((m) => {
-        const h = this.modules.msgHandler(m.typeUrl);
-        if (!h) throw ErrUnknownRequest(`unrecognized message type "${m.typeUrl}"`);
-        return h;
-      });
-      if (ctx.mode === "check") return { code: 0 };
-      const msgResponses = [];
-      for (let i = 0; i < handlers.length; i++) msgResponses.push(await handlers[i].handle(txCtx, body.messages[i].value));
-      branch.write();
-      return { code: 0, data: TxMsgData.encode({ data: [], msgResponses }).finish(), events: txCtx.events.events };
+      tx = decodeTx(txBytes, (typeUrl) => this.modules.msgHandler(typeUrl), ctx.mode === "simulate");
+      gasWanted = tx.gasLimit;
+      gas = meter(tx.gasLimit);
+      await this.ante.run(anteCtx.withGasMeter(gas), tx, txBytes, this.minGasPrice);
     } catch (err) {
       const e = toAbciError(err);
-      return { code: e.code, codespace: e.codespace, log: e.log };
+      return { code: e.code, codespace: e.codespace, log: e.log, gasWanted, gasUsed: gas.reported() };
+    }
+    anteBranch.write();
+
+    const msgBranch = new Branch(ctx.kv);
+    const msgCtx = ctx.withKV(msgBranch).withGasMeter(gas);
+    try {
+      const msgResponses = [];
+      for (const m of tx.msgs) {
+        const sender = formatAddress(m.handler.signers(m.msg)[0]);
+        msgCtx.events.emit("message", [["action", m.typeUrl], ["sender", sender], ["module", m.handler.module]]);
+        msgResponses.push(await m.handler.handle(msgCtx, m.msg));
+      }
+      msgBranch.write();
+      return {
+        code: 0, data: TxMsgData.encode({ data: [], msgResponses }).finish(), gasWanted, gasUsed: gas.reported(),
+        events: [...anteCtx.events.events, ...msgCtx.events.events],
+      };
+    } catch (err) {
+      // CheckTx refuses a tx whose messages would fail, so the sender loses no fee on a tx that is
+      // bound to fail (insufficient funds, ...). Running out of gas is the exception: the tx is still
+      // a valid, fee-paying tx that fails in its block, as every failing tx does in the Cosmos SDK.
+      if (ctx.mode === "check" && ErrOutOfGas.is(err)) return { code: 0, gasWanted, gasUsed: gas.reported() };
+      const e = toAbciError(err);
+      return { code: e.code, codespace: e.codespace, log: e.log, gasWanted, gasUsed: gas.reported(), events: anteCtx.events.events };
     }
   }
-}
 
-function decodeTxBody(txBytes: Uint8Array): TxBody {
-  try {
-    const raw = TxRaw.decode(txBytes);
-    return TxBody.decode(raw.bodyBytes);
-  } catch (err) {
-    throw ErrTxDecode(`cannot decode tx: ${(err as Error).message}`);
+  /** `/cosmos.tx.v1beta1.Service/Simulate`: runs the tx on a throwaway branch of committed state. */
+  private async simulate(data: Uint8Array): Promise<Uint8Array> {
+    let req: SimulateRequest;
+    try {
+      req = SimulateRequest.decode(data);
+    } catch (err) {
+      throw ErrInvalidRequest(`cannot decode SimulateRequest: ${(err as Error).message}`);
+    }
+    if (req.txBytes.length === 0) throw ErrInvalidRequest("SimulateRequest.tx_bytes is empty");
+    const header = this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array());
+    const res = await this.runTx(new Context(new Branch(this.store.committed), header, "simulate"), req.txBytes);
+    if (res.code) throw new AppError(res.codespace ?? "", res.code, res.log ?? "", undefined);
+    return SimulateResponse.encode({
+      gasInfo: { gasWanted: res.gasWanted ?? 0n, gasUsed: res.gasUsed ?? 0n },
+      result: { data: new Uint8Array(), log: "", events: res.events ?? [], msgResponses: TxMsgData.decode(res.data ?? new Uint8Array()).msgResponses },
+    }).finish();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Event } from "cosmjs-types/tendermint/abci/types";
 import type { KVStore } from "../store/store";
 import { PrefixStore } from "../store/prefix";
+import { GasKVStore, GasMeter } from "./gas";
 
 /** What the state machine may know about the block being executed: all of it from the header, never the clock. */
 export interface BlockHeader {
@@ -34,16 +35,23 @@ export class Context {
     readonly header: BlockHeader,
     readonly mode: ExecMode,
     readonly events: EventManager = new EventManager(),
+    /** Charged for every store access made through `store()`; unmetered outside txs. */
+    readonly gasMeter: GasMeter = new GasMeter(),
   ) {}
 
-  /** The module's own key space: keys are prefixed with "<module>/". */
+  /** The module's own key space: keys are prefixed with "<module>/". Accesses cost gas. */
   store(moduleName: string): KVStore {
-    return new PrefixStore(this.kv, moduleStorePrefix(moduleName));
+    return new PrefixStore(new GasKVStore(this.kv, this.gasMeter), moduleStorePrefix(moduleName));
   }
 
-  /** Same block, another state view (a tx branch) and a fresh event list. */
+  /** Same block and meter, another state view (a tx branch) and a fresh event list. */
   withKV(kv: KVStore): Context {
-    return new Context(kv, this.header, this.mode, new EventManager());
+    return new Context(kv, this.header, this.mode, new EventManager(), this.gasMeter);
+  }
+
+  /** Same state view and events, another gas meter (one per tx). */
+  withGasMeter(meter: GasMeter): Context {
+    return new Context(this.kv, this.header, this.mode, this.events, meter);
   }
 }
 

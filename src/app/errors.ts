@@ -43,10 +43,13 @@ export const ErrTooManySignatures = registerError(ROOT_CODESPACE, 14, "maximum n
 export const ErrNoSignatures = registerError(ROOT_CODESPACE, 15, "no signatures supplied");
 export const ErrInvalidRequest = registerError(ROOT_CODESPACE, 18, "invalid request");
 export const ErrTxTooLarge = registerError(ROOT_CODESPACE, 21, "tx too large");
+export const ErrInvalidSigner = registerError(ROOT_CODESPACE, 24, "tx intended signer does not match the given signer");
 export const ErrInvalidChainID = registerError(ROOT_CODESPACE, 28, "invalid chain-id");
 export const ErrTxTimeoutHeight = registerError(ROOT_CODESPACE, 30, "tx timeout height");
+export const ErrUnknownExtensionOptions = registerError(ROOT_CODESPACE, 31, "unknown extension options");
 export const ErrWrongSequence = registerError(ROOT_CODESPACE, 32, "incorrect account sequence");
 export const ErrNotFound = registerError(ROOT_CODESPACE, 38, "not found");
+export const ErrInvalidGasLimit = registerError(ROOT_CODESPACE, 41, "invalid gas limit");
 
 /** Maps any thrown value to the (codespace, code, log) that goes into a response. */
 export function toAbciError(err: unknown): { codespace: string; code: number; log: string } {

@@ -1,10 +1,25 @@
 import type { ValidatorUpdate } from "cosmjs-types/tendermint/abci/types";
 import type { Context } from "./context";
+import { ErrInvalidRequest } from "./errors";
 
-/** Executes one message of a tx; returns the encoded Msg response that goes into TxMsgData. */
-export interface MsgHandler {
+/**
+ * One message type. `decode` also does every stateless check (the SDK's ValidateBasic), so a
+ * malformed message is refused in CheckTx before any fee is taken. `handle` executes it and returns
+ * the encoded Msg response that goes into TxMsgData.
+ */
+export interface MsgHandler<T = unknown> {
   typeUrl: string;
-  handle(ctx: Context, value: Uint8Array): Promise<{ typeUrl: string; value: Uint8Array }>;
+  /** Module name reported in the tx's `message` event. */
+  module: string;
+  decode(value: Uint8Array): T;
+  /** Addresses whose signatures the message needs, in order. */
+  signers(msg: T): Uint8Array[];
+  handle(ctx: Context, msg: T): Promise<{ typeUrl: string; value: Uint8Array }>;
+}
+
+/** Erases a handler's message type for the router; the router only passes `decode`'s output back in. */
+export function msgHandler<T>(h: MsgHandler<T>): MsgHandler {
+  return h as unknown as MsgHandler;
 }
 
 /** Answers one ABCI Query path (the gRPC method path, protobuf bytes in and out). */
@@ -63,4 +78,26 @@ export class ModuleManager {
   module(name: string): AppModule | undefined {
     return this.modules.find((m) => m.name === name);
   }
+}
+
+/** The two functions of a cosmjs-types / protobufjs message codec that query routing needs. */
+export interface ProtoCodec<T> {
+  decode(input: Uint8Array): T;
+  encode(message: T): { finish(): Uint8Array };
+}
+
+/** A gRPC-style query over ABCI: decodes the request, runs `fn`, encodes the response. */
+export function grpcQuery<Req, Res>(path: string, req: ProtoCodec<Req>, res: ProtoCodec<Res>, fn: (ctx: Context, request: Req) => Promise<Res>): QueryHandler {
+  return {
+    path,
+    async handle(ctx, data) {
+      let request: Req;
+      try {
+        request = req.decode(data);
+      } catch (err) {
+        throw ErrInvalidRequest(`cannot decode ${path} request: ${(err as Error).message}`);
+      }
+      return res.encode(await fn(ctx, request)).finish();
+    },
+  };
 }

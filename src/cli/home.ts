@@ -119,9 +119,7 @@ export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId
   // Genesis time is an input to consensus, written once here; the state machine only reads block times.
   genesis.genesis_time = new Date().toISOString();
   genesis.validators = nodes.map((n) => n.validator);
-  genesis.app_state = {
-    bank: { balances: accounts.map((a) => ({ address: a.address, coins: [{ denom: BOND_DENOM, amount: ACCOUNT_BALANCE.toString() }] })) },
-  };
+  genesis.app_state.bank.balances = accounts.map((a) => ({ address: a.address, coins: [{ denom: BOND_DENOM, amount: ACCOUNT_BALANCE.toString() }] }));
   const text = JSON.stringify(genesis, null, 2);
   for (const n of nodes) fs.writeFileSync(path.join(n.home, "config", "genesis.json"), text);
 }

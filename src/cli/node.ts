@@ -44,7 +44,7 @@ function stamp(msg: string): string {
 export async function startNode(home: string, withCometbft: boolean): Promise<void> {
   const cfg = readAppConfig(home);
   const log = (m: string) => process.stderr.write(stamp(m) + "\n");
-  const app = await PoiApp.open(path.join(home, "data", "poi-app"), { maxTxBytes: cfg.max_tx_bytes, log });
+  const app = await PoiApp.open(path.join(home, "data", "poi-app"), { maxTxBytes: cfg.max_tx_bytes, minGasPrices: cfg.min_gas_prices, log });
   const server = new AbciServer(app, { log });
   await server.listen(cfg.abci_listen);
   log(`poi app listening on ${cfg.abci_listen} (height ${app.store.lastHeight})`);

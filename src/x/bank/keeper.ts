@@ -3,13 +3,17 @@ import { ErrInsufficientFunds, ErrInvalidCoins } from "../../app/errors";
 import { formatAddress } from "../../app/address";
 import { prefixEnd } from "../../store/prefix";
 import { type Coin, formatCoins } from "./types";
+import type { AccountKeeperI } from "../auth/keeper";
+import { Metadata } from "cosmjs-types/cosmos/bank/v1beta1/bank";
 
 export const BANK_MODULE = "bank";
 
 // Key layout inside "bank/":
 //   0x00 | denom                       -> total supply (decimal string)
+//   0x01 | denom                       -> denom metadata (cosmos.bank.v1beta1.Metadata protobuf)
 //   0x02 | len(addr) | addr | denom    -> balance (decimal string); zero balances are deleted
 const SUPPLY = 0x00;
+const METADATA = 0x01;
 const BALANCE = 0x02;
 
 const utf8 = (s: string) => Buffer.from(s, "utf8");
@@ -31,6 +35,9 @@ export interface BankKeeperI {
 }
 
 export class BankKeeper implements BankKeeperI {
+  /** Receiving coins creates the account, as in the Cosmos SDK. */
+  constructor(private readonly accounts: AccountKeeperI) {}
+
   async getBalance(ctx: Context, addr: Uint8Array, denom: string): Promise<bigint> {
     const raw = await ctx.store(BANK_MODULE).get(balanceKey(addr, denom));
     return raw ? decodeAmount(raw) : 0n;
@@ -81,6 +88,7 @@ export class BankKeeper implements BankKeeperI {
   }
 
   private async add(ctx: Context, addr: Uint8Array, coins: readonly Coin[]): Promise<void> {
+    await this.accounts.ensureAccount(ctx, addr);
     for (const c of coins) {
       if (c.amount < 0n) throw ErrInvalidCoins(`negative amount ${c.amount}${c.denom}`);
       await this.setBalance(ctx, addr, c.denom, (await this.getBalance(ctx, addr, c.denom)) + c.amount);
@@ -106,6 +114,20 @@ export class BankKeeper implements BankKeeperI {
     const key = Buffer.concat([Buffer.from([SUPPLY]), utf8(denom)]);
     if (amount === 0n) ctx.store(BANK_MODULE).delete(key);
     else ctx.store(BANK_MODULE).set(key, encodeAmount(amount));
+  }
+
+  setDenomMetadata(ctx: Context, md: Metadata): void {
+    ctx.store(BANK_MODULE).set(Buffer.concat([Buffer.from([METADATA]), utf8(md.base)]), Metadata.encode(md).finish());
+  }
+
+  async getDenomMetadata(ctx: Context, denom: string): Promise<Metadata | undefined> {
+    const raw = await ctx.store(BANK_MODULE).get(Buffer.concat([Buffer.from([METADATA]), utf8(denom)]));
+    return raw ? Metadata.decode(raw) : undefined;
+  }
+
+  async allDenomMetadata(ctx: Context): Promise<Metadata[]> {
+    const rows = await ctx.store(BANK_MODULE).iterate(Buffer.from([METADATA]), Buffer.from([METADATA + 1]));
+    return rows.map(([, v]) => Metadata.decode(v));
   }
 
   /** Every (address, coins) with a balance, in key order: for genesis export. */

@@ -1,9 +1,12 @@
+import { Metadata } from "cosmjs-types/cosmos/bank/v1beta1/bank";
 import type { AppModule } from "../../app/module";
 import type { Context } from "../../app/context";
 import { formatAddress, parseAddress } from "../../app/address";
 import { ErrInvalidRequest } from "../../app/errors";
 import { BANK_MODULE, BankKeeper } from "./keeper";
-import { parseCoins } from "./types";
+import { parseCoins, validateDenom } from "./types";
+import { bankMsgHandlers } from "./msgs";
+import { bankQueryHandlers } from "./queries";
 
 /** Genesis section "bank", in the Cosmos SDK's JSON shape (amounts as decimal strings). */
 export interface BankGenesis {
@@ -14,7 +17,13 @@ export interface BankGenesis {
 
 export class BankModule implements AppModule {
   readonly name = BANK_MODULE;
-  constructor(readonly keeper: BankKeeper) {}
+  readonly msgHandlers;
+  readonly queryHandlers;
+
+  constructor(readonly keeper: BankKeeper) {
+    this.msgHandlers = bankMsgHandlers(keeper);
+    this.queryHandlers = bankQueryHandlers(keeper);
+  }
 
   async initGenesis(ctx: Context, state: unknown): Promise<void> {
     const g = (state ?? { balances: [] }) as BankGenesis;
@@ -28,6 +37,11 @@ export class BankModule implements AppModule {
       const actual = await this.keeper.getSupply(ctx, s.denom);
       if (actual !== s.amount) throw ErrInvalidRequest(`bank genesis: declared supply ${s.amount}${s.denom} != sum of balances ${actual}${s.denom}`);
     }
+    for (const json of g.denom_metadata ?? []) {
+      const md = Metadata.fromJSON(json);
+      validateDenom(md.base);
+      this.keeper.setDenomMetadata(ctx, md);
+    }
   }
 
   async exportGenesis(ctx: Context): Promise<BankGenesis> {
@@ -36,6 +50,7 @@ export class BankModule implements AppModule {
       coins: b.coins.map((c) => ({ denom: c.denom, amount: c.amount.toString() })),
     }));
     const supply = (await this.keeper.getAllSupply(ctx)).map((c) => ({ denom: c.denom, amount: c.amount.toString() }));
-    return { balances, supply };
+    const denom_metadata = (await this.keeper.allDenomMetadata(ctx)).map((m) => Metadata.toJSON(m));
+    return { balances, supply, denom_metadata };
   }
 }

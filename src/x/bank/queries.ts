@@ -1,0 +1,46 @@
+import {
+  QueryBalanceRequest, QueryBalanceResponse, QueryAllBalancesRequest, QueryAllBalancesResponse,
+  QueryTotalSupplyRequest, QueryTotalSupplyResponse, QuerySupplyOfRequest, QuerySupplyOfResponse,
+  QueryDenomMetadataRequest, QueryDenomMetadataResponse, QueryDenomsMetadataRequest, QueryDenomsMetadataResponse,
+} from "cosmjs-types/cosmos/bank/v1beta1/query";
+import { grpcQuery, type QueryHandler } from "../../app/module";
+import { parseAddress } from "../../app/address";
+import { ErrNotFound } from "../../app/errors";
+import { type Coin, validateDenom } from "./types";
+import type { BankKeeper } from "./keeper";
+
+const proto = (c: Coin) => ({ denom: c.denom, amount: c.amount.toString() });
+/** Results are returned whole; the pagination answer just reports the total. */
+const page = (total: number) => ({ nextKey: new Uint8Array(), total: BigInt(total) });
+
+export function bankQueryHandlers(keeper: BankKeeper): QueryHandler[] {
+  const S = "/cosmos.bank.v1beta1.Query/";
+  return [
+    grpcQuery(S + "Balance", QueryBalanceRequest, QueryBalanceResponse, async (ctx, req) => {
+      const addr = parseAddress(req.address);
+      validateDenom(req.denom);
+      return { balance: proto({ denom: req.denom, amount: await keeper.getBalance(ctx, addr, req.denom) }) };
+    }),
+    grpcQuery(S + "AllBalances", QueryAllBalancesRequest, QueryAllBalancesResponse, async (ctx, req) => {
+      const balances = (await keeper.getAllBalances(ctx, parseAddress(req.address))).map(proto);
+      return { balances, pagination: page(balances.length) };
+    }),
+    grpcQuery(S + "TotalSupply", QueryTotalSupplyRequest, QueryTotalSupplyResponse, async (ctx) => {
+      const supply = (await keeper.getAllSupply(ctx)).map(proto);
+      return { supply, pagination: page(supply.length) };
+    }),
+    grpcQuery(S + "SupplyOf", QuerySupplyOfRequest, QuerySupplyOfResponse, async (ctx, req) => {
+      validateDenom(req.denom);
+      return { amount: proto({ denom: req.denom, amount: await keeper.getSupply(ctx, req.denom) }) };
+    }),
+    grpcQuery(S + "DenomMetadata", QueryDenomMetadataRequest, QueryDenomMetadataResponse, async (ctx, req) => {
+      const metadata = await keeper.getDenomMetadata(ctx, req.denom);
+      if (!metadata) throw ErrNotFound(`client metadata for denom ${req.denom}`);
+      return { metadata };
+    }),
+    grpcQuery(S + "DenomsMetadata", QueryDenomsMetadataRequest, QueryDenomsMetadataResponse, async (ctx) => {
+      const metadatas = await keeper.allDenomMetadata(ctx);
+      return { metadatas, pagination: page(metadatas.length) };
+    }),
+  ];
+}
