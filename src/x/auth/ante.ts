@@ -193,9 +193,15 @@ export class AnteHandler {
       try {
         await this.bank.sendCoins(ctx, tx.signers[0], FEE_COLLECTOR, tx.fee);
       } catch (err) {
-        if (ErrInsufficientFunds.is(err)) throw ErrInsufficientFunds(`insufficient funds to pay fee ${formatCoins(tx.fee)}: ${(err as AppError).message}`);
+        if (ErrInsufficientFunds.is(err)) {
+          const have = await this.bank.getBalance(ctx, tx.signers[0], BOND_DENOM);
+          throw ErrInsufficientFunds(`fee ${formatCoins(tx.fee)} is more than the payer's balance ${have}${BOND_DENOM}`);
+        }
         throw err;
       }
+    } else if (simulate) {
+      // CosmJS simulates with an empty fee; meter a (zero) fee transfer anyway so "auto" gas covers the real one.
+      await this.bank.sendCoins(ctx, tx.signers[0], FEE_COLLECTOR, [{ denom: BOND_DENOM, amount: 0n }]);
     }
     ctx.events.emit("tx", [["fee", formatCoins(tx.fee)], ["fee_payer", formatAddress(tx.signers[0])]]);
 
