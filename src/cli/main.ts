@@ -5,15 +5,26 @@ import { initNetwork } from "./home";
 import { startNode } from "./node";
 import { networkStatus, resetLocalnet, startLocalnet, stopLocalnet } from "./localnet";
 import { LOCALNET_CHAIN_ID } from "../app/params";
+import { UsageError } from "./common";
+import { runKeys } from "./keys";
+import { runQuery, runTx } from "./bankcmds";
 
 const USAGE = `usage: poi <command> [options]
 
   init   --home DIR [--chain-id ID] [--base-port P]   make a 1-validator node home (CometBFT config, genesis, app config)
   start  --home DIR [--with-cometbft]                 run the app (and supervise cometbft)
   localnet start|status|stop|reset [--validators N] [--home DIR] [--base-port P] [--detach] [--json]
-`;
 
-class UsageError extends Error {}
+  keys add NAME [--recover]          new 24-word key (or --recover: mnemonic from the first line of stdin)
+  keys list | show NAME [--address] | delete NAME [--yes]
+  keys import-localnet --localnet-home DIR    import every account of DIR/accounts.json
+       keyring: --keyring-dir DIR, else --home H (H/keyring), else $POI_HOME/keyring, else ~/.poi/keyring
+  tx bank send FROM_KEY TO_ADDRESS AMOUNT [--node URL] [--fees COINS] [--gas N|auto] [--gas-adjustment 1.4]
+       [--gas-prices 0.025upoi] [--memo TEXT] [--keyring-dir DIR | --home H]
+  query bank balances ADDRESS [--denom D] [--node URL]
+  query auth account ADDRESS [--node URL]
+       --node defaults to http://127.0.0.1:26657; keys, tx and query take --output json|text
+`;
 
 const log = (m: string) => process.stderr.write(m + "\n");
 
@@ -76,6 +87,13 @@ async function main(argv: string[]): Promise<void> {
       if (sub === "reset") return resetLocalnet(home, log);
       throw new UsageError(`unknown localnet command "${sub ?? ""}" (want start, status, stop or reset)`);
     }
+    case "keys":
+      return runKeys(rest);
+    case "tx":
+      return runTx(rest);
+    case "query":
+    case "q":
+      return runQuery(rest);
     case undefined:
     case "help":
     case "--help":
@@ -87,7 +105,8 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {
-  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  const code = (err as { code?: unknown }).code; // numeric on some library errors
+  const usage = err instanceof UsageError || (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS"));
   process.stderr.write(`error: ${err.message}\n${usage ? "\n" + USAGE : ""}`);
   process.exit(usage ? 2 : 1);
 });

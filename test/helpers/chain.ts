@@ -11,9 +11,14 @@ export function tmpHome(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `poi-${name}-`));
 }
 
-/** Runs the real `poi` CLI and returns its output; throws with stderr if it fails. */
-export function poi(args: string[], opts: { allowFail?: boolean } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 300_000 });
+/**
+ * Runs the real `poi` CLI and returns its output; throws with stderr if it fails.
+ * `input` is fed to its stdin (otherwise stdin is empty); `env` is added to the environment.
+ */
+export function poi(args: string[], opts: { allowFail?: boolean; input?: string; env?: NodeJS.ProcessEnv } = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8", timeout: 300_000, input: opts.input ?? "", env: opts.env ? { ...process.env, ...opts.env } : process.env,
+  });
   const out = { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   if (!opts.allowFail && out.code !== 0) throw new Error(`poi ${args.join(" ")} failed (${out.code}):\n${out.stderr}`);
   return out;
