@@ -19,6 +19,8 @@ import { BankKeeper } from "../x/bank/keeper";
 import { BankModule } from "../x/bank/module";
 import { BlockInfoKeeper, BlockInfoModule } from "../x/blockinfo/module";
 import { AccountKeeper } from "../x/auth/keeper";
+import { PoiKeeper } from "../x/poi/keeper";
+import { PoiModule } from "../x/poi/module";
 import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 
@@ -37,6 +39,7 @@ export const STORE_PROOF_OP = "poi:smt";
 export class PoiApp implements AbciApplication {
   readonly accounts = new AccountKeeper();
   readonly bank = new BankKeeper(this.accounts);
+  readonly poi = new PoiKeeper();
   private readonly ante = new AnteHandler(this.accounts, this.bank);
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
@@ -53,7 +56,7 @@ export class PoiApp implements AbciApplication {
     this.log = opts.log ?? (() => undefined);
     this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
     // Order = genesis and block-hook order: auth before bank, since balances create accounts.
-    const modules: AppModule[] = [new BlockInfoModule(this.blockInfo), new AuthModule(this.accounts), new BankModule(this.bank)];
+    const modules: AppModule[] = [new BlockInfoModule(this.blockInfo), new AuthModule(this.accounts), new BankModule(this.bank), new PoiModule(this.poi)];
     this.modules = new ModuleManager(modules);
     this.checkState = new Branch(store.committed);
   }
@@ -226,9 +229,12 @@ export class PoiApp implements AbciApplication {
       const e = toAbciError(err);
       return { code: e.code, codespace: e.codespace, log: e.log, gasWanted, gasUsed: gas.reported() };
     }
-    anteBranch.write();
+    // In a block the ante's writes stand before the messages run. In CheckTx they reach the check
+    // state only together with the messages (or on out of gas): a refused tx leaves it unchanged.
+    const checking = ctx.mode === "check";
+    if (!checking) anteBranch.write();
 
-    const msgBranch = new Branch(ctx.kv);
+    const msgBranch = new Branch(checking ? anteBranch : ctx.kv);
     const msgCtx = ctx.withKV(msgBranch).withGasMeter(gas);
     try {
       const msgResponses = [];
@@ -238,6 +244,7 @@ export class PoiApp implements AbciApplication {
         msgResponses.push(await m.handler.handle(msgCtx, m.msg));
       }
       msgBranch.write();
+      if (checking) anteBranch.write();
       return {
         code: 0, data: TxMsgData.encode({ data: [], msgResponses }).finish(), gasWanted, gasUsed: gas.reported(),
         events: [...anteCtx.events.events, ...msgCtx.events.events],
@@ -246,7 +253,10 @@ export class PoiApp implements AbciApplication {
       // CheckTx refuses a tx whose messages would fail, so the sender loses no fee on a tx that is
       // bound to fail (insufficient funds, ...). Running out of gas is the exception: the tx is still
       // a valid, fee-paying tx that fails in its block, as every failing tx does in the Cosmos SDK.
-      if (ctx.mode === "check" && ErrOutOfGas.is(err)) return { code: 0, gasWanted, gasUsed: gas.reported() };
+      if (checking && ErrOutOfGas.is(err)) {
+        anteBranch.write();
+        return { code: 0, gasWanted, gasUsed: gas.reported() };
+      }
       const e = toAbciError(err);
       return { code: e.code, codespace: e.codespace, log: e.log, gasWanted, gasUsed: gas.reported(), events: anteCtx.events.events };
     }

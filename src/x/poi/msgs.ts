@@ -1,0 +1,151 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { type MsgHandler, msgHandler } from "../../app/module";
+import { parseAddress, formatAddress } from "../../app/address";
+import { validateModel, ModelValidationError } from "./onnx/validate";
+import { ErrDatasetExists, ErrDatasetNotFound, ErrInvalidChunk, ErrInvalidDataset, ErrInvalidModel, ErrModelExists } from "./errors";
+import { contentId, itemSize, POI_MODULE, type PoiKeeper } from "./keeper";
+import {
+  MsgRegisterModelCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec,
+  MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type MsgRegisterModel, type MsgCreateDataset,
+  type MsgUploadDatasetChunk, type TensorSpec,
+} from "./types";
+
+const MAX_NAME = 64;
+/** Stateless ceiling on uploads; the state params may be lower. */
+const HARD_MAX_BYTES = 4 * 1024 * 1024;
+const MAX_CHUNKS = 100_000;
+
+function checkName(name: string, what: string): void {
+  if ([...name].length > MAX_NAME) throw ErrInvalidModel(`${what} name is longer than ${MAX_NAME} characters`);
+}
+
+const sameSpec = (a: TensorSpec, b: { name: string; shape: number[]; dtype: string }) =>
+  a.name === b.name && a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === String(b.shape[i]));
+
+function describe(specs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string>; dtype: string }>): string {
+  return specs.map((s) => `${s.name}[${s.shape.join(",")}]:${s.dtype}`).join(", ") || "none";
+}
+
+export function poiMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
+  const registerModel: MsgHandler<MsgRegisterModel & { ownerBytes: Uint8Array }> = {
+    typeUrl: MsgRegisterModelCodec.typeUrl,
+    module: POI_MODULE,
+    decode(value) {
+      const m = MsgRegisterModelCodec.decode(value);
+      const ownerBytes = parseAddress(m.owner, "owner");
+      checkName(m.name, "model");
+      if (m.onnx.length === 0) throw ErrInvalidModel("onnx bytes are empty");
+      if (m.onnx.length > HARD_MAX_BYTES) throw ErrInvalidModel(`model is ${m.onnx.length} bytes, limit ${HARD_MAX_BYTES}`);
+      return { ...m, ownerBytes };
+    },
+    signers: (m) => [m.ownerBytes],
+    async handle(ctx, m) {
+      const params = await keeper.params(ctx);
+      if (m.onnx.length > Number(params.maxModelBytes)) throw ErrInvalidModel(`model is ${m.onnx.length} bytes, limit ${params.maxModelBytes}`);
+      const id = contentId(m.onnx);
+      if (await keeper.getModel(ctx, id)) throw ErrModelExists(`model ${id}`);
+      let info;
+      try {
+        info = validateModel(m.onnx, {
+          maxModelBytes: Number(params.maxModelBytes),
+          maxInitializerBytes: Number(params.maxInitializerBytes),
+          maxIntermediateElements: Number(params.maxIntermediateElements),
+        });
+      } catch (err) {
+        if (err instanceof ModelValidationError) throw ErrInvalidModel(err.message);
+        throw err;
+      }
+      // The declared metadata must be exactly what the graph says.
+      if (m.inputs.length !== info.inputs.length || !m.inputs.every((s, i) => sameSpec(s, info.inputs[i]))) {
+        throw ErrInvalidModel(`declared inputs ${describe(m.inputs)} differ from the graph's ${describe(info.inputs)}`);
+      }
+      if (m.outputs.length !== info.outputs.length || !m.outputs.every((s, i) => sameSpec(s, info.outputs[i]))) {
+        throw ErrInvalidModel(`declared outputs ${describe(m.outputs)} differ from the graph's ${describe(info.outputs)}`);
+      }
+      const workUnits = info.workUnitsPerItem.toString();
+      keeper.setModel(ctx, {
+        id, owner: formatAddress(m.ownerBytes), name: m.name, inputs: m.inputs, outputs: m.outputs,
+        workUnitsPerItem: workUnits, sizeBytes: String(m.onnx.length), registeredHeight: ctx.header.height.toString(),
+      }, m.onnx);
+      ctx.events.emit("poi_model_registered", [["model_id", id], ["owner", formatAddress(m.ownerBytes)], ["work_units_per_item", workUnits], ["size_bytes", String(m.onnx.length)]]);
+      return { typeUrl: MsgRegisterModelResponseCodec.typeUrl, value: MsgRegisterModelResponseCodec.encode({ modelId: id, workUnitsPerItem: workUnits }).finish() };
+    },
+  };
+
+  const createDataset: MsgHandler<MsgCreateDataset & { ownerBytes: Uint8Array; item: TensorSpec; id: string; numItems: string }> = {
+    typeUrl: MsgCreateDatasetCodec.typeUrl,
+    module: POI_MODULE,
+    decode(value) {
+      const m = MsgCreateDatasetCodec.decode(value);
+      const ownerBytes = parseAddress(m.owner, "owner");
+      checkName(m.name, "dataset");
+      if (!m.item) throw ErrInvalidDataset("item spec is missing");
+      if (m.item.dtype !== "float32") throw ErrInvalidDataset(`item dtype "${m.item.dtype}" is not supported; use float32`);
+      if (m.item.shape.length === 0 || m.item.shape.length > 8 || !m.item.shape.every((d) => /^[1-9][0-9]{0,6}$/.test(d))) {
+        throw ErrInvalidDataset(`item shape [${m.item.shape.join(",")}] must have 1..8 positive dims`);
+      }
+      const numItems = BigInt(m.numItems);
+      const perChunk = BigInt(m.itemsPerChunk);
+      if (numItems === 0n) throw ErrInvalidDataset("num_items must be positive");
+      if (perChunk === 0n) throw ErrInvalidDataset("items_per_chunk must be positive");
+      const chunks = (numItems + perChunk - 1n) / perChunk;
+      if (chunks > BigInt(MAX_CHUNKS)) throw ErrInvalidDataset(`${chunks} chunks is more than ${MAX_CHUNKS}`);
+      if (BigInt(m.chunkHashes.length) !== chunks) throw ErrInvalidDataset(`${numItems} items in chunks of ${perChunk} make ${chunks} chunks, but ${m.chunkHashes.length} chunk hashes were given`);
+      if (!m.chunkHashes.every((h) => h.length === 32)) throw ErrInvalidDataset("every chunk hash must be 32 bytes (sha256)");
+      const id = Buffer.from(sha256(Buffer.concat(m.chunkHashes))).toString("hex");
+      return { ...m, ownerBytes, item: m.item, id, numItems: numItems.toString() };
+    },
+    signers: (m) => [m.ownerBytes],
+    async handle(ctx, m) {
+      const params = await keeper.params(ctx);
+      if (BigInt(m.numItems) > BigInt(params.maxDatasetItems)) throw ErrInvalidDataset(`${m.numItems} items is more than ${params.maxDatasetItems}`);
+      const chunkBytes = BigInt(m.itemsPerChunk) * BigInt(itemSize(m.item.shape)) * 4n;
+      if (chunkBytes > BigInt(params.maxDatasetChunkBytes)) throw ErrInvalidDataset(`a chunk would be ${chunkBytes} bytes, limit ${params.maxDatasetChunkBytes}`);
+      if (await keeper.getDataset(ctx, m.id)) throw ErrDatasetExists(`dataset ${m.id}`);
+      keeper.setDataset(ctx, {
+        id: m.id, owner: formatAddress(m.ownerBytes), name: m.name, item: m.item, numItems: m.numItems, numChunks: m.chunkHashes.length,
+        chunksReceived: 0, itemsPerChunk: m.itemsPerChunk, complete: false, createdHeight: ctx.header.height.toString(),
+      });
+      for (const [i, h] of m.chunkHashes.entries()) keeper.setChunkHash(ctx, m.id, i, h);
+      ctx.events.emit("poi_dataset_created", [["dataset_id", m.id], ["owner", formatAddress(m.ownerBytes)], ["num_items", m.numItems], ["num_chunks", String(m.chunkHashes.length)]]);
+      return { typeUrl: MsgCreateDatasetResponseCodec.typeUrl, value: MsgCreateDatasetResponseCodec.encode({ datasetId: m.id, numChunks: m.chunkHashes.length }).finish() };
+    },
+  };
+
+  const uploadChunk: MsgHandler<MsgUploadDatasetChunk & { ownerBytes: Uint8Array }> = {
+    typeUrl: MsgUploadDatasetChunkCodec.typeUrl,
+    module: POI_MODULE,
+    decode(value) {
+      const m = MsgUploadDatasetChunkCodec.decode(value);
+      const ownerBytes = parseAddress(m.owner, "owner");
+      if (!/^[0-9a-f]{64}$/.test(m.datasetId)) throw ErrInvalidChunk(`dataset id "${m.datasetId}" is not 64 hex characters`);
+      if (m.data.length === 0) throw ErrInvalidChunk("chunk is empty");
+      return { ...m, ownerBytes };
+    },
+    signers: (m) => [m.ownerBytes],
+    async handle(ctx, m) {
+      const ds = await keeper.getDataset(ctx, m.datasetId);
+      if (!ds) throw ErrDatasetNotFound(`dataset ${m.datasetId}`);
+      if (ds.owner !== formatAddress(m.ownerBytes)) throw ErrInvalidChunk(`only the dataset's owner ${ds.owner} may upload its chunks`);
+      if (m.index >= ds.numChunks) throw ErrInvalidChunk(`chunk index ${m.index} is out of range; the dataset has ${ds.numChunks} chunks`);
+      if (await keeper.getChunk(ctx, ds.id, m.index)) throw ErrInvalidChunk(`chunk ${m.index} was already uploaded`);
+      const perChunk = BigInt(ds.itemsPerChunk);
+      const itemsHere = m.index === ds.numChunks - 1 ? BigInt(ds.numItems) - perChunk * BigInt(ds.numChunks - 1) : perChunk;
+      const want = itemsHere * BigInt(itemSize(ds.item!.shape)) * 4n;
+      if (BigInt(m.data.length) !== want) throw ErrInvalidChunk(`chunk ${m.index} is ${m.data.length} bytes, want ${want} (${itemsHere} items)`);
+      const expected = await keeper.getChunkHash(ctx, ds.id, m.index);
+      if (!expected || !Buffer.from(sha256(m.data)).equals(expected)) throw ErrInvalidChunk(`chunk ${m.index} does not match its announced sha256`);
+      keeper.setChunk(ctx, ds.id, m.index, m.data);
+      const updated = { ...ds, chunksReceived: ds.chunksReceived + 1, complete: ds.chunksReceived + 1 === ds.numChunks };
+      keeper.setDataset(ctx, updated);
+      ctx.events.emit("poi_dataset_chunk", [["dataset_id", ds.id], ["index", String(m.index)], ["chunks_received", String(updated.chunksReceived)], ["complete", String(updated.complete)]]);
+      return {
+        typeUrl: MsgUploadDatasetChunkResponseCodec.typeUrl,
+        value: MsgUploadDatasetChunkResponseCodec.encode({ chunksReceived: updated.chunksReceived, complete: updated.complete }).finish(),
+      };
+    },
+  };
+
+  return [msgHandler(registerModel), msgHandler(createDataset), msgHandler(uploadChunk)];
+}
+

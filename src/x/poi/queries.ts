@@ -1,0 +1,42 @@
+import { grpcQuery, type QueryHandler } from "../../app/module";
+import { ErrInvalidRequest } from "../../app/errors";
+import { ErrDatasetNotFound, ErrModelNotFound } from "./errors";
+import type { PoiKeeper } from "./keeper";
+import { Q } from "./types";
+
+/** Items per DatasetItems answer: keeps a response far under CometBFT's RPC body cap. */
+const MAX_ITEMS_BYTES = 2 * 1024 * 1024;
+
+export function poiQueryHandlers(keeper: PoiKeeper): QueryHandler[] {
+  const S = "/poi.v1.Query/";
+  return [
+    grpcQuery(S + "Model", Q.ModelRequest, Q.ModelResponse, async (ctx, req) => {
+      const model = await keeper.getModel(ctx, req.id);
+      if (!model) throw ErrModelNotFound(`model ${req.id}`);
+      return { model };
+    }),
+    grpcQuery(S + "ModelBytes", Q.ModelRequest, Q.ModelBytesResponse, async (ctx, req) => {
+      const onnx = await keeper.getModelBytes(ctx, req.id);
+      if (!onnx) throw ErrModelNotFound(`model ${req.id}`);
+      return { onnx };
+    }),
+    grpcQuery(S + "Models", Q.ModelsRequest, Q.ModelsResponse, async (ctx) => ({ models: await keeper.models(ctx) })),
+    grpcQuery(S + "Dataset", Q.DatasetRequest, Q.DatasetResponse, async (ctx, req) => {
+      const dataset = await keeper.getDataset(ctx, req.id);
+      if (!dataset) throw ErrDatasetNotFound(`dataset ${req.id}`);
+      return { dataset };
+    }),
+    grpcQuery(S + "DatasetItems", Q.DatasetItemsRequest, Q.DatasetItemsResponse, async (ctx, req) => {
+      const ds = await keeper.getDataset(ctx, req.id);
+      if (!ds) throw ErrDatasetNotFound(`dataset ${req.id}`);
+      if (!ds.complete) throw ErrInvalidRequest(`dataset ${req.id} is not complete (${ds.chunksReceived}/${ds.numChunks} chunks)`);
+      const start = BigInt(req.start);
+      const count = BigInt(req.count);
+      if (count === 0n || start + count > BigInt(ds.numItems)) throw ErrInvalidRequest(`items [${start}, ${start + count}) are not within the dataset's ${ds.numItems}`);
+      const itemBytes = BigInt(ds.item!.shape.reduce((n, d) => n * Number(d), 1)) * 4n;
+      if (count * itemBytes > BigInt(MAX_ITEMS_BYTES)) throw ErrInvalidRequest(`ask for at most ${BigInt(MAX_ITEMS_BYTES) / itemBytes} items at a time`);
+      return { data: await keeper.datasetItems(ctx, ds, start, count) };
+    }),
+    grpcQuery(S + "Params", Q.ParamsRequest, Q.ParamsResponse, async (ctx) => ({ params: await keeper.params(ctx) })),
+  ];
+}

@@ -1,0 +1,159 @@
+import { strict as assert } from "assert";
+import * as fs from "node:fs";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { DirectSecp256k1HdWallet, encodePubkey, makeAuthInfoBytes, makeSignDoc } from "@cosmjs/proto-signing";
+import { encodeSecp256k1Pubkey } from "@cosmjs/amino";
+import { fromBase64 } from "@cosmjs/encoding";
+import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
+import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
+import { PoiApp } from "../src/app/app";
+import { buildMlp, GraphBuilder } from "../src/x/poi/onnx/builder";
+import {
+  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgRegisterModelResponseCodec, Q, type PoiCodec,
+} from "../src/x/poi/types";
+import { tmpHome } from "./helpers/chain";
+
+// The model and dataset registry of x/poi, driven through the ABCI methods with real signed txs.
+const CHAIN_ID = "poi-test";
+const MNEMONIC = "test test test test test test test test test test test junk";
+const FEE = { amount: [{ denom: "upoi", amount: "250000" }], gas: "10000000" };
+const t0 = 1_700_000_000n;
+
+function mlp(seed: number): Uint8Array {
+  const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i) * 0.1);
+  return buildMlp({ inputSize: 784, hidden: 16, outputs: 10, weights: { w1: rand(784 * 16), b1: rand(16), w2: rand(160), b2: rand(10) } });
+}
+const IN = [{ name: "input", shape: ["1", "784"], dtype: "float32" }];
+const OUT = [{ name: "logits", shape: ["1", "10"], dtype: "float32" }];
+
+describe("x/poi registry: models and datasets (in process, signed txs)", () => {
+  let app: PoiApp;
+  let dir = "";
+  let address = "";
+  let wallet: DirectSecp256k1HdWallet;
+  let pubkey: Uint8Array;
+  let sequence = 0;
+  let height = 0n;
+
+  async function tx(typeUrl: string, value: Uint8Array): Promise<Uint8Array> {
+    const bodyBytes = TxBody.encode(TxBody.fromPartial({ messages: [{ typeUrl, value }] })).finish();
+    const authInfoBytes = makeAuthInfoBytes([{ pubkey: encodePubkey(encodeSecp256k1Pubkey(pubkey)), sequence }], FEE.amount, Number(FEE.gas), undefined, undefined);
+    const { signature } = await wallet.signDirect(address, makeSignDoc(bodyBytes, authInfoBytes, CHAIN_ID, 0));
+    return TxRaw.encode({ bodyBytes, authInfoBytes, signatures: [fromBase64(signature.signature)] }).finish();
+  }
+
+  async function block(txs: Uint8Array[]) {
+    height += 1n;
+    const res = await app.finalizeBlock({
+      txs, height, time: { seconds: t0 + height, nanos: 0 }, hash: Buffer.alloc(32, Number(height)),
+      decidedLastCommit: { round: 0, votes: [] }, misbehavior: [], nextValidatorsHash: new Uint8Array(), proposerAddress: Buffer.alloc(20),
+    });
+    await app.commit();
+    return res;
+  }
+
+  /** CheckTx, then (if accepted) a block with it; returns the block result. */
+  async function run<T>(codec: PoiCodec<T>, msg: Partial<T>) {
+    const bytes = await tx(codec.typeUrl, codec.encode(codec.fromPartial(msg)).finish());
+    const check = await app.checkTx({ tx: bytes, type: 0 });
+    if (check.code) return { code: check.code!, codespace: check.codespace!, log: check.log!, data: new Uint8Array(), stage: "check" };
+    const res = await block([bytes]);
+    const r = res.txResults![0];
+    if (r.code === 0) sequence++;
+    return { code: r.code, codespace: r.codespace, log: r.log, data: r.data, stage: "block" };
+  }
+
+  async function query<Req, Res>(method: string, req: PoiCodec<Req>, value: Req, res: PoiCodec<Res>) {
+    const r = await app.query({ path: `/poi.v1.Query/${method}`, data: req.encode(value).finish(), height: 0n, prove: false });
+    return { code: r.code ?? 0, log: r.log ?? "", value: r.code ? undefined : res.decode(r.value!) };
+  }
+
+  before(async () => {
+    wallet = await DirectSecp256k1HdWallet.fromMnemonic(MNEMONIC, { prefix: "poi" });
+    const [acc] = await wallet.getAccounts();
+    address = acc.address;
+    pubkey = acc.pubkey;
+    dir = tmpHome("poi-registry");
+    app = await PoiApp.open(dir, { minGasPrices: "0.025upoi" });
+    await app.initChain({
+      time: { seconds: t0, nanos: 0 }, chainId: CHAIN_ID, validators: [], initialHeight: 1n,
+      appStateBytes: Buffer.from(JSON.stringify({ bank: { balances: [{ address, coins: [{ denom: "upoi", amount: "100000000000000" }] }] } })),
+    });
+    await block([]); // genesis state is committed with the first block, as under CometBFT
+  });
+  after(async () => {
+    await app.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("registers a model: id = sha256 of the bytes, metadata and work units from the graph, bytes queryable", async () => {
+    const onnx = mlp(1);
+    const r = await run(MsgRegisterModelCodec, { owner: address, name: "mnist-mlp", onnx, inputs: IN, outputs: OUT });
+    assert.equal(r.code, 0, r.log);
+    const resp = MsgRegisterModelResponseCodec.decode(TxMsgDataFirst(r.data!));
+    const id = Buffer.from(sha256(onnx)).toString("hex");
+    assert.equal(resp.modelId, id);
+    // MatMul 784x16 + 16x10 multiply-accumulates, plus element-wise Add/Relu/Add outputs.
+    assert.ok(BigInt(resp.workUnitsPerItem) >= BigInt(784 * 16 + 16 * 10));
+    const m = await query("Model", Q.ModelRequest, { id }, Q.ModelResponse);
+    assert.equal(m.value!.model!.owner, address);
+    assert.deepEqual(m.value!.model!.inputs.map((s) => [s.name, s.shape, s.dtype]), [["input", ["1", "784"], "float32"]]);
+    assert.equal(m.value!.model!.workUnitsPerItem, resp.workUnitsPerItem);
+    const b = await query("ModelBytes", Q.ModelRequest, { id }, Q.ModelBytesResponse);
+    assert.ok(Buffer.from(b.value!.onnx).equals(Buffer.from(onnx)));
+    const again = await run(MsgRegisterModelCodec, { owner: address, name: "again", onnx, inputs: IN, outputs: OUT });
+    assert.deepEqual([again.codespace, again.code, again.stage], ["poi", 3, "check"]);
+    assert.match(again.log, /model already registered/);
+  });
+
+  it("refuses bad ONNX, a disallowed op, a memory bomb and wrong declared shapes, changing nothing", async () => {
+    const before = await app.info({ version: "", blockVersion: 0n, p2pVersion: 0n, abciVersion: "" });
+    const bad = await run(MsgRegisterModelCodec, { owner: address, name: "junk", onnx: Uint8Array.from([1, 2, 3, 4, 5]), inputs: IN, outputs: OUT });
+    assert.deepEqual([bad.codespace, bad.code], ["poi", 2]);
+    // ~287 MB of float32 from a few bytes at load time (onnxruntime #28730's shape).
+    const bomb = new GraphBuilder("bomb").addInput("x", [1, 1]).addInitializer("shape", [3], BigInt64Array.from([1000n, 1000n, 72n]))
+      .addNode("ConstantOfShape", ["shape"], ["y"], [], "bomb").addOutput("y", [1000, 1000, 72]).toBytes();
+    const b = await run(MsgRegisterModelCodec, { owner: address, name: "bomb", onnx: bomb, inputs: [{ name: "x", shape: ["1", "1"], dtype: "float32" }], outputs: [{ name: "y", shape: ["1000", "1000", "72"], dtype: "float32" }] });
+    assert.deepEqual([b.codespace, b.code], ["poi", 2]);
+    assert.match(b.log, /ConstantOfShape/);
+    const loop = new GraphBuilder("loop").addInput("x", [1, 4]).addNode("Loop", ["x"], ["y"], [], "loop").addOutput("y", [1, 4]).toBytes();
+    const l = await run(MsgRegisterModelCodec, { owner: address, name: "loop", onnx: loop, inputs: [{ name: "x", shape: ["1", "4"], dtype: "float32" }], outputs: [{ name: "y", shape: ["1", "4"], dtype: "float32" }] });
+    assert.deepEqual([l.codespace, l.code], ["poi", 2]);
+    assert.match(l.log, /Loop/);
+    const wrongShape = await run(MsgRegisterModelCodec, { owner: address, name: "x", onnx: mlp(2), inputs: [{ name: "input", shape: ["1", "785"], dtype: "float32" }], outputs: OUT });
+    assert.deepEqual([wrongShape.codespace, wrongShape.code], ["poi", 2]);
+    assert.match(wrongShape.log, /declared inputs input\[1,785\]:float32 differ from the graph's input\[1,784\]:float32/);
+    const after = await app.info({ version: "", blockVersion: 0n, p2pVersion: 0n, abciVersion: "" });
+    assert.equal(after.lastBlockHeight, before.lastBlockHeight, "refused in CheckTx: no block, no fee");
+  });
+
+  it("creates a dataset, accepts chunks that match their announced hashes, serves exact items", async () => {
+    const items = Float32Array.from({ length: 7 * 784 }, (_, i) => (i % 255) / 255);
+    const bytes = Buffer.from(items.buffer);
+    const per = 3 * 784 * 4;
+    const chunks = [bytes.subarray(0, per), bytes.subarray(per, 2 * per), bytes.subarray(2 * per)];
+    const item = { name: "digit", shape: ["1", "784"], dtype: "float32" };
+    const created = await run(MsgCreateDatasetCodec, { owner: address, name: "digits", item, numItems: "7", itemsPerChunk: "3", chunkHashes: chunks.map((c) => sha256(c)) });
+    assert.equal(created.code, 0, created.log);
+    const id = Buffer.from(sha256(Buffer.concat(chunks.map((c) => sha256(c))))).toString("hex");
+    const wrong = await run(MsgUploadDatasetChunkCodec, { owner: address, datasetId: id, index: 1, data: chunks[0] });
+    assert.deepEqual([wrong.codespace, wrong.code], ["poi", 8]);
+    assert.match(wrong.log, /does not match its announced sha256/);
+    const short = await run(MsgUploadDatasetChunkCodec, { owner: address, datasetId: id, index: 2, data: chunks[1] });
+    assert.match(short.log, /chunk 2 is 9408 bytes, want 3136 \(1 items\)/);
+    for (const [i, c] of chunks.entries()) assert.equal((await run(MsgUploadDatasetChunkCodec, { owner: address, datasetId: id, index: i, data: c })).code, 0);
+    const dup = await run(MsgUploadDatasetChunkCodec, { owner: address, datasetId: id, index: 0, data: chunks[0] });
+    assert.match(dup.log, /already uploaded/);
+    const ds = await query("Dataset", Q.DatasetRequest, { id }, Q.DatasetResponse);
+    assert.equal(ds.value!.dataset!.complete, true);
+    assert.equal(ds.value!.dataset!.chunksReceived, 3);
+    const got = await query("DatasetItems", Q.DatasetItemsRequest, { id, start: "2", count: "4" }, Q.DatasetItemsResponse);
+    assert.ok(Buffer.from(got.value!.data).equals(bytes.subarray(2 * 784 * 4, 6 * 784 * 4)), "items 2..5 span chunks 0, 1 and 2");
+    const oob = await query("DatasetItems", Q.DatasetItemsRequest, { id, start: "5", count: "3" }, Q.DatasetItemsResponse);
+    assert.notEqual(oob.code, 0);
+  });
+});
+
+function TxMsgDataFirst(data: Uint8Array): Uint8Array {
+  return TxMsgData.decode(data).msgResponses[0].value;
+}
