@@ -1,13 +1,15 @@
 // `npm run bench`: every benchmark, one after the other. Benchmarks print figures; they never fail on speed.
-// Select some with arguments: `npm run bench -- store sigverify`.
+// Select some with arguments: `npm run bench -- store sigverify bank`.
 import { runStoreBench } from "./bench-store";
 import { runSigverifyBench } from "./bench-sigverify";
+import { runBankBench } from "./bench-bank";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   store: () => runStoreBench(),
   sigverify: () => runSigverifyBench(),
+  bank: () => runBankBench(),
 };
-const ORDER = ["store", "sigverify"];
+const ORDER = ["store", "sigverify", "bank"];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
