@@ -131,6 +131,9 @@ export function parseModel(bytes: Uint8Array, limits: ParseLimits): ParsedModel 
   }
 }
 
+/** ModelProto's free-text fields, by field number (indexed by a number, never by input text). */
+const MODEL_STRING_FIELDS: readonly string[] = ["", "", "producer_name", "producer_version", "domain", "", "doc_string"];
+
 function parseModelProto(bytes: Uint8Array, limits: ParseLimits): ParsedModel {
   const r = new WireReader(bytes, "ModelProto");
   const once = singularFields(r);
@@ -143,14 +146,16 @@ function parseModelProto(bytes: Uint8Array, limits: ParseLimits): ParsedModel {
         expectWire(r, wireType, WireType.VARINT, "ir_version");
         model.irVersion = asInt64(r.varint());
         break;
-      case 2: // producer_name
-      case 3: // producer_version
-      case 4: // domain
-      case 6: // doc_string
-        once(field, `#${field}`);
-        expectWire(r, wireType, WireType.LEN, `#${field}`);
-        r.string(`field ${field}`);
+      case 2:
+      case 3:
+      case 4:
+      case 6: {
+        const name = MODEL_STRING_FIELDS[field];
+        once(field, name);
+        expectWire(r, wireType, WireType.LEN, name);
+        r.string(name);
         break;
+      }
       case 5: // model_version
         once(field, "model_version");
         expectWire(r, wireType, WireType.VARINT, "model_version");
@@ -168,7 +173,7 @@ function parseModelProto(bytes: Uint8Array, limits: ParseLimits): ParsedModel {
         break;
       case 14: // metadata_props: free-form strings, not used by the runtime
         expectWire(r, wireType, WireType.LEN, "metadata_props");
-        r.bytes();
+        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
         break;
       case 20:
         r.fail("training_info is not allowed");
@@ -181,6 +186,20 @@ function parseModelProto(bytes: Uint8Array, limits: ParseLimits): ParsedModel {
     }
   }
   return model;
+}
+
+/** StringStringEntryProto {key, value}: parsed (not just skipped) so malformed bytes are refused here too. */
+function parseStringStringEntry(bytes: Uint8Array, where: string): void {
+  const r = new WireReader(bytes, where);
+  const once = singularFields(r);
+  while (!r.done) {
+    const { field, wireType } = r.tag();
+    if (field !== 1 && field !== 2) unknownField(r, field, wireType);
+    const name = field === 1 ? "key" : "value";
+    once(field, name);
+    expectWire(r, wireType, WireType.LEN, name);
+    r.string(name);
+  }
 }
 
 function parseOpsetImport(bytes: Uint8Array, where: string): ParsedOpsetImport {
@@ -222,12 +241,14 @@ function parseGraph(bytes: Uint8Array, where: string, limits: ParseLimits): Pars
         capped(g.nodes, "node", limits.maxNodes);
         g.nodes.push(parseNode(r.bytes(), `${where}.node[${g.nodes.length}]`));
         break;
-      case 2: // name
-      case 10: // doc_string
-        once(field, `#${field}`);
-        expectWire(r, wireType, WireType.LEN, `#${field}`);
-        r.string(`field ${field}`);
+      case 2:
+      case 10: {
+        const name = field === 2 ? "name" : "doc_string";
+        once(field, name);
+        expectWire(r, wireType, WireType.LEN, name);
+        r.string(name);
         break;
+      }
       case 5: // initializer
         expectWire(r, wireType, WireType.LEN, "initializer");
         capped(g.initializers, "initializer", MAX_GRAPH_VALUES);
@@ -256,7 +277,7 @@ function parseGraph(bytes: Uint8Array, where: string, limits: ParseLimits): Pars
         break;
       case 16: // metadata_props
         expectWire(r, wireType, WireType.LEN, "metadata_props");
-        r.bytes();
+        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
         break;
       default:
         unknownField(r, field, wireType);
@@ -314,7 +335,7 @@ function parseNode(bytes: Uint8Array, where: string): ParsedNode {
         break;
       case 9: // metadata_props
         expectWire(r, wireType, WireType.LEN, "metadata_props");
-        r.bytes();
+        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
         break;
       default:
         unknownField(r, field, wireType);
@@ -397,7 +418,7 @@ function parseAttribute(bytes: Uint8Array, where: string): ParsedAttribute {
       case AttrField.SPARSE_TENSOR:
       case AttrField.SPARSE_TENSORS:
         // Recorded, never descended into: no whitelisted op takes these, validate.ts refuses them.
-        expectWire(r, wireType, WireType.LEN, `#${field}`);
+        expectWire(r, wireType, WireType.LEN, `value field ${field}`);
         r.bytes();
         sawValue(field);
         break;
@@ -452,9 +473,9 @@ function parseTensor(bytes: Uint8Array, where: string, limits: ParseLimits): Par
         expectWire(r, wireType, WireType.LEN, "doc_string");
         r.string("doc_string");
         break;
-      case 13: // external_data: key/value pairs pointing at a file; counted, never read
+      case 13: // external_data: key/value pairs pointing at a file; counted, never followed
         expectWire(r, wireType, WireType.LEN, "external_data");
-        r.bytes();
+        parseStringStringEntry(r.bytes(), `${r.where}.external_data`);
         t.externalDataEntries++;
         break;
       case 14:
@@ -464,7 +485,7 @@ function parseTensor(bytes: Uint8Array, where: string, limits: ParseLimits): Par
         break;
       case 16: // metadata_props
         expectWire(r, wireType, WireType.LEN, "metadata_props");
-        r.bytes();
+        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
         break;
       default:
         unknownField(r, field, wireType);
@@ -497,7 +518,7 @@ function parseValueInfo(bytes: Uint8Array, where: string, limits: ParseLimits): 
         break;
       case 4: // metadata_props
         expectWire(r, wireType, WireType.LEN, "metadata_props");
-        r.bytes();
+        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
         break;
       default:
         unknownField(r, field, wireType);

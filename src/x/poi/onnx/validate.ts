@@ -202,7 +202,11 @@ function product(dims: readonly number[]): bigint {
 
 /** `limits` merged over the defaults and checked (a bad limit is a caller bug, not a bad model). */
 export function resolveLimits(limits: Partial<ModelLimits> = {}): ModelLimits {
-  const l: ModelLimits = { ...DEFAULT_MODEL_LIMITS, ...limits };
+  const l: ModelLimits = { ...DEFAULT_MODEL_LIMITS };
+  // Only limits actually given override the defaults (an explicit `undefined` keeps the default).
+  for (const k of Object.keys(DEFAULT_MODEL_LIMITS) as (keyof ModelLimits)[]) {
+    if (limits[k] !== undefined) (l as unknown as Record<string, unknown>)[k] = limits[k];
+  }
   const ints: (keyof ModelLimits)[] = [
     "maxModelBytes", "irVersionMin", "irVersionMax", "opsetMin", "opsetMax", "maxNodes", "maxRank",
     "maxInitializerBytes", "maxInitializerTensorBytes", "maxIntermediateElements", "maxTotalIntermediateElements",
@@ -263,8 +267,12 @@ export function validateModel(bytes: Uint8Array, limits: Partial<ModelLimits> = 
   if (graph.nodes.length === 0) fail("graph has no nodes");
 
   // Every node's domain and op first, so an unsupported model is named for its op.
+  const nodeNames = new Set<string>();
   graph.nodes.forEach((node, i) => {
     const where = nodeLabel(node, i);
+    // onnxruntime refuses two nodes with the same (non-empty) name.
+    if (node.name !== "" && nodeNames.has(node.name)) fail(`${where}: another node has the same name`);
+    nodeNames.add(node.name);
     if (node.domain !== "" && node.domain !== "ai.onnx") fail(`${where}: domain "${node.domain}" is not allowed; only the default ONNX domain`);
     if (node.overload !== "") fail(`${where}: function overloads are not allowed`);
     if (opSpec(node.opType) === undefined) {
@@ -793,6 +801,9 @@ function spatialOutput(
     ctx.fail(`attribute auto_pad "${autoPad}" is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER`);
   }
   if (autoPad !== "NOTSET" && ctx.attrs.has("pads")) ctx.fail(`attribute pads cannot be combined with auto_pad ${autoPad}`);
+  const same = autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER";
+  // onnxruntime refuses dilated SAME convolutions and sizes dilated SAME pools differently from ONNX.
+  if (same && dilations.some((d) => d !== 1n)) ctx.fail(`auto_pad ${autoPad} cannot be combined with dilations other than 1`);
   const pads = intsAttr(ctx, "pads", 2 * s, 0n, MAX_ATTR_VALUE, 0n);
   for (let i = 0; i < s; i++) {
     if (pads[i] >= padLimit(i) || pads[i + s] >= padLimit(i)) {
@@ -804,8 +815,13 @@ function spatialOutput(
     const size = BigInt(inSpatial[i]);
     const effKernel = (kernel[i] - 1n) * dilations[i] + 1n;
     let o: bigint;
-    if (autoPad === "SAME_UPPER" || autoPad === "SAME_LOWER") {
+    if (same) {
       o = (size + strides[i] - 1n) / strides[i];
+      // The padding SAME implies, (o-1)·stride + kernel - size, must not be negative (onnxruntime's
+      // AveragePool fails on it): a stride larger than the kernel would skip input.
+      if ((o - 1n) * strides[i] + effKernel < size) {
+        ctx.fail(`auto_pad ${autoPad} with stride ${strides[i]} over kernel ${effKernel} implies negative padding along spatial axis ${i}`);
+      }
     } else {
       const span = autoPad === "VALID" ? size : size + pads[i] + pads[i + s];
       if (span < effKernel) ctx.fail(`kernel (${effKernel} with dilation) is larger than the padded input (${span}) along spatial axis ${i}`);
