@@ -159,6 +159,28 @@ describe("e2e: accounts and transactions with unmodified CosmJS (4-validator loc
     assert.equal((await reader.getBalance(to, DENOM)).amount, "777");
   });
 
+  it("MsgMultiSend pays several outputs from one input; denom metadata and supply are queryable", async () => {
+    const s = await signer("requester");
+    const [a, b] = [await freshAddress(), await freshAddress()];
+    const before = BigInt((await reader.getBalance(s.address, DENOM)).amount);
+    const msg = {
+      typeUrl: "/cosmos.bank.v1beta1.MsgMultiSend",
+      value: { inputs: [{ address: s.address, coins: [{ denom: DENOM, amount: "300" }] }], outputs: [{ address: a, coins: [{ denom: DENOM, amount: "100" }] }, { address: b, coins: [{ denom: DENOM, amount: "200" }] }] },
+    };
+    const res = await s.client.signAndBroadcast(s.address, [msg], FEE);
+    assertIsDeliverTxSuccess(res);
+    assert.equal((await reader.getBalance(a, DENOM)).amount, "100");
+    assert.equal((await reader.getBalance(b, DENOM)).amount, "200");
+    assert.equal(BigInt((await reader.getBalance(s.address, DENOM)).amount), before - 300n - 5000n);
+    // Outputs that do not add up to the input are refused before any fee is taken.
+    const unbalanced = { ...msg, value: { ...msg.value, outputs: [{ address: a, coins: [{ denom: DENOM, amount: "299" }] }] } };
+    await assert.rejects(s.client.signAndBroadcast(s.address, [unbalanced], FEE), (err: unknown) => err instanceof BroadcastTxError && err.code === 10 && /sum of inputs and outputs differ/.test(err.log ?? ""));
+    const md = await bankQuery.bank.denomMetadata(DENOM);
+    assert.equal(md.display, "poi");
+    assert.deepEqual(md.denomUnits.map((u) => [u.denom, u.exponent]), [["upoi", 0], ["poi", 6]]);
+    assert.ok(BigInt((await bankQuery.bank.supplyOf(DENOM)).amount) > 0n);
+  });
+
   it("includes 200 sends interleaved from 4 accounts; total supply is unchanged", async () => {
     const totalBefore = await totalSupply();
     const users = await Promise.all(["user0", "user1", "user2", "user3"].map(signer));

@@ -100,7 +100,10 @@ export class PoiApp implements AbciApplication {
 
   async checkTx(req: RequestCheckTx): Promise<Partial<ResponseCheckTx>> {
     const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array()), "check");
-    return this.runTx(ctx, req.tx);
+    // No `data` in CheckTx, as in the Cosmos SDK: CometBFT hex-encodes it in broadcast_tx_sync and
+    // CosmJS decodes that field as base64, which throws on most lengths.
+    const { data: _unused, ...res } = await this.runTx(ctx, req.tx);
+    return res;
   }
 
   // ---- block production ------------------------------------------------------------------------

@@ -38,7 +38,7 @@ export class BankModule implements AppModule {
       if (actual !== s.amount) throw ErrInvalidRequest(`bank genesis: declared supply ${s.amount}${s.denom} != sum of balances ${actual}${s.denom}`);
     }
     for (const json of g.denom_metadata ?? []) {
-      const md = Metadata.fromJSON(json);
+      const md = Metadata.fromJSON(camelKeys(json)); // genesis JSON uses the SDK's snake_case names
       validateDenom(md.base);
       this.keeper.setDenomMetadata(ctx, md);
     }
@@ -53,4 +53,13 @@ export class BankModule implements AppModule {
     const denom_metadata = (await this.keeper.allDenomMetadata(ctx)).map((m) => Metadata.toJSON(m));
     return { balances, supply, denom_metadata };
   }
+}
+
+/** denom_units -> denomUnits, recursively: cosmjs-types' fromJSON reads camelCase names. */
+function camelKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(camelKeys);
+  if (v === null || typeof v !== "object") return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())] = camelKeys(x);
+  return out;
 }
