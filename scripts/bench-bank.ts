@@ -110,9 +110,9 @@ async function waitForNode(home: string, url: string, h: number, timeoutMs: numb
 const hashOf = (tx: Uint8Array) => toHex(sha256(tx)).toUpperCase();
 
 /**
- * broadcast_tx_sync with plain fetch (JSON-RPC over HTTP). Not Comet38Client.broadcastTxSync: our
- * CheckTx answers carry `data` (TxMsgData), which CometBFT returns hex-encoded here, and CosmJS
- * decodes that field as base64, so it throws for some message types (e.g. MsgMultiSend).
+ * broadcast_tx_sync with plain fetch (JSON-RPC over HTTP): only code, log and hash are read, so the
+ * figures do not depend on how a client library decodes the rest of the answer (CometBFT sends
+ * `data` hex-encoded here and CosmJS decodes it as base64, which threw while CheckTx returned data).
  */
 async function broadcastTxSync(rpcUrl: string, tx: Uint8Array): Promise<{ code: number; log: string; hash: string }> {
   const res = await fetch(rpcUrl, {

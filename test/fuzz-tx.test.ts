@@ -858,13 +858,12 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
     await ref.close();
   });
 
-  // Found while building the fuzzer above (its "overspend" and "foreign-denom" txs): a tx that
-  // CheckTx refuses must leave the mempool's check state as it was, no fee taken and no sequence
-  // used. runTx writes the ante branch (fee + sequence bump) into the check state before the
-  // messages run and keeps it when CheckTx then refuses the tx because a message fails, so the
-  // account's next valid tx at that sequence is refused with code 32 until the next Commit (while
-  // FinalizeBlock would accept it). Fails until runTx is fixed (e.g. in check mode, run the messages
-  // over the ante branch and write both only on success or out of gas).
+  // Regression test, found while building the fuzzer above (its "overspend" and "foreign-denom"
+  // txs): a tx that CheckTx refuses must leave the mempool's check state as it was, no fee taken and
+  // no sequence used. runTx used to write the ante branch (fee + sequence bump) into the check state
+  // before the messages ran and to keep it when CheckTx then refused the tx because a message
+  // failed, so the account's next valid tx at that sequence was refused with code 32 until the next
+  // Commit (while FinalizeBlock would have accepted it).
   it("a tx CheckTx refuses because its message would fail leaves the check state untouched (fee and sequence)", async function () {
     const wallet = await DirectSecp256k1HdWallet.fromMnemonic(Bip39.encode(sha256(Buffer.from("poi fuzz check state"))).toString(), { prefix: "poi" });
     const [key] = await wallet.getAccounts();
