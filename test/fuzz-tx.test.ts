@@ -64,20 +64,9 @@ import { fromBase64, toBech32 } from "@cosmjs/encoding";
 import { PoiApp } from "../src/app/app";
 import { dispatch } from "../src/abci/server";
 import { tmpHome } from "./helpers/chain";
+import { mulberry32 } from "../src/x/poi/onnx/train";
 
 // ---- deterministic randomness ----------------------------------------------------------------------
-
-/** mulberry32: tiny, fast, good enough to drive a fuzzer; the whole run derives from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   private readonly next: () => number;

@@ -100,10 +100,7 @@ export class PoiApp implements AbciApplication {
 
   async checkTx(req: RequestCheckTx): Promise<Partial<ResponseCheckTx>> {
     const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array()), "check");
-    // No `data` in CheckTx, as in the Cosmos SDK: CometBFT hex-encodes it in broadcast_tx_sync and
-    // CosmJS decodes that field as base64, which throws on most lengths.
-    const { data: _unused, ...res } = await this.runTx(ctx, req.tx);
-    return res;
+    return this.runTx(ctx, req.tx);
   }
 
   // ---- block production ------------------------------------------------------------------------
@@ -249,7 +246,9 @@ export class PoiApp implements AbciApplication {
       msgBranch.write();
       if (checking) anteBranch.write();
       return {
-        code: 0, data: TxMsgData.encode({ data: [], msgResponses }).finish(), gasWanted, gasUsed: gas.reported(),
+        // No `data` in CheckTx, as in the Cosmos SDK: CometBFT hex-encodes it in broadcast_tx_sync
+        // and CosmJS decodes that field as base64, which throws on most lengths.
+        code: 0, data: checking ? undefined : TxMsgData.encode({ data: [], msgResponses }).finish(), gasWanted, gasUsed: gas.reported(),
         events: [...anteCtx.events.events, ...msgCtx.events.events],
       };
     } catch (err) {

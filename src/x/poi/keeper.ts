@@ -30,6 +30,11 @@ export const DEFAULT_PARAMS: Params = {
   maxDatasetItems: "1000000",
 };
 
+/** Model and dataset ids: 64 lowercase hex characters (a sha256). */
+export function isContentId(id: string): boolean {
+  return /^[0-9a-f]{64}$/.test(id);
+}
+
 export function contentId(bytes: Uint8Array): string {
   return Buffer.from(sha256(bytes)).toString("hex");
 }
@@ -45,13 +50,13 @@ export class PoiKeeper {
   }
 
   async getModel(ctx: Context, id: string): Promise<Model | undefined> {
-    if (!/^[0-9a-f]{64}$/.test(id)) return undefined;
+    if (!isContentId(id)) return undefined;
     const raw = await ctx.store(POI_MODULE).get(key(MODEL, hexId(id)));
     return raw ? ModelCodec.decode(raw) : undefined;
   }
 
   async getModelBytes(ctx: Context, id: string): Promise<Uint8Array | undefined> {
-    if (!/^[0-9a-f]{64}$/.test(id)) return undefined;
+    if (!isContentId(id)) return undefined;
     return ctx.store(POI_MODULE).get(key(MODEL_BYTES, hexId(id)));
   }
 
@@ -68,7 +73,7 @@ export class PoiKeeper {
   }
 
   async getDataset(ctx: Context, id: string): Promise<Dataset | undefined> {
-    if (!/^[0-9a-f]{64}$/.test(id)) return undefined;
+    if (!isContentId(id)) return undefined;
     const raw = await ctx.store(POI_MODULE).get(key(DATASET, hexId(id)));
     return raw ? DatasetCodec.decode(raw) : undefined;
   }
@@ -95,7 +100,7 @@ export class PoiKeeper {
 
   /** Bytes of items [start, start+count) of a complete dataset, read chunk by chunk. */
   async datasetItems(ctx: Context, ds: Dataset, start: bigint, count: bigint): Promise<Uint8Array> {
-    const itemBytes = BigInt(itemSize(ds.item!.shape)) * 4n;
+    const itemBytes = itemSize(ds.item!.shape) * 4n;
     const perChunk = BigInt(ds.itemsPerChunk);
     const parts: Uint8Array[] = [];
     for (let i = start; i < start + count; ) {
@@ -113,7 +118,7 @@ export class PoiKeeper {
 
 const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
 
-/** Elements in one item of the given shape (dims as decimal strings). */
-export function itemSize(shape: readonly string[]): number {
-  return shape.reduce((n, d) => n * Number(d), 1);
+/** Elements in one item of the given shape (dims as decimal strings); exact, never a float. */
+export function itemSize(shape: readonly string[]): bigint {
+  return shape.reduce((n, d) => n * BigInt(d), 1n);
 }

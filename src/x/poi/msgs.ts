@@ -3,7 +3,7 @@ import { type MsgHandler, msgHandler } from "../../app/module";
 import { parseAddress, formatAddress } from "../../app/address";
 import { validateModel, ModelValidationError } from "./onnx/validate";
 import { ErrDatasetExists, ErrDatasetNotFound, ErrInvalidChunk, ErrInvalidDataset, ErrInvalidModel, ErrModelExists } from "./errors";
-import { contentId, itemSize, POI_MODULE, type PoiKeeper } from "./keeper";
+import { contentId, isContentId, itemSize, POI_MODULE, type PoiKeeper } from "./keeper";
 import {
   MsgRegisterModelCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec,
   MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type MsgRegisterModel, type MsgCreateDataset,
@@ -99,7 +99,7 @@ export function poiMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
     async handle(ctx, m) {
       const params = await keeper.params(ctx);
       if (BigInt(m.numItems) > BigInt(params.maxDatasetItems)) throw ErrInvalidDataset(`${m.numItems} items is more than ${params.maxDatasetItems}`);
-      const chunkBytes = BigInt(m.itemsPerChunk) * BigInt(itemSize(m.item.shape)) * 4n;
+      const chunkBytes = BigInt(m.itemsPerChunk) * itemSize(m.item.shape) * 4n;
       if (chunkBytes > BigInt(params.maxDatasetChunkBytes)) throw ErrInvalidDataset(`a chunk would be ${chunkBytes} bytes, limit ${params.maxDatasetChunkBytes}`);
       if (await keeper.getDataset(ctx, m.id)) throw ErrDatasetExists(`dataset ${m.id}`);
       keeper.setDataset(ctx, {
@@ -118,7 +118,7 @@ export function poiMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
     decode(value) {
       const m = MsgUploadDatasetChunkCodec.decode(value);
       const ownerBytes = parseAddress(m.owner, "owner");
-      if (!/^[0-9a-f]{64}$/.test(m.datasetId)) throw ErrInvalidChunk(`dataset id "${m.datasetId}" is not 64 hex characters`);
+      if (!isContentId(m.datasetId)) throw ErrInvalidChunk(`dataset id "${m.datasetId}" is not 64 hex characters`);
       if (m.data.length === 0) throw ErrInvalidChunk("chunk is empty");
       return { ...m, ownerBytes };
     },
@@ -131,7 +131,7 @@ export function poiMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
       if (await keeper.getChunk(ctx, ds.id, m.index)) throw ErrInvalidChunk(`chunk ${m.index} was already uploaded`);
       const perChunk = BigInt(ds.itemsPerChunk);
       const itemsHere = m.index === ds.numChunks - 1 ? BigInt(ds.numItems) - perChunk * BigInt(ds.numChunks - 1) : perChunk;
-      const want = itemsHere * BigInt(itemSize(ds.item!.shape)) * 4n;
+      const want = itemsHere * itemSize(ds.item!.shape) * 4n;
       if (BigInt(m.data.length) !== want) throw ErrInvalidChunk(`chunk ${m.index} is ${m.data.length} bytes, want ${want} (${itemsHere} items)`);
       const expected = await keeper.getChunkHash(ctx, ds.id, m.index);
       if (!expected || !Buffer.from(sha256(m.data)).equals(expected)) throw ErrInvalidChunk(`chunk ${m.index} does not match its announced sha256`);

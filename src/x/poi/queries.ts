@@ -1,7 +1,7 @@
 import { grpcQuery, type QueryHandler } from "../../app/module";
 import { ErrInvalidRequest } from "../../app/errors";
 import { ErrDatasetNotFound, ErrModelNotFound } from "./errors";
-import type { PoiKeeper } from "./keeper";
+import { itemSize, type PoiKeeper } from "./keeper";
 import { Q } from "./types";
 
 /** Items per DatasetItems answer: keeps a response far under CometBFT's RPC body cap. */
@@ -33,7 +33,7 @@ export function poiQueryHandlers(keeper: PoiKeeper): QueryHandler[] {
       const start = BigInt(req.start);
       const count = BigInt(req.count);
       if (count === 0n || start + count > BigInt(ds.numItems)) throw ErrInvalidRequest(`items [${start}, ${start + count}) are not within the dataset's ${ds.numItems}`);
-      const itemBytes = BigInt(ds.item!.shape.reduce((n, d) => n * Number(d), 1)) * 4n;
+      const itemBytes = itemSize(ds.item!.shape) * 4n;
       if (count * itemBytes > BigInt(MAX_ITEMS_BYTES)) throw ErrInvalidRequest(`ask for at most ${BigInt(MAX_ITEMS_BYTES) / itemBytes} items at a time`);
       return { data: await keeper.datasetItems(ctx, ds, start, count) };
     }),
