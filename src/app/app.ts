@@ -23,6 +23,20 @@ import { PoiKeeper } from "../x/poi/keeper";
 import { PoiModule } from "../x/poi/module";
 import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
+import { ValsetKeeper, ValsetModule } from "../x/valset/module";
+import { buildAggregate, checkAggregate, decodeAggregateTx, encodeAggregateTx, isAggregateTx, MAX_EXTENSION_BYTES, validVotes } from "../x/poi/verdicts";
+import { ErrInvalidAggregate } from "../x/poi/errors";
+
+/**
+ * A validator's source of verdicts (src/x/poi/verify/service.ts): it re-executes samples off the ABCI
+ * path after each Commit and hands its verdicts to ExtendVote.
+ */
+export interface VerdictSource {
+  /** Encoded VoteExtension with the verdicts ready now; must answer quickly. */
+  extension(height: bigint): Promise<Uint8Array>;
+  /** Called after each Commit; must not block. */
+  onCommit(): void;
+}
 
 export interface AppOptions {
   /** Largest tx accepted into the mempool or a block. */
@@ -40,6 +54,9 @@ export class PoiApp implements AbciApplication {
   readonly accounts = new AccountKeeper();
   readonly bank = new BankKeeper(this.accounts);
   readonly poi = new PoiKeeper();
+  readonly valset = new ValsetKeeper();
+  private readonly poiModule: PoiModule;
+  private verifier?: VerdictSource;
   private readonly ante = new AnteHandler(this.accounts, this.bank);
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
@@ -56,7 +73,10 @@ export class PoiApp implements AbciApplication {
     this.log = opts.log ?? (() => undefined);
     this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
     // Order = genesis and block-hook order: auth before bank, since balances create accounts.
-    const modules: AppModule[] = [new BlockInfoModule(this.blockInfo), new AuthModule(this.accounts), new BankModule(this.bank), new PoiModule(this.poi)];
+    this.poiModule = new PoiModule(this.poi, this.bank, this.valset);
+    const modules: AppModule[] = [
+      new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank), this.poiModule,
+    ];
     this.modules = new ModuleManager(modules);
     this.checkState = new Branch(store.committed);
   }
@@ -65,6 +85,11 @@ export class PoiApp implements AbciApplication {
     const app = new PoiApp(await CommitStore.open(dir), opts);
     app.chainId = (await app.blockInfo.chainId(app.queryContext())) ?? "";
     return app;
+  }
+
+  /** Attaches this validator's verifier (nodes do; in-process tests may not). */
+  setVerifier(v: VerdictSource): void {
+    this.verifier = v;
   }
 
   close(): Promise<void> {
@@ -90,6 +115,8 @@ export class PoiApp implements AbciApplication {
     const appState = parseAppState(req.appStateBytes);
     const ctx = new Context(this.store.working, header, "genesis");
     for (const m of this.modules.modules) await m.initGenesis(ctx, appState[m.name]);
+    this.valset.setGenesisValidators(ctx, req.validators);
+    this.poi.setVoteExtensionsEnableHeight(ctx, req.consensusParams?.abci?.voteExtensionsEnableHeight ?? 0n);
     // Genesis writes stay pending and are committed together with the first block.
     const appHash = await this.store.computeHash();
     this.log(`init_chain chain_id=${req.chainId} app_hash=${hex(appHash)}`);
@@ -99,17 +126,35 @@ export class PoiApp implements AbciApplication {
   // ---- mempool ---------------------------------------------------------------------------------
 
   async checkTx(req: RequestCheckTx): Promise<Partial<ResponseCheckTx>> {
+    if (isAggregateTx(req.tx)) {
+      const e = toAbciError(ErrInvalidAggregate("verdict aggregates are made by the block proposer from vote extensions; they cannot be sent as txs"));
+      return { code: e.code, codespace: e.codespace, log: e.log };
+    }
     const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array()), "check");
     return this.runTx(ctx, req.tx);
   }
 
   // ---- block production ------------------------------------------------------------------------
 
+  /** Whether blocks at `height` must open with a verdict aggregate (vote extensions exist from enable height + 1). */
+  private async aggregateRequired(height: bigint): Promise<boolean> {
+    const enable = await this.poi.voteExtensionsEnableHeight(this.queryContext());
+    return enable > 0n && height > enable;
+  }
+
   async prepareProposal(req: RequestPrepareProposal): Promise<{ txs: Uint8Array[] }> {
-    // Keep mempool order and stop at the byte budget CometBFT gives us.
     const txs: Uint8Array[] = [];
     let bytes = 0n;
+    if (await this.aggregateRequired(req.height)) {
+      const agg = buildAggregate(req.localLastCommit, req.height - 1n);
+      agg.votes = validVotes(agg, await this.valset.validators(this.queryContext()), this.chainId);
+      const tx = encodeAggregateTx(agg);
+      txs.push(tx);
+      bytes += BigInt(tx.length);
+    }
+    // Then the mempool in its order, up to the byte budget CometBFT gives us.
     for (const tx of req.txs) {
+      if (isAggregateTx(tx)) continue;
       if (bytes + BigInt(tx.length) > req.maxTxBytes) break;
       bytes += BigInt(tx.length);
       txs.push(tx);
@@ -117,17 +162,44 @@ export class PoiApp implements AbciApplication {
     return { txs };
   }
 
-  async processProposal(_req: RequestProcessProposal): Promise<{ status: ResponseProcessProposal_ProposalStatus }> {
-    // Bad txs in a block get failing results in FinalizeBlock; the block itself is acceptable.
-    return { status: ResponseProcessProposal_ProposalStatus.ACCEPT };
+  /**
+   * Bad txs in a block get failing results in FinalizeBlock; what makes a block unacceptable is a
+   * missing or invalid verdict aggregate, or one anywhere but first.
+   */
+  async processProposal(req: RequestProcessProposal): Promise<{ status: ResponseProcessProposal_ProposalStatus }> {
+    const { ACCEPT, REJECT } = ResponseProcessProposal_ProposalStatus;
+    const required = await this.aggregateRequired(req.height);
+    for (const [i, tx] of req.txs.entries()) {
+      if (!isAggregateTx(tx)) continue;
+      if (i !== 0 || !required) return { status: REJECT };
+      try {
+        checkAggregate(decodeAggregateTx(tx), await this.valset.validators(this.queryContext()), this.chainId, req.height);
+      } catch (err) {
+        this.log(`process_proposal height=${req.height} rejected: ${(err as Error).message}`);
+        return { status: REJECT };
+      }
+    }
+    if (required && (req.txs.length === 0 || !isAggregateTx(req.txs[0]))) {
+      this.log(`process_proposal height=${req.height} rejected: no verdict aggregate`);
+      return { status: REJECT };
+    }
+    return { status: ACCEPT };
   }
 
-  async extendVote(): Promise<{ voteExtension: Uint8Array }> {
-    return { voteExtension: new Uint8Array() };
+  async extendVote(req: { height: bigint }): Promise<{ voteExtension: Uint8Array }> {
+    if (!this.verifier) return { voteExtension: new Uint8Array() };
+    try {
+      return { voteExtension: await this.verifier.extension(req.height) };
+    } catch (err) {
+      this.log(`extend_vote height=${req.height}: ${(err as Error).message}`);
+      return { voteExtension: new Uint8Array() };
+    }
   }
 
-  async verifyVoteExtension(): Promise<{ status: ResponseVerifyVoteExtension_VerifyStatus }> {
-    return { status: ResponseVerifyVoteExtension_VerifyStatus.ACCEPT };
+  /** Content is checked where it is applied; here only the size (a malformed one just carries no verdicts). */
+  async verifyVoteExtension(req: { voteExtension: Uint8Array }): Promise<{ status: ResponseVerifyVoteExtension_VerifyStatus }> {
+    const { ACCEPT, REJECT } = ResponseVerifyVoteExtension_VerifyStatus;
+    return { status: req.voteExtension.length <= MAX_EXTENSION_BYTES ? ACCEPT : REJECT };
   }
 
   async finalizeBlock(req: RequestFinalizeBlock): Promise<Partial<ResponseFinalizeBlock>> {
@@ -139,7 +211,13 @@ export class PoiApp implements AbciApplication {
     const blockCtx = new Context(this.store.working, header, "deliver");
     for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx);
     const txResults: ExecTxResult[] = [];
-    for (const tx of req.txs) txResults.push(ExecTxResult.fromPartial(await this.runTx(blockCtx.withKV(this.store.working), tx)));
+    for (const [i, tx] of req.txs.entries()) {
+      let res: Partial<ExecTxResult>;
+      if (!isAggregateTx(tx)) res = await this.runTx(blockCtx.withKV(this.store.working), tx);
+      else if (i === 0) res = await this.poiModule.applyAggregate(blockCtx.withKV(this.store.working), tx);
+      else res = { ...toAbciError(ErrInvalidAggregate("a verdict aggregate may only be a block's first tx")) };
+      txResults.push(ExecTxResult.fromPartial(res));
+    }
     const validatorUpdates: ValidatorUpdate[] = [];
     for (const m of this.modules.modules) {
       if (m.endBlock) validatorUpdates.push(...((await m.endBlock(blockCtx)) ?? []));
@@ -155,6 +233,7 @@ export class PoiApp implements AbciApplication {
     this.finalizedHeight = undefined;
     // The mempool's view restarts from the new committed state; CometBFT re-checks the remaining txs.
     this.checkState = new Branch(this.store.committed);
+    this.verifier?.onCommit();
     return { retainHeight: 0n }; // keep every block: replay and historical queries need them
   }
 

@@ -6,11 +6,13 @@
 import { DirectSecp256k1HdWallet, Registry, type GeneratedType } from "@cosmjs/proto-signing";
 import { defaultRegistryTypes, GasPrice, SigningStargateClient, StargateClient } from "@cosmjs/stargate";
 import { ADDRESS_PREFIX, BOND_DENOM } from "../app/params";
-import { MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec } from "../x/poi/types";
+import {
+  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec, MsgSubmitResultCodec,
+} from "../x/poi/types";
 
 /** Our own message types (proto/poi/v1), registered under their type URLs. */
 export const poiMessageTypes: ReadonlyArray<[string, GeneratedType]> = [
-  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec,
+  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec, MsgSubmitResultCodec,
 ].map((c) => [c.typeUrl, c as unknown as GeneratedType]);
 
 export function poiRegistry(): Registry {

@@ -9,7 +9,22 @@ import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
 import {
   MsgRegisterModelCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec,
   MsgUploadDatasetChunkCodec, Q, type Model, type Dataset, type Params, type TensorSpec, type PoiCodec,
+  MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskCodec, MsgClaimTaskResponseCodec,
+  MsgSubmitResultCodec, type Task, type TaskStatus, type WorkerStats,
 } from "../x/poi/types";
+import { resultRoot } from "../x/poi/commitment";
+
+/** What a requester asks for; amounts are upoi as decimal strings or bigints. */
+export interface InferenceTaskSpec {
+  modelId: string;
+  /** Dataset range, or inline float32 items back to back. */
+  dataset?: { id: string; start: number; count: number };
+  inputs?: Float32Array;
+  rewardPerItem: bigint | string;
+  k: number;
+  deadlineBlocks: number;
+  bond: bigint | string;
+}
 
 export class PoiTxError extends Error {
   constructor(readonly code: number, readonly codespace: string, readonly log: string, readonly txhash: string) {
@@ -57,6 +72,22 @@ export class PoiQueryClient {
   async params(): Promise<Params> {
     return (await this.call("Params", Q.ParamsRequest, {}, Q.ParamsResponse)).params!;
   }
+  async task(id: string | number | bigint): Promise<Task> {
+    return (await this.call("Task", Q.TaskRequest, { id: String(id) }, Q.TaskResponse)).task!;
+  }
+  /** Tasks in id order; status 0 (or omitted) = any status. */
+  async tasks(filter: { status?: TaskStatus; requester?: string; worker?: string } = {}): Promise<Task[]> {
+    return (await this.call("Tasks", Q.TasksRequest, { status: filter.status ?? 0, requester: filter.requester ?? "", worker: filter.worker ?? "" }, Q.TasksResponse)).tasks;
+  }
+  async taskInputs(id: string | number | bigint): Promise<Uint8Array> {
+    return (await this.call("TaskInputs", Q.TaskRequest, { id: String(id) }, Q.TaskDataResponse)).data;
+  }
+  async taskOutputs(id: string | number | bigint): Promise<Uint8Array> {
+    return (await this.call("TaskOutputs", Q.TaskRequest, { id: String(id) }, Q.TaskDataResponse)).data;
+  }
+  async worker(address: string): Promise<WorkerStats> {
+    return (await this.call("Worker", Q.WorkerRequest, { address }, Q.WorkerResponse)).stats!;
+  }
 }
 
 /** Sends poi messages as `sender` through a SigningStargateClient built with poiRegistry(). */
@@ -82,6 +113,39 @@ export class PoiTxClient {
   async uploadDatasetChunk(datasetId: string, index: number, data: Uint8Array): Promise<DeliverTxResponse> {
     return check(await this.client.signAndBroadcast(this.sender, [{
       typeUrl: MsgUploadDatasetChunkCodec.typeUrl, value: MsgUploadDatasetChunkCodec.fromPartial({ owner: this.sender, datasetId, index, data }),
+    }], this.fee));
+  }
+
+  async submitInferenceTask(spec: InferenceTaskSpec): Promise<{ taskId: string; escrow: string; res: DeliverTxResponse }> {
+    const inputs = spec.inputs ? new Uint8Array(spec.inputs.buffer, spec.inputs.byteOffset, spec.inputs.byteLength) : new Uint8Array();
+    const res = check(await this.client.signAndBroadcast(this.sender, [{
+      typeUrl: MsgSubmitInferenceTaskCodec.typeUrl,
+      value: MsgSubmitInferenceTaskCodec.fromPartial({
+        requester: this.sender, modelId: spec.modelId, datasetId: spec.dataset?.id ?? "", start: String(spec.dataset?.start ?? 0),
+        count: String(spec.dataset?.count ?? 0), inputs, rewardPerItem: String(spec.rewardPerItem), k: spec.k,
+        deadlineBlocks: String(spec.deadlineBlocks), bond: String(spec.bond),
+      }),
+    }], this.fee));
+    return { ...MsgSubmitInferenceTaskResponseCodec.decode(res.msgResponses[0].value), res };
+  }
+
+  async claimTask(taskId: string | number | bigint): Promise<{ claimExpiresHeight: string; res: DeliverTxResponse }> {
+    const res = check(await this.client.signAndBroadcast(this.sender, [{
+      typeUrl: MsgClaimTaskCodec.typeUrl, value: MsgClaimTaskCodec.fromPartial({ worker: this.sender, taskId: String(taskId) }),
+    }], this.fee));
+    return { ...MsgClaimTaskResponseCodec.decode(res.msgResponses[0].value), res };
+  }
+
+  /**
+   * Submits the outputs of every item (each item's outputs concatenated, items back to back) with
+   * their Merkle root; `root` defaults to the root computed from `outputs`.
+   */
+  async submitResult(taskId: string | number | bigint, outputs: Float32Array, numItems: number, root?: Uint8Array): Promise<DeliverTxResponse> {
+    const bytes = new Uint8Array(outputs.buffer, outputs.byteOffset, outputs.byteLength);
+    const resultRootBytes = root ?? resultRoot(bytes, numItems, bytes.length / numItems);
+    return check(await this.client.signAndBroadcast(this.sender, [{
+      typeUrl: MsgSubmitResultCodec.typeUrl,
+      value: MsgSubmitResultCodec.fromPartial({ worker: this.sender, taskId: String(taskId), outputs: bytes, resultRoot: resultRootBytes }),
     }], this.fee));
   }
 

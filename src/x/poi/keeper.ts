@@ -1,6 +1,8 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Context } from "../../app/context";
-import { ParamsCodec, ModelCodec, DatasetCodec, type Model, type Dataset, type Params } from "./types";
+import {
+  ParamsCodec, ModelCodec, DatasetCodec, TaskCodec, WorkerStatsCodec, type Model, type Dataset, type Params, type Task, type WorkerStats,
+} from "./types";
 
 export const POI_MODULE = "poi";
 
@@ -11,15 +13,34 @@ export const POI_MODULE = "poi";
 //   0x03 | dataset id (32 bytes)  -> Dataset (metadata)
 //   0x04 | dataset id | index u32 -> sha256 the chunk must have (announced at creation)
 //   0x05 | dataset id | index u32 -> chunk bytes
+//   0x06                          -> next task id (u64 BE)
+//   0x07 | task id u64            -> Task
+//   0x08 | task id                -> inline inputs (float32 LE items)
+//   0x09 | task id                -> submitted outputs of the current attempt
+//   0x0a | task id                -> (empty) while the task is not final: the end-of-block work list
+//   0x0b | worker address         -> WorkerStats
+//   0x0c | height u64 | worker    -> work units verified for that worker in that block (u64 BE)
+//   0x0d                          -> beacon of the latest verdict aggregate: height u64 | 32 bytes
+//   0x0e                          -> consensus_params.abci.vote_extensions_enable_height from InitChain (u64 BE)
 const PARAMS = Buffer.from([0x00]);
 const MODEL = 0x01;
 const MODEL_BYTES = 0x02;
 const DATASET = 0x03;
 const CHUNK_HASH = 0x04;
 const CHUNK = 0x05;
+const NEXT_TASK_ID = Buffer.from([0x06]);
+const TASK = 0x07;
+const TASK_INPUTS = 0x08;
+const TASK_OUTPUTS = 0x09;
+const ACTIVE_TASK = 0x0a;
+const WORKER = 0x0b;
+const BLOCK_WORK = 0x0c;
+const BEACON = Buffer.from([0x0d]);
+const VE_ENABLE_HEIGHT = Buffer.from([0x0e]);
 
 const key = (prefix: number, ...parts: Uint8Array[]) => Buffer.concat([Buffer.from([prefix]), ...parts]);
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+const u64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
 export const hexId = (id: string) => Buffer.from(id, "hex");
 
 export const DEFAULT_PARAMS: Params = {
@@ -28,7 +49,17 @@ export const DEFAULT_PARAMS: Params = {
   maxIntermediateElements: String(1 << 22),
   maxDatasetChunkBytes: String(1024 * 1024),
   maxDatasetItems: "1000000",
+  maxTaskItems: "10000",
+  maxK: "1000",
+  maxInlineInputBytes: String(1024 * 1024),
+  claimBlocks: "30",
+  verifyTimeoutBlocks: "30",
+  slashToRequesterBps: "5000",
+  maxDeadlineBlocks: "100000",
 };
+
+/** The poi module account: holds task escrows and worker bonds. */
+export const POI_MODULE_ACCOUNT = sha256(new TextEncoder().encode("poi")).subarray(0, 20);
 
 /** Model and dataset ids: 64 lowercase hex characters (a sha256). */
 export function isContentId(id: string): boolean {
@@ -113,6 +144,126 @@ export class PoiKeeper {
       i += upto - from;
     }
     return Buffer.concat(parts);
+  }
+
+  // ---- tasks --------------------------------------------------------------------------------
+
+  /** Returns the next task id (ids start at 1) and advances the counter. */
+  async nextTaskId(ctx: Context): Promise<bigint> {
+    const store = ctx.store(POI_MODULE);
+    const raw = await store.get(NEXT_TASK_ID);
+    const id = raw ? Buffer.from(raw).readBigUInt64BE(0) : 1n;
+    store.set(NEXT_TASK_ID, u64(id + 1n));
+    return id;
+  }
+
+  async getTask(ctx: Context, id: bigint): Promise<Task | undefined> {
+    const raw = await ctx.store(POI_MODULE).get(key(TASK, u64(id)));
+    return raw ? TaskCodec.decode(raw) : undefined;
+  }
+
+  /** Writes the task and keeps the active list in step with its status. */
+  setTask(ctx: Context, task: Task, final: boolean): void {
+    const store = ctx.store(POI_MODULE);
+    const id = u64(BigInt(task.id));
+    store.set(key(TASK, id), TaskCodec.encode(task).finish());
+    if (final) store.delete(key(ACTIVE_TASK, id));
+    else store.set(key(ACTIVE_TASK, id), new Uint8Array());
+  }
+
+  /** Ids of tasks that are not final, ascending: the order end-of-block processing uses. */
+  async activeTaskIds(ctx: Context): Promise<bigint[]> {
+    const rows = await ctx.store(POI_MODULE).iterate(Buffer.from([ACTIVE_TASK]), Buffer.from([ACTIVE_TASK + 1]));
+    return rows.map(([k]) => Buffer.from(k).readBigUInt64BE(1));
+  }
+
+  /** All tasks in id order. */
+  async tasks(ctx: Context): Promise<Task[]> {
+    const rows = await ctx.store(POI_MODULE).iterate(Buffer.from([TASK]), Buffer.from([TASK + 1]));
+    return rows.map(([, v]) => TaskCodec.decode(v));
+  }
+
+  setTaskInputs(ctx: Context, id: bigint, data: Uint8Array): void {
+    ctx.store(POI_MODULE).set(key(TASK_INPUTS, u64(id)), data);
+  }
+
+  async getTaskInputs(ctx: Context, id: bigint): Promise<Uint8Array | undefined> {
+    return ctx.store(POI_MODULE).get(key(TASK_INPUTS, u64(id)));
+  }
+
+  setTaskOutputs(ctx: Context, id: bigint, data: Uint8Array | undefined): void {
+    if (data) ctx.store(POI_MODULE).set(key(TASK_OUTPUTS, u64(id)), data);
+    else ctx.store(POI_MODULE).delete(key(TASK_OUTPUTS, u64(id)));
+  }
+
+  async getTaskOutputs(ctx: Context, id: bigint): Promise<Uint8Array | undefined> {
+    return ctx.store(POI_MODULE).get(key(TASK_OUTPUTS, u64(id)));
+  }
+
+  /** Input bytes of items [from, from+count) of a task (inline or from its dataset). */
+  async taskItems(ctx: Context, task: Task, itemBytes: bigint, from: bigint, count: bigint): Promise<Uint8Array> {
+    if (task.datasetId === "") {
+      const all = await this.getTaskInputs(ctx, BigInt(task.id));
+      if (!all) throw new Error(`task ${task.id} lacks its inline inputs`);
+      return all.subarray(Number(from * itemBytes), Number((from + count) * itemBytes));
+    }
+    const ds = await this.getDataset(ctx, task.datasetId);
+    if (!ds) throw new Error(`task ${task.id}: dataset ${task.datasetId} is gone`);
+    return this.datasetItems(ctx, ds, BigInt(task.start) + from, count);
+  }
+
+  // ---- workers ------------------------------------------------------------------------------
+
+  async workerStats(ctx: Context, worker: Uint8Array): Promise<WorkerStats | undefined> {
+    const raw = await ctx.store(POI_MODULE).get(key(WORKER, worker));
+    return raw ? WorkerStatsCodec.decode(raw) : undefined;
+  }
+
+  /** Applies `change` to a worker's stats (created empty on first use). */
+  async updateWorkerStats(ctx: Context, worker: Uint8Array, address: string, change: (s: WorkerStats) => void): Promise<WorkerStats> {
+    const s = (await this.workerStats(ctx, worker)) ?? {
+      address, verifiedWorkUnits: "0", tasksPassed: "0", tasksFailed: "0", claimsLapsed: "0", earned: "0", slashed: "0",
+    };
+    change(s);
+    ctx.store(POI_MODULE).set(key(WORKER, worker), WorkerStatsCodec.encode(s).finish());
+    return s;
+  }
+
+  /** Adds verified work units to (height, worker): the per-block record rewards and power will read. */
+  async addBlockWork(ctx: Context, height: bigint, worker: Uint8Array, units: bigint): Promise<void> {
+    const store = ctx.store(POI_MODULE);
+    const k = key(BLOCK_WORK, u64(height), worker);
+    const raw = await store.get(k);
+    store.set(k, u64((raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n) + units));
+  }
+
+  /** Verified work units per worker recorded at `height`, in address order. */
+  async blockWork(ctx: Context, height: bigint): Promise<Array<{ worker: Uint8Array; units: bigint }>> {
+    const prefix = key(BLOCK_WORK, u64(height));
+    const end = key(BLOCK_WORK, u64(height + 1n));
+    const rows = await ctx.store(POI_MODULE).iterate(prefix, end);
+    return rows.map(([k, v]) => ({ worker: Buffer.from(k.subarray(prefix.length)), units: Buffer.from(v).readBigUInt64BE(0) }));
+  }
+
+  // ---- randomness ---------------------------------------------------------------------------
+
+  setBeacon(ctx: Context, height: bigint, beacon: Uint8Array): void {
+    ctx.store(POI_MODULE).set(BEACON, Buffer.concat([u64(height), beacon]));
+  }
+
+  /** 0 = vote extensions off: no verdicts can arrive, so tasks time out instead of being verified. */
+  async voteExtensionsEnableHeight(ctx: Context): Promise<bigint> {
+    const raw = await ctx.store(POI_MODULE).get(VE_ENABLE_HEIGHT);
+    return raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n;
+  }
+
+  setVoteExtensionsEnableHeight(ctx: Context, height: bigint): void {
+    ctx.store(POI_MODULE).set(VE_ENABLE_HEIGHT, u64(height));
+  }
+
+  async beacon(ctx: Context): Promise<{ height: bigint; beacon: Uint8Array } | undefined> {
+    const raw = await ctx.store(POI_MODULE).get(BEACON);
+    return raw ? { height: Buffer.from(raw).readBigUInt64BE(0), beacon: Buffer.from(raw.subarray(8)) } : undefined;
   }
 }
 

@@ -1,8 +1,9 @@
 import { grpcQuery, type QueryHandler } from "../../app/module";
 import { ErrInvalidRequest } from "../../app/errors";
-import { ErrDatasetNotFound, ErrModelNotFound } from "./errors";
+import { parseAddress } from "../../app/address";
+import { ErrDatasetNotFound, ErrModelNotFound, ErrTaskNotFound } from "./errors";
 import { itemSize, type PoiKeeper } from "./keeper";
-import { Q } from "./types";
+import { Q, type Task } from "./types";
 
 /** Items per DatasetItems answer: keeps a response far under CometBFT's RPC body cap. */
 const MAX_ITEMS_BYTES = 2 * 1024 * 1024;
@@ -38,5 +39,36 @@ export function poiQueryHandlers(keeper: PoiKeeper): QueryHandler[] {
       return { data: await keeper.datasetItems(ctx, ds, start, count) };
     }),
     grpcQuery(S + "Params", Q.ParamsRequest, Q.ParamsResponse, async (ctx) => ({ params: await keeper.params(ctx) })),
+    grpcQuery(S + "Task", Q.TaskRequest, Q.TaskResponse, async (ctx, req) => ({ task: await task(ctx, req.id) })),
+    grpcQuery(S + "Tasks", Q.TasksRequest, Q.TasksResponse, async (ctx, req) => {
+      if (req.requester) parseAddress(req.requester, "requester");
+      if (req.worker) parseAddress(req.worker, "worker");
+      const tasks = (await keeper.tasks(ctx)).filter((t) =>
+        (req.status === 0 || t.status === req.status) && (!req.requester || t.requester === req.requester) && (!req.worker || t.worker === req.worker));
+      return { tasks };
+    }),
+    grpcQuery(S + "TaskInputs", Q.TaskRequest, Q.TaskDataResponse, async (ctx, req) => {
+      const t = await task(ctx, req.id);
+      if (t.datasetId !== "") throw ErrInvalidRequest(`task ${t.id} reads dataset ${t.datasetId} items [${t.start}, ${BigInt(t.start) + BigInt(t.numItems)}); query DatasetItems`);
+      return { data: (await keeper.getTaskInputs(ctx, BigInt(t.id)))! };
+    }),
+    grpcQuery(S + "TaskOutputs", Q.TaskRequest, Q.TaskDataResponse, async (ctx, req) => {
+      const t = await task(ctx, req.id);
+      const data = await keeper.getTaskOutputs(ctx, BigInt(t.id));
+      if (!data) throw ErrInvalidRequest(`task ${t.id} has no outputs (no result submitted for its current attempt)`);
+      return { data };
+    }),
+    grpcQuery(S + "Worker", Q.WorkerRequest, Q.WorkerResponse, async (ctx, req) => {
+      const stats = await keeper.workerStats(ctx, parseAddress(req.address, "address"));
+      return {
+        stats: stats ?? { address: req.address, verifiedWorkUnits: "0", tasksPassed: "0", tasksFailed: "0", claimsLapsed: "0", earned: "0", slashed: "0" },
+      };
+    }),
   ];
+
+  async function task(ctx: Parameters<typeof keeper.getTask>[0], id: string): Promise<Task> {
+    const t = BigInt(id) > 0n ? await keeper.getTask(ctx, BigInt(id)) : undefined;
+    if (!t) throw ErrTaskNotFound(`task ${id}`);
+    return t;
+  }
 }

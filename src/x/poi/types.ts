@@ -56,8 +56,31 @@ export interface Dataset {
 }
 export interface Params {
   maxModelBytes: string; maxInitializerBytes: string; maxIntermediateElements: string;
-  maxDatasetChunkBytes: string; maxDatasetItems: string;
+  maxDatasetChunkBytes: string; maxDatasetItems: string; maxTaskItems: string; maxK: string;
+  maxInlineInputBytes: string; claimBlocks: string; verifyTimeoutBlocks: string; slashToRequesterBps: string;
+  maxDeadlineBlocks: string;
 }
+
+export enum TaskStatus { UNSPECIFIED = 0, OPEN = 1, CLAIMED = 2, AWAITING_SAMPLE = 3, VERIFYING = 4, COMPLETED = 5, EXPIRED = 6 }
+export const TASK_STATUS_NAMES: Record<number, string> = {
+  0: "unspecified", 1: "open", 2: "claimed", 3: "awaiting_sample", 4: "verifying", 5: "completed", 6: "expired",
+};
+export interface TaskVote { validator: string; pass: boolean; height: string }
+export interface Task {
+  id: string; requester: string; modelId: string; datasetId: string; start: string; numItems: string;
+  rewardPerItem: string; k: number; bond: string; escrow: string; createdHeight: string; deadlineHeight: string;
+  status: TaskStatus; attempt: number; worker: string; claimExpiresHeight: string; resultRoot: Uint8Array;
+  resultHeight: string; sampleSeed: Uint8Array; sampleHeight: string; sample: string[]; verifyDeadlineHeight: string;
+  votes: TaskVote[]; completedHeight: string; failedAttempts: number;
+}
+export interface WorkerStats {
+  address: string; verifiedWorkUnits: string; tasksPassed: string; tasksFailed: string; claimsLapsed: string;
+  earned: string; slashed: string;
+}
+export interface Verdict { taskId: string; attempt: number; pass: boolean }
+export interface VoteExtension { verdicts: Verdict[] }
+export interface SignedVoteExtension { validatorAddress: Uint8Array; extension: Uint8Array; signature: Uint8Array }
+export interface VerdictAggregate { height: string; round: string; votes: SignedVoteExtension[] }
 
 export interface MsgRegisterModel { owner: string; name: string; onnx: Uint8Array; inputs: TensorSpec[]; outputs: TensorSpec[] }
 export interface MsgRegisterModelResponse { modelId: string; workUnitsPerItem: string }
@@ -65,6 +88,16 @@ export interface MsgCreateDataset { owner: string; name: string; item?: TensorSp
 export interface MsgCreateDatasetResponse { datasetId: string; numChunks: number }
 export interface MsgUploadDatasetChunk { owner: string; datasetId: string; index: number; data: Uint8Array }
 export interface MsgUploadDatasetChunkResponse { chunksReceived: number; complete: boolean }
+
+export interface MsgSubmitInferenceTask {
+  requester: string; modelId: string; datasetId: string; start: string; count: string; inputs: Uint8Array;
+  rewardPerItem: string; k: number; deadlineBlocks: string; bond: string;
+}
+export interface MsgSubmitInferenceTaskResponse { taskId: string; escrow: string }
+export interface MsgClaimTask { worker: string; taskId: string }
+export interface MsgClaimTaskResponse { claimExpiresHeight: string }
+export interface MsgSubmitResult { worker: string; taskId: string; outputs: Uint8Array; resultRoot: Uint8Array }
+export interface MsgSubmitResultResponse { resultHeight: string }
 
 export const TensorSpecCodec = codec<TensorSpec>("TensorSpec");
 export const ModelCodec = codec<Model>("Model");
@@ -76,6 +109,16 @@ export const MsgCreateDatasetCodec = codec<MsgCreateDataset>("MsgCreateDataset")
 export const MsgCreateDatasetResponseCodec = codec<MsgCreateDatasetResponse>("MsgCreateDatasetResponse");
 export const MsgUploadDatasetChunkCodec = codec<MsgUploadDatasetChunk>("MsgUploadDatasetChunk");
 export const MsgUploadDatasetChunkResponseCodec = codec<MsgUploadDatasetChunkResponse>("MsgUploadDatasetChunkResponse");
+export const TaskCodec = codec<Task>("Task");
+export const WorkerStatsCodec = codec<WorkerStats>("WorkerStats");
+export const VoteExtensionCodec = codec<VoteExtension>("VoteExtension");
+export const VerdictAggregateCodec = codec<VerdictAggregate>("VerdictAggregate");
+export const MsgSubmitInferenceTaskCodec = codec<MsgSubmitInferenceTask>("MsgSubmitInferenceTask");
+export const MsgSubmitInferenceTaskResponseCodec = codec<MsgSubmitInferenceTaskResponse>("MsgSubmitInferenceTaskResponse");
+export const MsgClaimTaskCodec = codec<MsgClaimTask>("MsgClaimTask");
+export const MsgClaimTaskResponseCodec = codec<MsgClaimTaskResponse>("MsgClaimTaskResponse");
+export const MsgSubmitResultCodec = codec<MsgSubmitResult>("MsgSubmitResult");
+export const MsgSubmitResultResponseCodec = codec<MsgSubmitResultResponse>("MsgSubmitResultResponse");
 
 export const Q = {
   ModelRequest: codec<{ id: string }>("QueryModelRequest"),
@@ -89,4 +132,11 @@ export const Q = {
   DatasetItemsResponse: codec<{ data: Uint8Array }>("QueryDatasetItemsResponse"),
   ParamsRequest: codec<Record<string, never>>("QueryParamsRequest"),
   ParamsResponse: codec<{ params?: Params }>("QueryParamsResponse"),
+  TaskRequest: codec<{ id: string }>("QueryTaskRequest"),
+  TaskResponse: codec<{ task?: Task }>("QueryTaskResponse"),
+  TasksRequest: codec<{ status: TaskStatus; requester: string; worker: string }>("QueryTasksRequest"),
+  TasksResponse: codec<{ tasks: Task[] }>("QueryTasksResponse"),
+  TaskDataResponse: codec<{ data: Uint8Array }>("QueryTaskDataResponse"),
+  WorkerRequest: codec<{ address: string }>("QueryWorkerRequest"),
+  WorkerResponse: codec<{ stats?: WorkerStats }>("QueryWorkerResponse"),
 };

@@ -1,0 +1,359 @@
+/**
+ * Inference tasks: submit (escrow), claim (bond), submit result (commitment), and what happens at the
+ * end of every block (sampling, tallying verdicts, payouts, slashing, expiry). All amounts are bigint
+ * upoi; all decisions are integer comparisons on state.
+ *
+ * Life of a task attempt:
+ *   OPEN --claim--> CLAIMED --result--> AWAITING_SAMPLE --beacon--> VERIFYING --2/3 pass--> COMPLETED
+ *                     |                                               |--> 1/3 fail: slash, reopen (OPEN)
+ *                     '-- claim lapses: bond forfeited, reopen         '--> timeout: bond back, reopen
+ *   OPEN or a reopen at/after the deadline --> EXPIRED (escrow refunded)
+ */
+import { type MsgHandler, msgHandler } from "../../app/module";
+import type { Context } from "../../app/context";
+import { parseAddress, formatAddress } from "../../app/address";
+import { BOND_DENOM } from "../../app/params";
+import type { BankKeeperI } from "../bank/keeper";
+import { parseAmount } from "../bank/types";
+import type { ValsetKeeper } from "../valset/module";
+import {
+  ErrDeadlinePassed, ErrInsufficientBond, ErrInvalidResult, ErrInvalidTask, ErrModelNotFound, ErrDatasetNotFound,
+  ErrNotClaimant, ErrTaskNotFound, ErrTaskState,
+} from "./errors";
+import { isContentId, itemSize, POI_MODULE, POI_MODULE_ACCOUNT, type PoiKeeper } from "./keeper";
+import { resultRoot, sampleIndices, sampleSeed } from "./commitment";
+import {
+  MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskCodec, MsgClaimTaskResponseCodec,
+  MsgSubmitResultCodec, MsgSubmitResultResponseCodec, TASK_STATUS_NAMES, TaskStatus,
+  type Model, type MsgSubmitInferenceTask, type MsgClaimTask, type MsgSubmitResult, type Task, type TensorSpec,
+} from "./types";
+
+export interface TaskDeps {
+  keeper: PoiKeeper;
+  bank: BankKeeperI;
+  valset: ValsetKeeper;
+}
+
+const coins = (amount: bigint) => [{ denom: BOND_DENOM, amount }];
+const statusName = (s: TaskStatus) => TASK_STATUS_NAMES[s] ?? String(s);
+
+/** Element counts of one item's input and of each of its outputs; shapes are static, so exact. */
+export function modelIo(model: Model): { inputElems: bigint; outputSizes: bigint[]; outputElems: bigint } {
+  const outputSizes = model.outputs.map((o) => itemSize(o.shape));
+  return { inputElems: itemSize(model.inputs[0].shape), outputSizes, outputElems: outputSizes.reduce((a, b) => a + b, 0n) };
+}
+
+/** Shapes match when they agree after dropping leading 1s (a dataset item [784] feeds a model input [1,784]). */
+function sameItemShape(a: readonly string[], b: readonly string[]): boolean {
+  const strip = (s: readonly string[]) => { let i = 0; while (i < s.length - 1 && s[i] === "1") i++; return s.slice(i); };
+  const x = strip(a), y = strip(b);
+  return x.length === y.length && x.every((d, i) => d === y[i]);
+}
+
+const shapeText = (s: TensorSpec) => `[${s.shape.join(",")}]`;
+
+export function taskMsgHandlers(deps: TaskDeps): MsgHandler[] {
+  const { keeper, bank } = deps;
+
+  const submit: MsgHandler<MsgSubmitInferenceTask & { requesterBytes: Uint8Array; reward: bigint; bondAmount: bigint }> = {
+    typeUrl: MsgSubmitInferenceTaskCodec.typeUrl,
+    module: POI_MODULE,
+    decode(value) {
+      const m = MsgSubmitInferenceTaskCodec.decode(value);
+      const requesterBytes = parseAddress(m.requester, "requester");
+      if (!isContentId(m.modelId)) throw ErrInvalidTask(`model id "${m.modelId}" is not 64 lowercase hex characters`);
+      if (m.datasetId !== "") {
+        if (!isContentId(m.datasetId)) throw ErrInvalidTask(`dataset id "${m.datasetId}" is not 64 lowercase hex characters`);
+        if (BigInt(m.count) === 0n) throw ErrInvalidTask("count must be positive for a dataset task");
+        if (m.inputs.length) throw ErrInvalidTask("give either a dataset range or inline inputs, not both");
+      } else {
+        if (m.inputs.length === 0) throw ErrInvalidTask("no inputs: give a dataset id and range, or inline inputs");
+        if (BigInt(m.start) !== 0n || BigInt(m.count) !== 0n) throw ErrInvalidTask("start and count apply to dataset tasks only");
+      }
+      let reward: bigint, bondAmount: bigint;
+      try {
+        reward = parseAmount(m.rewardPerItem);
+        bondAmount = parseAmount(m.bond);
+      } catch (err) {
+        throw ErrInvalidTask(`reward_per_item and bond must be positive integers of ${BOND_DENOM}: ${(err as Error).message}`);
+      }
+      if (m.k < 1) throw ErrInvalidTask("k (items to re-execute) must be at least 1");
+      if (BigInt(m.deadlineBlocks) < 2n) throw ErrInvalidTask("deadline_blocks must be at least 2");
+      return { ...m, requesterBytes, reward, bondAmount };
+    },
+    signers: (m) => [m.requesterBytes],
+    async handle(ctx, m) {
+      const params = await keeper.params(ctx);
+      const model = await keeper.getModel(ctx, m.modelId);
+      if (!model) throw ErrModelNotFound(`model ${m.modelId}`);
+      if (model.inputs.length !== 1) throw ErrInvalidTask(`model ${m.modelId} has ${model.inputs.length} inputs; tasks support single-input models`);
+      const io = modelIo(model);
+      const itemBytes = io.inputElems * 4n;
+      let numItems: bigint;
+      if (m.datasetId !== "") {
+        const ds = await keeper.getDataset(ctx, m.datasetId);
+        if (!ds) throw ErrDatasetNotFound(`dataset ${m.datasetId}`);
+        if (!ds.complete) throw ErrInvalidTask(`dataset ${ds.id} is not complete (${ds.chunksReceived}/${ds.numChunks} chunks)`);
+        if (!sameItemShape(ds.item!.shape, model.inputs[0].shape)) {
+          throw ErrInvalidTask(`dataset items have shape ${shapeText(ds.item!)} but the model's input "${model.inputs[0].name}" has shape ${shapeText(model.inputs[0])}`);
+        }
+        numItems = BigInt(m.count);
+        if (BigInt(m.start) + numItems > BigInt(ds.numItems)) throw ErrInvalidTask(`items [${m.start}, ${BigInt(m.start) + numItems}) are outside the dataset's ${ds.numItems} items`);
+      } else {
+        if (BigInt(m.inputs.length) > BigInt(params.maxInlineInputBytes)) throw ErrInvalidTask(`inline inputs are ${m.inputs.length} bytes, limit ${params.maxInlineInputBytes}`);
+        if (BigInt(m.inputs.length) % itemBytes !== 0n) {
+          throw ErrInvalidTask(`inline inputs are ${m.inputs.length} bytes, not a whole number of items of shape ${shapeText(model.inputs[0])} (${itemBytes} bytes each)`);
+        }
+        numItems = BigInt(m.inputs.length) / itemBytes;
+      }
+      if (numItems > BigInt(params.maxTaskItems)) throw ErrInvalidTask(`${numItems} items is more than the limit ${params.maxTaskItems}`);
+      if (BigInt(m.k) > BigInt(params.maxK)) throw ErrInvalidTask(`k = ${m.k} is more than the limit ${params.maxK}`);
+      if (BigInt(m.deadlineBlocks) > BigInt(params.maxDeadlineBlocks)) throw ErrInvalidTask(`deadline_blocks ${m.deadlineBlocks} is more than the limit ${params.maxDeadlineBlocks}`);
+
+      const escrow = m.reward * numItems;
+      const balance = await bank.getBalance(ctx, m.requesterBytes, BOND_DENOM);
+      if (balance < escrow) throw ErrInvalidTask(`escrow of ${escrow}${BOND_DENOM} (${numItems} items × ${m.reward}) exceeds the requester's balance ${balance}${BOND_DENOM}`);
+      await bank.sendCoins(ctx, m.requesterBytes, POI_MODULE_ACCOUNT, coins(escrow));
+
+      const id = await keeper.nextTaskId(ctx);
+      const h = ctx.header.height;
+      const task: Task = {
+        id: id.toString(), requester: formatAddress(m.requesterBytes), modelId: m.modelId, datasetId: m.datasetId,
+        start: m.datasetId === "" ? "0" : String(m.start), numItems: numItems.toString(), rewardPerItem: m.reward.toString(), k: m.k,
+        bond: m.bondAmount.toString(), escrow: escrow.toString(), createdHeight: h.toString(), deadlineHeight: (h + BigInt(m.deadlineBlocks)).toString(),
+        status: TaskStatus.OPEN, attempt: 0, worker: "", claimExpiresHeight: "0", resultRoot: new Uint8Array(), resultHeight: "0",
+        sampleSeed: new Uint8Array(), sampleHeight: "0", sample: [], verifyDeadlineHeight: "0", votes: [], completedHeight: "0", failedAttempts: 0,
+      };
+      keeper.setTask(ctx, task, false);
+      if (m.datasetId === "") keeper.setTaskInputs(ctx, id, m.inputs);
+      ctx.events.emit("poi_task_submitted", [
+        ["task_id", task.id], ["requester", task.requester], ["model_id", task.modelId], ["dataset_id", task.datasetId], ["num_items", task.numItems],
+        ["escrow", `${escrow}${BOND_DENOM}`], ["k", String(m.k)], ["bond", `${m.bondAmount}${BOND_DENOM}`], ["deadline_height", task.deadlineHeight],
+      ]);
+      return { typeUrl: MsgSubmitInferenceTaskResponseCodec.typeUrl, value: MsgSubmitInferenceTaskResponseCodec.encode({ taskId: task.id, escrow: task.escrow }).finish() };
+    },
+  };
+
+  const claim: MsgHandler<MsgClaimTask & { workerBytes: Uint8Array; id: bigint }> = {
+    typeUrl: MsgClaimTaskCodec.typeUrl,
+    module: POI_MODULE,
+    decode(value) {
+      const m = MsgClaimTaskCodec.decode(value);
+      const workerBytes = parseAddress(m.worker, "worker");
+      const id = BigInt(m.taskId);
+      if (id === 0n) throw ErrInvalidTask("task_id must be positive");
+      return { ...m, workerBytes, id };
+    },
+    signers: (m) => [m.workerBytes],
+    async handle(ctx, m) {
+      const task = await keeper.getTask(ctx, m.id);
+      if (!task) throw ErrTaskNotFound(`task ${m.id}`);
+      const h = ctx.header.height;
+      if (task.status !== TaskStatus.OPEN) throw ErrTaskState(`task ${m.id} is ${statusName(task.status)}${task.worker ? ` by ${task.worker}` : ""}; only an open task can be claimed`);
+      if (h >= BigInt(task.deadlineHeight)) throw ErrDeadlinePassed(`task ${m.id} reached its deadline at height ${task.deadlineHeight}`);
+      const bond = BigInt(task.bond);
+      const balance = await bank.getBalance(ctx, m.workerBytes, BOND_DENOM);
+      if (balance < bond) throw ErrInsufficientBond(`claiming task ${m.id} locks a bond of ${bond}${BOND_DENOM}; ${m.worker} has ${balance}${BOND_DENOM}`);
+      await bank.sendCoins(ctx, m.workerBytes, POI_MODULE_ACCOUNT, coins(bond));
+      const params = await keeper.params(ctx);
+      const expires = bigMin(h + BigInt(params.claimBlocks), BigInt(task.deadlineHeight));
+      const updated: Task = { ...task, status: TaskStatus.CLAIMED, worker: formatAddress(m.workerBytes), claimExpiresHeight: expires.toString() };
+      keeper.setTask(ctx, updated, false);
+      ctx.events.emit("poi_task_claimed", [["task_id", task.id], ["worker", updated.worker], ["attempt", String(task.attempt)], ["bond", `${bond}${BOND_DENOM}`], ["claim_expires_height", updated.claimExpiresHeight]]);
+      return { typeUrl: MsgClaimTaskResponseCodec.typeUrl, value: MsgClaimTaskResponseCodec.encode({ claimExpiresHeight: updated.claimExpiresHeight }).finish() };
+    },
+  };
+
+  const result: MsgHandler<MsgSubmitResult & { workerBytes: Uint8Array; id: bigint }> = {
+    typeUrl: MsgSubmitResultCodec.typeUrl,
+    module: POI_MODULE,
+    decode(value) {
+      const m = MsgSubmitResultCodec.decode(value);
+      const workerBytes = parseAddress(m.worker, "worker");
+      const id = BigInt(m.taskId);
+      if (id === 0n) throw ErrInvalidResult("task_id must be positive");
+      if (m.outputs.length === 0) throw ErrInvalidResult("outputs are empty");
+      if (m.resultRoot.length !== 32) throw ErrInvalidResult(`result_root is ${m.resultRoot.length} bytes, want 32 (sha256)`);
+      return { ...m, workerBytes, id };
+    },
+    signers: (m) => [m.workerBytes],
+    async handle(ctx, m) {
+      const task = await keeper.getTask(ctx, m.id);
+      if (!task) throw ErrTaskNotFound(`task ${m.id}`);
+      const h = ctx.header.height;
+      const worker = formatAddress(m.workerBytes);
+      if (task.status === TaskStatus.AWAITING_SAMPLE || task.status === TaskStatus.VERIFYING) {
+        throw ErrTaskState(`task ${m.id} already has a result (attempt ${task.attempt} by ${task.worker}) under verification`);
+      }
+      if (task.status !== TaskStatus.CLAIMED) throw ErrTaskState(`task ${m.id} is ${statusName(task.status)}; a result needs a claim first`);
+      if (task.worker !== worker) throw ErrNotClaimant(`task ${m.id} is claimed by ${task.worker}, not ${worker}`);
+      if (h >= BigInt(task.claimExpiresHeight)) throw ErrDeadlinePassed(`the claim on task ${m.id} expired at height ${task.claimExpiresHeight}; this block is ${h}`);
+      const model = await keeper.getModel(ctx, task.modelId);
+      if (!model) throw ErrModelNotFound(`model ${task.modelId}`);
+      const outBytes = modelIo(model).outputElems * 4n;
+      const n = BigInt(task.numItems);
+      if (BigInt(m.outputs.length) !== n * outBytes) throw ErrInvalidResult(`outputs are ${m.outputs.length} bytes; want ${n} items × ${outBytes} bytes`);
+      const root = resultRoot(m.outputs, Number(n), Number(outBytes));
+      if (!Buffer.from(root).equals(Buffer.from(m.resultRoot))) {
+        throw ErrInvalidResult(`result_root ${Buffer.from(m.resultRoot).toString("hex")} is not the Merkle root of the outputs (${Buffer.from(root).toString("hex")})`);
+      }
+      const params = await keeper.params(ctx);
+      keeper.setTaskOutputs(ctx, m.id, m.outputs);
+      keeper.setTask(ctx, {
+        ...task, status: TaskStatus.AWAITING_SAMPLE, resultRoot: root, resultHeight: h.toString(),
+        verifyDeadlineHeight: (h + BigInt(params.verifyTimeoutBlocks)).toString(),
+      }, false);
+      ctx.events.emit("poi_result_submitted", [["task_id", task.id], ["worker", worker], ["attempt", String(task.attempt)], ["result_root", Buffer.from(root).toString("hex")]]);
+      return { typeUrl: MsgSubmitResultResponseCodec.typeUrl, value: MsgSubmitResultResponseCodec.encode({ resultHeight: h.toString() }).finish() };
+    },
+  };
+
+  return [msgHandler(submit), msgHandler(claim), msgHandler(result)];
+}
+
+const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
+
+// ---- end of block --------------------------------------------------------------------------------
+
+/**
+ * Runs at the end of every block over the active tasks in id order: draws samples for results
+ * committed before this block's beacon, decides tasks whose votes reached a threshold, and handles
+ * lapsed claims, verification timeouts and deadlines.
+ */
+export async function endBlockTasks(ctx: Context, deps: TaskDeps): Promise<void> {
+  const { keeper, valset } = deps;
+  const h = ctx.header.height;
+  const beacon = await keeper.beacon(ctx);
+  const freshBeacon = beacon && beacon.height === h ? beacon.beacon : undefined;
+  const validators = await valset.validators(ctx);
+  const power = new Map(validators.map((v) => [Buffer.from(v.address).toString("hex").toUpperCase(), v.power]));
+  const totalPower = validators.reduce((s, v) => s + v.power, 0n);
+
+  for (const id of await keeper.activeTaskIds(ctx)) {
+    const task = (await keeper.getTask(ctx, id))!;
+    switch (task.status) {
+      case TaskStatus.OPEN:
+        if (h >= BigInt(task.deadlineHeight)) await expire(ctx, deps, task);
+        break;
+      case TaskStatus.CLAIMED:
+        if (h >= BigInt(task.claimExpiresHeight)) {
+          const bond = BigInt(task.bond);
+          await slashBond(ctx, deps, task, bond);
+          await keeper.updateWorkerStats(ctx, parseAddress(task.worker), task.worker, (s) => { s.claimsLapsed = inc(s.claimsLapsed, 1n); s.slashed = inc(s.slashed, bond); });
+          ctx.events.emit("poi_claim_lapsed", [["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["bond_forfeited", `${bond}${BOND_DENOM}`]]);
+          await reopen(ctx, deps, task);
+        }
+        break;
+      case TaskStatus.AWAITING_SAMPLE:
+        // The beacon of block h comes from signatures made after block h-1 was decided, so it did
+        // not exist when a result in block h-1 or earlier was committed.
+        if (freshBeacon && BigInt(task.resultHeight) < h) {
+          const seed = sampleSeed(freshBeacon, id, task.attempt, task.resultRoot);
+          const sample = sampleIndices(seed, BigInt(task.numItems), BigInt(task.k));
+          keeper.setTask(ctx, { ...task, status: TaskStatus.VERIFYING, sampleSeed: seed, sampleHeight: h.toString(), sample: sample.map(String) }, false);
+          ctx.events.emit("poi_task_sampled", [["task_id", task.id], ["attempt", String(task.attempt)], ["sample_size", String(sample.length)], ["seed", Buffer.from(seed).toString("hex")]]);
+        } else if (h >= BigInt(task.verifyDeadlineHeight)) {
+          await verificationTimeout(ctx, deps, task);
+        }
+        break;
+      case TaskStatus.VERIFYING: {
+        let pass = 0n, fail = 0n;
+        for (const v of task.votes) (v.pass ? (pass += power.get(v.validator) ?? 0n) : (fail += power.get(v.validator) ?? 0n));
+        if (totalPower > 0n && pass * 3n >= totalPower * 2n) await payWorker(ctx, deps, task, pass, totalPower);
+        else if (totalPower > 0n && fail * 3n > totalPower) await failWorker(ctx, deps, task, fail, totalPower);
+        else if (h >= BigInt(task.verifyDeadlineHeight)) await verificationTimeout(ctx, deps, task);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+const inc = (decimal: string, by: bigint) => (BigInt(decimal) + by).toString();
+
+async function payWorker(ctx: Context, deps: TaskDeps, task: Task, passPower: bigint, total: bigint): Promise<void> {
+  const { keeper, bank } = deps;
+  const worker = parseAddress(task.worker);
+  const escrow = BigInt(task.escrow), bond = BigInt(task.bond);
+  await bank.sendCoins(ctx, POI_MODULE_ACCOUNT, worker, coins(escrow + bond));
+  const model = (await keeper.getModel(ctx, task.modelId))!;
+  const units = BigInt(model.workUnitsPerItem) * BigInt(task.numItems);
+  await keeper.updateWorkerStats(ctx, worker, task.worker, (s) => {
+    s.verifiedWorkUnits = inc(s.verifiedWorkUnits, units);
+    s.tasksPassed = inc(s.tasksPassed, 1n);
+    s.earned = inc(s.earned, escrow);
+  });
+  await keeper.addBlockWork(ctx, ctx.header.height, worker, units);
+  keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", completedHeight: ctx.header.height.toString() }, true);
+  ctx.events.emit("poi_task_verified", [
+    ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reward", `${escrow}${BOND_DENOM}`],
+    ["bond_returned", `${bond}${BOND_DENOM}`], ["work_units", units.toString()], ["pass_power", passPower.toString()], ["total_power", total.toString()],
+  ]);
+}
+
+async function failWorker(ctx: Context, deps: TaskDeps, task: Task, failPower: bigint, total: bigint): Promise<void> {
+  const bond = BigInt(task.bond);
+  const { toRequester, burned } = await slashBond(ctx, deps, task, bond);
+  await deps.keeper.updateWorkerStats(ctx, parseAddress(task.worker), task.worker, (s) => { s.tasksFailed = inc(s.tasksFailed, 1n); s.slashed = inc(s.slashed, bond); });
+  ctx.events.emit("poi_task_failed", [
+    ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["slashed", `${bond}${BOND_DENOM}`],
+    ["to_requester", `${toRequester}${BOND_DENOM}`], ["burned", `${burned}${BOND_DENOM}`], ["fail_power", failPower.toString()], ["total_power", total.toString()],
+  ]);
+  await reopen(ctx, deps, { ...task, failedAttempts: task.failedAttempts + 1 });
+}
+
+/** Splits a forfeited bond: params.slash_to_requester_bps to the requester, the rest burned. */
+async function slashBond(ctx: Context, deps: TaskDeps, task: Task, bond: bigint): Promise<{ toRequester: bigint; burned: bigint }> {
+  const params = await deps.keeper.params(ctx);
+  const toRequester = (bond * BigInt(params.slashToRequesterBps)) / 10000n;
+  const burned = bond - toRequester;
+  if (toRequester > 0n) await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(toRequester));
+  if (burned > 0n) await deps.bank.burnCoins(ctx, POI_MODULE_ACCOUNT, coins(burned));
+  return { toRequester, burned };
+}
+
+/** No threshold before the timeout (validators could not re-execute): no fault shown, bond returned. */
+async function verificationTimeout(ctx: Context, deps: TaskDeps, task: Task): Promise<void> {
+  await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.worker), coins(BigInt(task.bond)));
+  ctx.events.emit("poi_verification_timeout", [["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["votes", String(task.votes.length)]]);
+  await reopen(ctx, deps, task);
+}
+
+/** Back to OPEN for a new attempt (outputs, sample and votes dropped), or EXPIRED at the deadline. */
+async function reopen(ctx: Context, deps: TaskDeps, task: Task): Promise<void> {
+  deps.keeper.setTaskOutputs(ctx, BigInt(task.id), undefined);
+  const reset: Task = {
+    ...task, status: TaskStatus.OPEN, attempt: task.attempt + 1, worker: "", claimExpiresHeight: "0", resultRoot: new Uint8Array(),
+    resultHeight: "0", sampleSeed: new Uint8Array(), sampleHeight: "0", sample: [], verifyDeadlineHeight: "0", votes: [],
+  };
+  if (ctx.header.height >= BigInt(task.deadlineHeight)) return expire(ctx, deps, reset);
+  deps.keeper.setTask(ctx, reset, false);
+  ctx.events.emit("poi_task_reopened", [["task_id", task.id], ["attempt", String(reset.attempt)]]);
+}
+
+async function expire(ctx: Context, deps: TaskDeps, task: Task): Promise<void> {
+  const escrow = BigInt(task.escrow);
+  if (escrow > 0n) await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(escrow));
+  deps.keeper.setTask(ctx, { ...task, status: TaskStatus.EXPIRED, escrow: "0" }, true);
+  ctx.events.emit("poi_task_expired", [["task_id", task.id], ["requester", task.requester], ["refunded", `${escrow}${BOND_DENOM}`]]);
+}
+
+/** Records verdicts from one validator's extension on tasks under verification (first vote counts). */
+export async function recordVerdicts(ctx: Context, keeper: PoiKeeper, validatorHex: string, verdicts: ReadonlyArray<{ taskId: string; attempt: number; pass: boolean }>): Promise<number> {
+  let recorded = 0;
+  const seen = new Set<string>();
+  for (const v of verdicts) {
+    if (seen.has(v.taskId)) continue; // one verdict per task per extension; later duplicates ignored
+    seen.add(v.taskId);
+    let id: bigint;
+    try { id = BigInt(v.taskId); } catch { continue; }
+    const task = await keeper.getTask(ctx, id);
+    if (!task || task.status !== TaskStatus.VERIFYING || task.attempt !== v.attempt) continue;
+    if (task.votes.some((x) => x.validator === validatorHex)) continue;
+    keeper.setTask(ctx, { ...task, votes: [...task.votes, { validator: validatorHex, pass: v.pass, height: ctx.header.height.toString() }] }, false);
+    ctx.events.emit("poi_verdict", [["task_id", task.id], ["attempt", String(task.attempt)], ["validator", validatorHex], ["pass", String(v.pass)]]);
+    recorded++;
+  }
+  return recorded;
+}
