@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
 import { resolveCometbft, PROJECT_ROOT } from "./cometbft-bin";
+import type { VerifierFault } from "../x/poi/verify/service";
 import { ADDRESS_PREFIX, BOND_DENOM, LOCALNET_CHAIN_ID } from "../app/params";
 
 const TEMPLATES = path.join(PROJECT_ROOT, "cometbft");
@@ -25,6 +26,8 @@ export interface AppConfig {
   rpc_url: string;
   max_tx_bytes: number;
   min_gas_prices: string;
+  /** Test knob only: perturb or invert this validator's verdicts (src/x/poi/verify/service.ts). */
+  verifier_fault?: VerifierFault;
 }
 
 export interface TestAccount {

@@ -5,6 +5,7 @@ import { AbciServer } from "../abci/server";
 import { PoiApp } from "../app/app";
 import { resolveCometbft } from "./cometbft-bin";
 import { readAppConfig } from "./home";
+import { VerifierService } from "../x/poi/verify/service";
 
 /** Where a node's supervisor records its own pid and its cometbft's, for `localnet stop` and tests. */
 export const PID_FILE = "poi.pids.json";
@@ -45,6 +46,10 @@ export async function startNode(home: string, withCometbft: boolean): Promise<vo
   const cfg = readAppConfig(home);
   const log = (m: string) => process.stderr.write(stamp(m) + "\n");
   const app = await PoiApp.open(path.join(home, "data", "poi-app"), { maxTxBytes: cfg.max_tx_bytes, minGasPrices: cfg.min_gas_prices, log });
+  // Every node verifies: it re-executes sampled items and votes through its vote extensions.
+  const verifier = new VerifierService(app, { fault: cfg.verifier_fault, log });
+  app.setVerifier(verifier);
+  if (cfg.verifier_fault) log(`TEST FAULT in effect for this validator's verifier: ${JSON.stringify(cfg.verifier_fault)}`);
   const server = new AbciServer(app, { log });
   await server.listen(cfg.abci_listen);
   log(`poi app listening on ${cfg.abci_listen} (height ${app.store.lastHeight})`);
@@ -65,6 +70,7 @@ export async function startNode(home: string, withCometbft: boolean): Promise<vo
       clearTimeout(timer);
     }
     await server.close();
+    await verifier.close();
     await app.close();
     log(`poi node stopped`);
     process.exit(code);

@@ -200,16 +200,31 @@ export class PoiKeeper {
     return ctx.store(POI_MODULE).get(key(TASK_OUTPUTS, u64(id)));
   }
 
-  /** Input bytes of items [from, from+count) of a task (inline or from its dataset). */
-  async taskItems(ctx: Context, task: Task, itemBytes: bigint, from: bigint, count: bigint): Promise<Uint8Array> {
+  /** Input bytes of the given items of a task, reading each dataset chunk at most once. */
+  async taskItemsAt(ctx: Context, task: Task, itemBytes: bigint, indices: readonly bigint[]): Promise<Uint8Array[]> {
     if (task.datasetId === "") {
       const all = await this.getTaskInputs(ctx, BigInt(task.id));
       if (!all) throw new Error(`task ${task.id} lacks its inline inputs`);
-      return all.subarray(Number(from * itemBytes), Number((from + count) * itemBytes));
+      return indices.map((i) => all.subarray(Number(i * itemBytes), Number((i + 1n) * itemBytes)));
     }
     const ds = await this.getDataset(ctx, task.datasetId);
     if (!ds) throw new Error(`task ${task.id}: dataset ${task.datasetId} is gone`);
-    return this.datasetItems(ctx, ds, BigInt(task.start) + from, count);
+    const perChunk = BigInt(ds.itemsPerChunk);
+    const chunks = new Map<bigint, Uint8Array>();
+    const out: Uint8Array[] = [];
+    for (const i of indices) {
+      const at = BigInt(task.start) + i;
+      const c = at / perChunk;
+      let chunk = chunks.get(c);
+      if (!chunk) {
+        chunk = await this.getChunk(ctx, ds.id, Number(c));
+        if (!chunk) throw new Error(`dataset ${ds.id} lacks chunk ${c}`);
+        chunks.set(c, chunk);
+      }
+      const off = (at - c * perChunk) * itemBytes;
+      out.push(chunk.subarray(Number(off), Number(off + itemBytes)));
+    }
+    return out;
   }
 
   // ---- workers ------------------------------------------------------------------------------

@@ -1,0 +1,144 @@
+/**
+ * An in-process poi-chain with N simulated validators: real PoiApp over LevelDB, real signed CosmJS
+ * txs, real onnxruntime verification (VerifierService), and ed25519-signed vote extensions fed through
+ * PrepareProposal -> ProcessProposal -> FinalizeBlock -> Commit exactly as CometBFT would.
+ */
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { DirectSecp256k1HdWallet, encodePubkey, makeAuthInfoBytes, makeSignDoc } from "@cosmjs/proto-signing";
+import { encodeSecp256k1Pubkey } from "@cosmjs/amino";
+import { fromBase64 } from "@cosmjs/encoding";
+import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
+import { ExtendedCommitInfo, ResponseProcessProposal_ProposalStatus } from "cosmjs-types/tendermint/abci/types";
+import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
+import { PoiApp } from "../../src/app/app";
+import { parseAddress } from "../../src/app/address";
+import { consensusAddress } from "../../src/x/valset/module";
+import { voteExtensionSignBytes } from "../../src/x/poi/verdicts";
+import { VerifierService, type VerifierFault } from "../../src/x/poi/verify/service";
+import type { PoiCodec } from "../../src/x/poi/types";
+import { tmpHome } from "./chain";
+
+export const CHAIN_ID = "poi-harness";
+const FEE = { amount: [{ denom: "upoi", amount: "2500000" }], gas: "100000000" };
+const T0 = 1_700_000_000n;
+
+export interface SimValidator {
+  secret: Uint8Array;
+  pubkey: Uint8Array;
+  address: Uint8Array;
+  fault?: VerifierFault;
+  /** When false this validator's precommit carries no extension (absent or late). */
+  votes: boolean;
+}
+
+export interface Account { name: string; address: string; wallet: DirectSecp256k1HdWallet; pubkey: Uint8Array; sequence: number; accountNumber: number }
+
+export class Harness {
+  app!: PoiApp;
+  height = 0n;
+  readonly validators: SimValidator[] = [];
+  readonly accounts = new Map<string, Account>();
+  /** One verifier per distinct fault setting; clean validators share the clean one. */
+  private readonly verifiers = new Map<string, VerifierService>();
+  lastResults: Awaited<ReturnType<PoiApp["finalizeBlock"]>> | undefined;
+
+  static async create(opts: { validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean; faults?: Record<number, VerifierFault> }): Promise<Harness> {
+    const h = new Harness();
+    for (let i = 0; i < opts.validators; i++) {
+      const secret = ed25519.utils.randomSecretKey();
+      const pubkey = ed25519.getPublicKey(secret);
+      h.validators.push({ secret, pubkey, address: consensusAddress(pubkey), fault: opts.faults?.[i], votes: true });
+    }
+    for (const [i, name] of opts.accounts.entries()) {
+      const wallet = await DirectSecp256k1HdWallet.generate(12, { prefix: "poi" });
+      const [acc] = await wallet.getAccounts();
+      h.accounts.set(name, { name, address: acc.address, wallet, pubkey: acc.pubkey, sequence: 0, accountNumber: i });
+    }
+    h.app = await PoiApp.open(tmpHome("poi-harness"), { minGasPrices: "0.025upoi" });
+    const balances = [...h.accounts.values()].map((a) => ({ address: a.address, coins: [{ denom: "upoi", amount: opts.balances?.[a.name] ?? "1000000000000" }] }))
+      .filter((b) => b.coins[0].amount !== "0");
+    await h.app.initChain({
+      time: { seconds: T0, nanos: 0 }, chainId: CHAIN_ID, initialHeight: 1n,
+      validators: h.validators.map((v) => ({ pubKey: { ed25519: v.pubkey }, power: 10n })),
+      consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },
+      appStateBytes: Buffer.from(JSON.stringify({ bank: { balances }, poi: { params: opts.params ?? {} } })),
+    });
+    if (opts.verify !== false) {
+      for (const v of h.validators) {
+        const key = JSON.stringify(v.fault ?? {});
+        if (!h.verifiers.has(key)) h.verifiers.set(key, new VerifierService(h.app, { fault: v.fault }));
+      }
+    }
+    // Account numbers follow genesis order; read them to sign correctly.
+    await h.block([]);
+    for (const a of h.accounts.values()) {
+      const acc = await h.app.accounts.getAccount(h.app.queryContext(), parseAddress(a.address));
+      if (acc) a.accountNumber = Number(acc.accountNumber);
+    }
+    return h;
+  }
+
+  account(name: string): Account {
+    const a = this.accounts.get(name);
+    if (!a) throw new Error(`no account ${name}`);
+    return a;
+  }
+
+  async signTx<T>(from: string, codec: PoiCodec<T>, msg: Partial<T>): Promise<Uint8Array> {
+    const a = this.account(from);
+    const bodyBytes = TxBody.encode(TxBody.fromPartial({ messages: [{ typeUrl: codec.typeUrl, value: codec.encode(codec.fromPartial(msg)).finish() }] })).finish();
+    const authInfoBytes = makeAuthInfoBytes([{ pubkey: encodePubkey(encodeSecp256k1Pubkey(a.pubkey)), sequence: a.sequence }], FEE.amount, Number(FEE.gas), undefined, undefined);
+    const { signature } = await a.wallet.signDirect(a.address, makeSignDoc(bodyBytes, authInfoBytes, CHAIN_ID, a.accountNumber));
+    return TxRaw.encode({ bodyBytes, authInfoBytes, signatures: [fromBase64(signature.signature)] }).finish();
+  }
+
+  /** CheckTx then, if accepted, a block with the tx. Returns where it ended and its result. */
+  async send<T>(from: string, codec: PoiCodec<T>, msg: Partial<T>): Promise<{ code: number; log: string; codespace: string; data?: Uint8Array; stage: "check" | "block"; events: Array<{ type: string; attributes: Array<{ key: string; value: string }> }> }> {
+    const tx = await this.signTx(from, codec, msg);
+    const check = await this.app.checkTx({ tx, type: 0 });
+    if (check.code) return { code: check.code, log: check.log ?? "", codespace: check.codespace ?? "", stage: "check", events: [] };
+    const res = await this.block([tx]);
+    const r = res.txResults!.find((_, i) => i === (res.txResults!.length - 1))!;
+    this.account(from).sequence++;
+    return { code: r.code, log: r.log, codespace: r.codespace, data: r.data, stage: "block", events: r.events };
+  }
+
+  /** The extensions each validator would attach at `height` (its verifier's verdicts, signed). */
+  private async extensions(voteHeight: bigint): Promise<ExtendedCommitInfo> {
+    const votes = [];
+    for (const v of this.validators) {
+      if (!v.votes) { votes.push({ validator: { address: v.address, power: 10n }, voteExtension: new Uint8Array(), extensionSignature: new Uint8Array(), blockIdFlag: BlockIDFlag.BLOCK_ID_FLAG_ABSENT }); continue; }
+      const verifier = this.verifiers.get(JSON.stringify(v.fault ?? {}));
+      const ext = verifier ? await verifier.extension() : new Uint8Array();
+      const sig = ed25519.sign(voteExtensionSignBytes(ext, voteHeight, 0n, CHAIN_ID), v.secret);
+      votes.push({ validator: { address: v.address, power: 10n }, voteExtension: ext, extensionSignature: sig, blockIdFlag: BlockIDFlag.BLOCK_ID_FLAG_COMMIT });
+    }
+    return ExtendedCommitInfo.fromPartial({ round: 0, votes });
+  }
+
+  /** One height: PrepareProposal (with last height's extensions) -> ProcessProposal -> FinalizeBlock -> Commit. */
+  async block(mempool: Uint8Array[], tamper?: (txs: Uint8Array[]) => Uint8Array[]) {
+    const height = this.height + 1n;
+    const localLastCommit = height > 1n ? await this.extensions(height - 1n) : ExtendedCommitInfo.fromPartial({});
+    const common = { height, time: { seconds: T0 + height, nanos: 0 }, proposerAddress: this.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [] };
+    const prepared = await this.app.prepareProposal({ ...common, maxTxBytes: 22_000_000n, txs: mempool, localLastCommit });
+    const txs = tamper ? tamper(prepared.txs) : prepared.txs;
+    const status = (await this.app.processProposal({ ...common, txs, proposedLastCommit: { round: 0, votes: [] }, hash: Buffer.alloc(32, Number(height % 256n)) })).status;
+    if (status !== ResponseProcessProposal_ProposalStatus.ACCEPT) return { rejected: true as const, txResults: undefined, events: undefined };
+    const res = await this.app.finalizeBlock({ ...common, txs, hash: Buffer.alloc(32, Number(height % 256n)), decidedLastCommit: { round: 0, votes: [] } });
+    await this.app.commit();
+    this.height = height;
+    for (const v of this.verifiers.values()) { v.onCommit(); await v.idle(); }
+    this.lastResults = res as never;
+    return { rejected: false as const, ...res };
+  }
+
+  async blocks(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await this.block([]);
+  }
+
+  async close(): Promise<void> {
+    for (const v of this.verifiers.values()) await v.close();
+    await this.app.close();
+  }
+}
