@@ -3,13 +3,15 @@
 import { runStoreBench } from "./bench-store";
 import { runSigverifyBench } from "./bench-sigverify";
 import { runBankBench } from "./bench-bank";
+import { runVerifyBench } from "./bench-verify";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   store: () => runStoreBench(),
   sigverify: () => runSigverifyBench(),
   bank: () => runBankBench(),
+  verify: () => runVerifyBench(),
 };
-const ORDER = ["store", "sigverify", "bank"];
+const ORDER = ["store", "sigverify", "bank", "verify"];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
