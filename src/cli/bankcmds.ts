@@ -20,7 +20,7 @@ export const DEFAULT_GAS_ADJUSTMENT = 1.4;
 const INCLUSION_TIMEOUT_MS = 60_000;
 const POLL_MS = 250;
 
-const NODE_OPTION = { node: { type: "string" } } as const;
+export const NODE_OPTION = { node: { type: "string" } } as const;
 
 // Cosmos SDK coin syntax: an integer amount followed by a denom (letter, then 2..127 of [a-zA-Z0-9/:._-]).
 const COIN_RE = /^([0-9]+)([a-zA-Z][a-zA-Z0-9/:._-]{2,127})$/;
@@ -51,7 +51,7 @@ export function checkAddress(address: string, what: string): string {
   return address;
 }
 
-function checkNodeUrl(node: string): string {
+export function checkNodeUrl(node: string): string {
   let url: URL;
   try {
     url = new URL(node);
@@ -161,7 +161,7 @@ export async function bankSend(o: SendOptions): Promise<TxResult> {
   }
 }
 
-function gasOption(value: string | undefined): "auto" | number {
+export function gasOption(value: string | undefined): "auto" | number {
   if (value === undefined || value === "auto") return "auto";
   if (!/^[0-9]+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
     throw new Error(`invalid --gas "${value}": want a positive integer or "auto"`);
@@ -169,14 +169,14 @@ function gasOption(value: string | undefined): "auto" | number {
   return Number(value);
 }
 
-function gasAdjustmentOption(value: string | undefined): number {
+export function gasAdjustmentOption(value: string | undefined): number {
   if (value === undefined) return DEFAULT_GAS_ADJUSTMENT;
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n <= 0) throw new Error(`invalid --gas-adjustment "${value}": want a positive number, e.g. 1.4`);
   return n;
 }
 
-function gasPricesOption(value: string | undefined): string {
+export function gasPricesOption(value: string | undefined): string {
   if (value === undefined) return DEFAULT_GAS_PRICE;
   try {
     GasPrice.fromString(value);
@@ -190,7 +190,7 @@ function gasPricesOption(value: string | undefined): string {
 export async function runTx(argv: string[]): Promise<void> {
   const [module, sub, ...args] = argv;
   if (module !== "bank" || sub !== "send") {
-    throw new UsageError(`unknown tx command "${[module, sub].filter(Boolean).join(" ")}" (want: tx bank send FROM_KEY TO_ADDRESS AMOUNT)`);
+    throw new UsageError(`unknown tx command "${[module, sub].filter(Boolean).join(" ")}" (want: tx bank send FROM_KEY TO_ADDRESS AMOUNT, or tx poi ...)`);
   }
   const { values, positionals: pos } = parseArgs({
     args, allowPositionals: true,
@@ -284,5 +284,5 @@ export async function runQuery(argv: string[]): Promise<void> {
     else printLines([`'@type': ${json["@type"]}`, `address: ${json.address}`, `pub_key: ${json.pub_key ? JSON.stringify(json.pub_key) : "null"}`, `account_number: "${json.account_number}"`, `sequence: "${json.sequence}"`]);
     return;
   }
-  throw new UsageError(`unknown query "${what}" (want: query bank balances ADDRESS [--denom D] | query auth account ADDRESS)`);
+  throw new UsageError(`unknown query "${what}" (want: query bank balances ADDRESS [--denom D] | query auth account ADDRESS | query poi ...)`);
 }

@@ -4,16 +4,19 @@ import * as path from "node:path";
 import { initNetwork } from "./home";
 import { startNode } from "./node";
 import { networkStatus, resetLocalnet, startLocalnet, stopLocalnet } from "./localnet";
+import { runDemo } from "./demo";
 import { LOCALNET_CHAIN_ID } from "../app/params";
 import { UsageError } from "./common";
 import { runKeys } from "./keys";
 import { runQuery, runTx } from "./bankcmds";
+import { runPoiQuery, runPoiTx, runWorker } from "./poicmds";
 
 const USAGE = `usage: poi <command> [options]
 
   init   --home DIR [--chain-id ID] [--base-port P]   make a 1-validator node home (CometBFT config, genesis, app config)
   start  --home DIR [--with-cometbft]                 run the app (and supervise cometbft)
   localnet start|status|stop|reset [--validators N] [--home DIR] [--base-port P] [--detach] [--json]
+         start --demo: also run a worker per validator operator and a demo requester submitting MNIST tasks (npm start)
 
   keys add NAME [--recover]          new 24-word key (or --recover: mnemonic from the first line of stdin)
   keys list | show NAME [--address] | delete NAME [--yes]
@@ -23,6 +26,20 @@ const USAGE = `usage: poi <command> [options]
        [--gas-prices 0.025upoi] [--memo TEXT] [--keyring-dir DIR | --home H]
   query bank balances ADDRESS [--denom D] [--node URL]
   query auth account ADDRESS [--node URL]
+
+  tx poi register-model FROM_KEY --file MODEL.onnx [--name N]
+  tx poi register-dataset FROM_KEY (--file ITEMS.f32 --shape 784 | --mnist N) [--items-per-chunk N] [--name N]
+  tx poi submit-inference FROM_KEY --model ID (--dataset ID [--start S] --count C | --inputs-file F)
+       --reward-per-item AMOUNT --k K --deadline BLOCKS --bond AMOUNT
+  tx poi claim FROM_KEY TASK_ID
+  tx poi submit-result FROM_KEY TASK_ID --outputs-file F
+       every tx poi takes --node, --gas, --gas-adjustment, --gas-prices | --fees and the keyring options;
+       .f32 files are raw float32 little-endian, items back to back; amounts are upoi ("1000" or "1000upoi")
+  query poi model ID | models | dataset ID | task ID | worker ADDRESS | params
+  query poi tasks [--status open|claimed|awaiting_sample|verifying|completed|expired] [--requester A] [--worker A]
+  query poi task-outputs ID [--out-file F]
+  worker start --key NAME [--node URL] [--cheat-fraction F] [--cheat-seed N] [--poll-ms MS] [--keyring-dir DIR | --home H]
+       claims open tasks, runs them with onnxruntime, submits the results; Ctrl-C stops it
        --node defaults to http://127.0.0.1:26657; keys, tx and query take --output json|text
 `;
 
@@ -60,21 +77,23 @@ async function main(argv: string[]): Promise<void> {
         args: opts,
         options: {
           home: { type: "string", default: ".localnet" }, validators: { type: "string" }, "base-port": { type: "string" },
-          detach: { type: "boolean", default: false }, json: { type: "boolean", default: false },
+          detach: { type: "boolean", default: false }, json: { type: "boolean", default: false }, demo: { type: "boolean", default: false },
         },
       });
       const home = path.resolve(values.home!);
       if (sub === "start") {
         await startLocalnet({ home, validators: intOption(values.validators, "validators", 4), basePort: intOption(values["base-port"], "base-port", 26656) }, log);
         if (values.detach) return;
-        log("following the localnet; Ctrl-C stops it");
-        const stop = async () => { await stopLocalnet(home, log); process.exit(0); };
+        log(`following the localnet${values.demo ? " with PoI workers and a demo requester" : ""}; Ctrl-C stops it`);
+        let stopDemo: (() => Promise<void>) | undefined;
+        const stop = async () => { await stopDemo?.(); await stopLocalnet(home, log); process.exit(0); };
         process.on("SIGINT", () => void stop());
         process.on("SIGTERM", () => void stop());
+        if (values.demo) stopDemo = await runDemo({ home, log });
         for (;;) {
           const st = await networkStatus(home);
           log(st.map((s) => `${s.moniker} h=${s.height ?? "-"}`).join("  ") + `  app_hash=${st[0].appHash?.slice(0, 16) ?? "-"}`);
-          await new Promise((r) => setTimeout(r, 3000));
+          await new Promise((r) => setTimeout(r, values.demo ? 10_000 : 3000));
         }
       }
       if (sub === "status") {
@@ -90,10 +109,12 @@ async function main(argv: string[]): Promise<void> {
     case "keys":
       return runKeys(rest);
     case "tx":
-      return runTx(rest);
+      return rest[0] === "poi" ? runPoiTx(rest.slice(1)) : runTx(rest);
     case "query":
     case "q":
-      return runQuery(rest);
+      return rest[0] === "poi" ? runPoiQuery(rest.slice(1)) : runQuery(rest);
+    case "worker":
+      return runWorker(rest);
     case undefined:
     case "help":
     case "--help":

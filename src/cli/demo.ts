@@ -1,0 +1,124 @@
+/**
+ * The main job (`npm start`): on a running localnet, a demo requester registers the MNIST model
+ * (trained here by our own code) and MNIST digits, then keeps submitting inference tasks; one worker
+ * per validator operator claims and runs them (operator3 fabricates 10% of its items, to show
+ * slashing); the validators verify by sampled re-execution. Prints live progress.
+ */
+import * as path from "node:path";
+import * as fs from "node:fs";
+import { connectSigner } from "../client";
+import { PoiQueryClient, PoiTxClient } from "../client/poi";
+import { validateModel } from "../x/poi/onnx/validate";
+import { buildMlp } from "../x/poi/onnx/builder";
+import { loadMnist, mulberry32, trainMnistMlp } from "../x/poi/onnx/train";
+import { TaskStatus } from "../x/poi/types";
+import { PoiWorker } from "../worker/worker";
+import type { TestAccount } from "./home";
+import { readLayout } from "./localnet";
+
+export interface DemoOptions {
+  home: string;
+  /** Digits registered as the demo dataset. */
+  digits?: number;
+  /** Seconds between task submissions. */
+  everySeconds?: number;
+  log: (line: string) => void;
+}
+
+const REWARD = 1000n;
+const BOND = 2_000_000n;
+const CHEATER = "operator3";
+
+export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
+  const layout = readLayout(opts.home);
+  if (!layout) throw new Error(`no localnet in ${opts.home}`);
+  const accounts = JSON.parse(fs.readFileSync(path.join(opts.home, "accounts.json"), "utf8")) as TestAccount[];
+  const acct = (name: string) => {
+    const a = accounts.find((x) => x.name === name);
+    if (!a) throw new Error(`accounts.json has no ${name}`);
+    return a;
+  };
+  const rpc = `http://127.0.0.1:${layout.nodes[0].ports.rpc}`;
+  const log = opts.log;
+  const q = await PoiQueryClient.connect(rpc);
+  const s = await connectSigner(rpc, acct("requester").mnemonic);
+  const requester = new PoiTxClient(s.client, s.address);
+
+  // Model and dataset: reuse what an earlier run of this localnet registered.
+  log("demo: training the MNIST MLP locally (784 -> 64 -> 10, our own code, seeded)...");
+  const trained = trainMnistMlp();
+  const onnx = buildMlp({ inputSize: 784, hidden: trained.hidden, outputs: 10, weights: trained.weights });
+  const info = validateModel(onnx);
+  const spec = (x: { name: string; shape: number[]; dtype: string }) => ({ name: x.name, shape: x.shape.map(String), dtype: x.dtype });
+  let modelId = (await q.models()).find((m) => m.name === "mnist-mlp" && m.owner === s.address)?.id;
+  if (!modelId) modelId = (await requester.registerModel(onnx, "mnist-mlp", info.inputs.map(spec), info.outputs.map(spec))).modelId;
+  log(`demo: model ${modelId.slice(0, 16)}… (held-out accuracy ${(trained.testAccuracy * 100).toFixed(1)}%, ${info.workUnitsPerItem} work units per item)`);
+  const digits = opts.digits ?? 2000;
+  const images = loadMnist().images.slice(0, digits);
+  const items = new Float32Array(digits * 784);
+  images.forEach((img, i) => items.set(img, i * 784));
+  const t0 = Date.now();
+  const datasetId = await requester.uploadDataset(`mnist-${digits}`, { name: "digit", shape: ["784"], dtype: "float32" }, items, 300,
+    (done, total) => log(`demo: dataset chunk ${done}/${total} uploaded`)).catch(async (err: Error) => {
+    if (!/already exists/.test(err.message)) throw err;
+    return (err.message.match(/[0-9a-f]{64}/) ?? [""])[0];
+  });
+  log(`demo: dataset ${datasetId.slice(0, 16)}… with ${digits} MNIST digits on chain in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // One worker per validator operator; operator3 cheats on 10% of items to show slashing. Tasks are
+  // dealt round-robin by id (each worker only claims its share), so every operator gets work; on the
+  // chain any worker may claim any open task.
+  const workers = layout.nodes.map((_, i) => {
+    const name = `operator${i}`;
+    const cheat = name === CHEATER;
+    const w = new PoiWorker({
+      rpc: `http://127.0.0.1:${layout.nodes[i].ports.rpc}`, mnemonic: acct(name).mnemonic, cheatFraction: cheat ? 0.1 : 0, pollMs: 400,
+      taskFilter: (t) => BigInt(t.id) % BigInt(layout.nodes.length) === BigInt(i) || t.attempt > 0,
+      log: (l) => { if (/verified|slashed|lapsed|timeout/.test(l)) log(`${name}${cheat ? " (cheats 10%)" : ""}: ${l}`); },
+    });
+    void w.start().catch((err) => log(`${name}: stopped: ${(err as Error).message}`));
+    return { name, w, address: acct(name).address };
+  });
+
+  let stopped = false;
+  const rand = mulberry32(42);
+  const submit = async () => {
+    while (!stopped) {
+      const count = 100 + Math.floor(rand() * 400);
+      const start = Math.floor(rand() * (digits - count));
+      try {
+        const { taskId } = await requester.submitInferenceTask({ modelId: modelId!, dataset: { id: datasetId, start, count }, rewardPerItem: REWARD, k: 32, deadlineBlocks: 150, bond: BOND });
+        log(`requester: task ${taskId} submitted: digits [${start}, ${start + count}), escrow ${REWARD * BigInt(count)}upoi, k 32, bond ${BOND}upoi`);
+      } catch (err) {
+        log(`requester: submit failed: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, (opts.everySeconds ?? 1) * 1000));
+    }
+  };
+  const progress = async () => {
+    while (!stopped) {
+      try {
+        const tasks = await q.tasks({ requester: s.address });
+        const by = (st: TaskStatus) => tasks.filter((t) => t.status === st).length;
+        const failed = tasks.reduce((n, t) => n + t.failedAttempts, 0);
+        const stats = await Promise.all(workers.map(async (x) => ({ name: x.name, s: await q.worker(x.address) })));
+        const paid = stats.reduce((n, x) => n + BigInt(x.s.earned), 0n);
+        const slashed = stats.reduce((n, x) => n + BigInt(x.s.slashed), 0n);
+        log(`progress: submitted ${tasks.length} | open ${by(TaskStatus.OPEN)} claimed ${by(TaskStatus.CLAIMED)} verifying ${by(TaskStatus.AWAITING_SAMPLE) + by(TaskStatus.VERIFYING)} `
+          + `| verified ${by(TaskStatus.COMPLETED)} | failed verification ${failed} | slashed ${slashed}upoi | rewards paid ${paid}upoi | `
+          + stats.map((x) => `${x.name} ${x.s.tasksPassed}✓ ${x.s.tasksFailed}✗`).join(" "));
+      } catch (err) {
+        log(`progress: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+  };
+  void submit();
+  void progress();
+  return async () => {
+    stopped = true;
+    await Promise.all(workers.map((x) => x.w.stop().catch(() => undefined)));
+    q.disconnect();
+    s.client.disconnect();
+  };
+}
