@@ -152,7 +152,7 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
 
   it("a worker fabricating 10% of items is caught and slashed; an honest worker then completes the task", async () => {
     const cheater = acct("operator1").address;
-    const { taskId } = await requester.submitInferenceTask({ modelId, dataset: { id: datasetId, start: 0, count: DIGITS }, rewardPerItem: REWARD, k: 64, deadlineBlocks: 300, bond: BOND });
+    const { taskId } = await requester.submitInferenceTask({ modelId, dataset: { id: datasetId, start: 0, count: DIGITS }, rewardPerItem: REWARD, k: 128, deadlineBlocks: 300, bond: BOND }); // escapes with p = 0.9^128 ≈ 1e-6
     const req0 = await balance(acct("requester").address);
     const cheat = startWorker("operator1", { cheatFraction: 0.1, filter: (t) => t.id === taskId && t.attempt === 0 });
     const failed = await until(taskId, (x) => x.failedAttempts >= 1, "the cheat's failure");
