@@ -12,6 +12,7 @@ import { loadMnist, trainMnistMlp } from "../src/x/poi/onnx/train";
 import { ReexecRunner } from "../src/x/poi/verify/runner";
 import { compareItem } from "../src/x/poi/verify/compare";
 import { sampleIndices } from "../src/x/poi/commitment";
+import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
 const N = 1000;
 const VALIDATORS = 4;
@@ -20,9 +21,8 @@ export async function runVerifyBench(): Promise<void> {
   const trained = trainMnistMlp();
   const onnx = buildMlp({ inputSize: 784, hidden: trained.hidden, outputs: 10, weights: trained.weights });
   const images = loadMnist().images.slice(8000, 8000 + N);
-  const opts = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential" as const, graphOptimizationLevel: "all" as const };
 
-  const session = await ort.InferenceSession.create(onnx, opts);
+  const session = await ort.InferenceSession.create(onnx, SESSION_OPTIONS);
   for (let i = 0; i < 200; i++) await session.run({ input: new ort.Tensor("float32", images[i], [1, 784]) }); // warm
   let t = performance.now();
   const honest: Float32Array[] = [];

@@ -12,6 +12,7 @@ import * as ort from "onnxruntime-node";
 import { buildMlp, MLP_INPUT, MLP_OUTPUT } from "../src/x/poi/onnx/builder";
 import { argmax, loadMnist, MNIST_TRAIN_COUNT, trainMnistMlp } from "../src/x/poi/onnx/train";
 import { validateModel } from "../src/x/poi/onnx/validate";
+import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
 const TIMING_RUNS = 1000;
 
@@ -37,9 +38,7 @@ async function main(): Promise<void> {
   console.log(`validateModel: ok in ${validateUs.toFixed(0)} µs, opset ${summary.opset}, workUnitsPerItem ${summary.workUnitsPerItem}, ` +
     `inputs ${JSON.stringify(summary.inputs)}, outputs ${JSON.stringify(summary.outputs)}`);
 
-  const session = await ort.InferenceSession.create(bytes, {
-    intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all",
-  });
+  const session = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
   let correct = 0;
   for (let n = MNIST_TRAIN_COUNT; n < data.images.length; n++) {
     const res = await session.run({ [MLP_INPUT]: new ort.Tensor("float32", data.images[n], [1, 784]) });

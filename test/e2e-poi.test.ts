@@ -21,6 +21,7 @@ import { argmax, loadMnist, trainMnistMlp } from "../src/x/poi/onnx/train";
 import { TaskStatus, type Task } from "../src/x/poi/types";
 import { PoiWorker } from "../src/worker/worker";
 import { headerAppHash, height, poi, removeHome, rpcUrls, sleep, tmpHome } from "./helpers/chain";
+import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
 const BASE_PORT = 38000;
 const DIGITS = 1000;
@@ -139,7 +140,7 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     // The outputs are queryable and their argmax is what onnxruntime gives here.
     const out = await q.taskOutputs(taskId);
     const logits = new Float32Array(new Uint8Array(out).buffer);
-    const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1 });
+    const session = await ort.InferenceSession.create(onnx, SESSION_OPTIONS);
     const images = loadMnist().images.slice(8000, 8000 + DIGITS);
     let agree = 0;
     for (let i = 0; i < DIGITS; i++) {

@@ -16,13 +16,8 @@ import {
 import {
   DEFAULT_MODEL_LIMITS, ModelValidationError, validateModel, type ModelLimits, type ModelSummary,
 } from "../src/x/poi/onnx/validate";
+import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: "sequential",
-  graphOptimizationLevel: "all",
-};
 
 function session(bytes: Uint8Array): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(bytes, SESSION_OPTIONS);

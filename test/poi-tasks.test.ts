@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import * as ort from "onnxruntime-node";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { Harness } from "./helpers/poi-harness";
 import { parseAddress } from "../src/app/address";
 import { buildMlp } from "../src/x/poi/onnx/builder";
@@ -18,6 +19,7 @@ import {
   MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec,
   MsgSubmitResultCodec, MsgSubmitInferenceTaskResponseCodec, MsgRegisterModelResponseCodec, TaskStatus, Q, type Task,
 } from "../src/x/poi/types";
+import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
 const IN = [{ name: "input", shape: ["1", "784"], dtype: "float32" }];
 const OUT = [{ name: "logits", shape: ["1", "10"], dtype: "float32" }];
@@ -25,7 +27,7 @@ const N = 60; // digits per task
 const OUT_BYTES = 40;
 
 async function runModel(onnx: Uint8Array, images: Float32Array[]): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(onnx, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" });
+  const session = await ort.InferenceSession.create(onnx, SESSION_OPTIONS);
   const out = new Float32Array(images.length * 10);
   for (const [i, img] of images.entries()) {
     const r = await session.run({ input: new ort.Tensor("float32", img, [1, 784]) });
@@ -56,7 +58,6 @@ describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed 
       deadlineBlocks: String(opts.deadline ?? 100), bond: opts.bond ?? "50000",
     });
     assert.equal(r.code, 0, r.log);
-    const { TxMsgData } = await import("cosmjs-types/cosmos/base/abci/v1beta1/abci");
     return MsgSubmitInferenceTaskResponseCodec.decode(TxMsgData.decode(r.data!).msgResponses[0].value).taskId;
   }
 
@@ -82,7 +83,6 @@ describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed 
     onnx = buildMlp({ inputSize: 784, hidden: 32, outputs: 10, weights: randomMlpWeights(784, 32, 10, 7) });
     const r = await h.send("requester", MsgRegisterModelCodec, { owner: h.account("requester").address, name: "mlp", onnx, inputs: IN, outputs: OUT });
     assert.equal(r.code, 0, r.log);
-    const { TxMsgData } = await import("cosmjs-types/cosmos/base/abci/v1beta1/abci");
     modelId = MsgRegisterModelResponseCodec.decode(TxMsgData.decode(r.data!).msgResponses[0].value).modelId;
     images = loadMnist().images.slice(0, N);
     inline = new Float32Array(N * 784);
@@ -211,30 +211,29 @@ describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed 
   });
 
   it("an aggregate cannot come from the mempool; a block without one, with a forged vote, or under 2/3 is rejected", async () => {
-    const agg = isAggregateTx;
     const check = await h.app.checkTx({ tx: Buffer.concat([Buffer.from("POI/VERDICTS/1\n"), Buffer.from([0x08, 0x01])]), type: 0 });
     assert.equal(check.code, 16);
     assert.match(check.log!, /made by the block proposer/);
     const height0 = h.height;
     // no aggregate
-    assert.equal((await h.block([], (txs) => txs.filter((t) => !agg(t)))).rejected, true);
+    assert.equal((await h.block([], (txs) => txs.filter((t) => !isAggregateTx(t)))).rejected, true);
     // a forged signature
     assert.equal((await h.block([], (txs) => txs.map((t) => {
-      if (!agg(t)) return t;
+      if (!isAggregateTx(t)) return t;
       const a = decodeAggregateTx(t);
       a.votes[1].signature = Uint8Array.from(a.votes[1].signature, (b, i) => (i === 0 ? b ^ 1 : b));
       return encodeAggregateTx(a);
     }))).rejected, true);
     // a duplicated vote standing in for a missing one
     assert.equal((await h.block([], (txs) => txs.map((t) => {
-      if (!agg(t)) return t;
+      if (!isAggregateTx(t)) return t;
       const a = decodeAggregateTx(t);
       a.votes[3] = a.votes[0];
       return encodeAggregateTx(a);
     }))).rejected, true);
     // only 2 of 4 validators (not more than 2/3 of the power)
     assert.equal((await h.block([], (txs) => txs.map((t) => {
-      if (!agg(t)) return t;
+      if (!isAggregateTx(t)) return t;
       const a = decodeAggregateTx(t);
       a.votes = a.votes.slice(0, 2);
       return encodeAggregateTx(a);

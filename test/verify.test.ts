@@ -9,14 +9,8 @@ import { buildMlp, MLP_INPUT, MLP_OUTPUT } from "../src/x/poi/onnx/builder";
 import { argmax, loadMnist, mlpForward, mulberry32, trainMnistMlp, type TrainResult } from "../src/x/poi/onnx/train";
 import { compareItem, DEFAULT_TOLERANCE } from "../src/x/poi/verify/compare";
 import { ReexecRunner, ReexecTimeoutError, type ReexecJob } from "../src/x/poi/verify/runner";
+import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: "sequential",
-  graphOptimizationLevel: "all",
-  enableCpuMemArena: true,
-};
 const SIZES = [10];
 
 function bits(a: Float32Array): Buffer {

@@ -11,6 +11,7 @@ import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
 import { TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { parseAddress } from "../app/address";
 import { connectReader, connectSigner, DEFAULT_GAS_PRICE, type ConnectedSigner } from "../client";
+import type { TxResult } from "../client/sender";
 import { OUTPUT_OPTION, type OutputFormat, UsageError, errorMessage, outputFormat, positionals, printJson, printLines } from "./common";
 import { KEYRING_OPTIONS, keyringDir, readKey } from "./keys";
 
@@ -71,17 +72,6 @@ async function reach<T>(node: string, connect: () => Promise<T>): Promise<T> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The JSON `tx` prints, in the Cosmos SDK's TxResponse field names (64-bit numbers as strings). */
-export interface TxResult {
-  txhash: string;
-  height: string;
-  code: number;
-  codespace: string;
-  raw_log: string;
-  gas_wanted: string;
-  gas_used: string;
-}
 
 function printTxResult(r: TxResult, output: OutputFormat): void {
   if (output === "json") printJson(r);

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import { connectSigner } from "../client";
 import { PoiQueryClient, PoiTxClient } from "../client/poi";
+import { PoiSender } from "../client/sender";
 import { validateModel } from "../x/poi/onnx/validate";
 import { buildMlp } from "../x/poi/onnx/builder";
 import { loadMnist, mulberry32, trainMnistMlp } from "../x/poi/onnx/train";
@@ -58,11 +59,11 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   const items = new Float32Array(digits * 784);
   images.forEach((img, i) => items.set(img, i * 784));
   const t0 = Date.now();
-  const datasetId = await requester.uploadDataset(`mnist-${digits}`, { name: "digit", shape: ["784"], dtype: "float32" }, items, 300,
-    (done, total) => log(`demo: dataset chunk ${done}/${total} uploaded`)).catch(async (err: Error) => {
-    if (!/already exists/.test(err.message)) throw err;
-    return (err.message.match(/[0-9a-f]{64}/) ?? [""])[0];
-  });
+  // PoiSender pipelines the chunks, and reuses the dataset when an earlier run registered it.
+  const sender = await PoiSender.connect(rpc, acct("requester").mnemonic);
+  const { datasetId } = await sender.uploadDataset(`mnist-${digits}`, { name: "digit", shape: ["784"], dtype: "float32" }, items, 300, {
+    reuseComplete: true, onChunk: (done, total) => log(`demo: dataset chunk ${done}/${total} uploaded`),
+  }).finally(() => sender.disconnect());
   log(`demo: dataset ${datasetId.slice(0, 16)}… with ${digits} MNIST digits on chain in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   // One worker per validator operator; operator3 cheats on 10% of items to show slashing. Tasks are

@@ -14,6 +14,22 @@ import {
 } from "../x/poi/types";
 import { resultRoot } from "../x/poi/commitment";
 
+/**
+ * Splits float32 items (back to back) into chunks of `itemsPerChunk` items, with each chunk's sha256
+ * and the dataset id the chain will give them (sha256 of the chunk hashes).
+ */
+export function chunkDataset(item: TensorSpec, items: Float32Array, itemsPerChunk: number): { numItems: number; chunks: Uint8Array[]; hashes: Uint8Array[]; datasetId: string } {
+  const itemElems = item.shape.reduce((n, d) => n * Number(d), 1);
+  const numItems = items.length / itemElems;
+  if (!Number.isInteger(numItems) || numItems === 0) throw new Error(`the items hold ${items.length} floats, not a positive whole number of ${itemElems}-element items`);
+  const bytes = new Uint8Array(items.buffer, items.byteOffset, items.byteLength);
+  const chunkBytes = itemsPerChunk * itemElems * 4;
+  const chunks: Uint8Array[] = [];
+  for (let off = 0; off < bytes.length; off += chunkBytes) chunks.push(bytes.subarray(off, off + chunkBytes));
+  const hashes = chunks.map((c) => sha256(c));
+  return { numItems, chunks, hashes, datasetId: Buffer.from(sha256(Buffer.concat(hashes))).toString("hex") };
+}
+
 /** What a requester asks for; amounts are upoi as decimal strings or bigints. */
 export interface InferenceTaskSpec {
   modelId: string;
@@ -154,14 +170,8 @@ export class PoiTxClient {
    * `onChunk` reports progress.
    */
   async uploadDataset(name: string, item: TensorSpec, items: Float32Array, itemsPerChunk: number, onChunk?: (done: number, total: number) => void): Promise<string> {
-    const itemElems = item.shape.reduce((n, d) => n * Number(d), 1);
-    const numItems = items.length / itemElems;
-    if (!Number.isInteger(numItems)) throw new Error(`items hold ${items.length} floats, not a whole number of ${itemElems}-element items`);
-    const bytes = new Uint8Array(items.buffer, items.byteOffset, items.byteLength);
-    const chunkBytes = itemsPerChunk * itemElems * 4;
-    const chunks: Uint8Array[] = [];
-    for (let off = 0; off < bytes.length; off += chunkBytes) chunks.push(bytes.slice(off, off + chunkBytes));
-    const { datasetId } = await this.createDataset(name, item, numItems, itemsPerChunk, chunks.map((c) => sha256(c)));
+    const { numItems, chunks, hashes } = chunkDataset(item, items, itemsPerChunk);
+    const { datasetId } = await this.createDataset(name, item, numItems, itemsPerChunk, hashes);
     for (const [i, c] of chunks.entries()) {
       await this.uploadDatasetChunk(datasetId, i, c);
       onChunk?.(i + 1, chunks.length);

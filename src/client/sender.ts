@@ -8,7 +8,6 @@
  * fee paid; "block": it failed in its block, the fee is kept). Transport problems do throw.
  */
 import { createHash } from "node:crypto";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { encodeSecp256k1Pubkey, type Coin, type StdFee } from "@cosmjs/amino";
 import { fromHex } from "@cosmjs/encoding";
 import { encodePubkey, type EncodeObject, type DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
@@ -19,6 +18,7 @@ import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta
 import { AuthInfo, Fee, Tx, TxBody, TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { SignMode } from "cosmjs-types/cosmos/tx/signing/v1beta1/signing";
 import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
+import { chunkDataset } from "./poi";
 import {
   MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec,
   MsgUploadDatasetChunkResponseCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskResponseCodec, MsgSubmitResultResponseCodec,
@@ -312,15 +312,7 @@ export class PoiSender {
     name: string, item: TensorSpec, items: Float32Array, itemsPerChunk: number,
     opts: { reuseComplete?: boolean; window?: number; onChunk?: (done: number, total: number) => void } = {},
   ): Promise<DatasetUpload> {
-    const itemElems = item.shape.reduce((n, d) => n * Number(d), 1);
-    const numItems = items.length / itemElems;
-    if (!Number.isInteger(numItems) || numItems === 0) throw new Error(`the items hold ${items.length} floats, not a positive whole number of ${itemElems}-element items`);
-    const bytes = new Uint8Array(items.buffer, items.byteOffset, items.byteLength);
-    const chunkBytes = itemsPerChunk * itemElems * 4;
-    const chunks: Uint8Array[] = [];
-    for (let off = 0; off < bytes.length; off += chunkBytes) chunks.push(bytes.subarray(off, off + chunkBytes));
-    const hashes = chunks.map((c) => sha256(c));
-    const datasetId = Buffer.from(sha256(Buffer.concat(hashes))).toString("hex");
+    const { numItems, chunks, hashes, datasetId } = chunkDataset(item, items, itemsPerChunk);
 
     const existing = await this.queryDataset(datasetId);
     let create: SentTx | undefined;

@@ -40,7 +40,6 @@ export class Harness {
   readonly accounts = new Map<string, Account>();
   /** One verifier per distinct fault setting; clean validators share the clean one. */
   private readonly verifiers = new Map<string, VerifierService>();
-  lastResults: Awaited<ReturnType<PoiApp["finalizeBlock"]>> | undefined;
 
   static async create(opts: { validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean; faults?: Record<number, VerifierFault> }): Promise<Harness> {
     const h = new Harness();
@@ -98,7 +97,7 @@ export class Harness {
     const check = await this.app.checkTx({ tx, type: 0 });
     if (check.code) return { code: check.code, log: check.log ?? "", codespace: check.codespace ?? "", stage: "check", events: [] };
     const res = await this.block([tx]);
-    const r = res.txResults!.find((_, i) => i === (res.txResults!.length - 1))!;
+    const r = res.txResults!.at(-1)!; // after the verdict aggregate
     this.account(from).sequence++;
     return { code: r.code, log: r.log, codespace: r.codespace, data: r.data, stage: "block", events: r.events };
   }
@@ -129,7 +128,6 @@ export class Harness {
     await this.app.commit();
     this.height = height;
     for (const v of this.verifiers.values()) { v.onCommit(); await v.idle(); }
-    this.lastResults = res as never;
     return { rejected: false as const, ...res };
   }
 

@@ -52,6 +52,14 @@ function sameItemShape(a: readonly string[], b: readonly string[]): boolean {
 
 const shapeText = (s: TensorSpec) => `[${s.shape.join(",")}]`;
 
+/** The stateless checks claims and results share: the worker's address and a positive task id. */
+function workerAndTask(m: { worker: string; taskId: string }, invalid: (msg: string) => Error): { workerBytes: Uint8Array; id: bigint } {
+  const workerBytes = parseAddress(m.worker, "worker");
+  const id = BigInt(m.taskId);
+  if (id === 0n) throw invalid("task_id must be positive");
+  return { workerBytes, id };
+}
+
 export function taskMsgHandlers(deps: TaskDeps): MsgHandler[] {
   const { keeper, bank } = deps;
 
@@ -139,10 +147,7 @@ export function taskMsgHandlers(deps: TaskDeps): MsgHandler[] {
     module: POI_MODULE,
     decode(value) {
       const m = MsgClaimTaskCodec.decode(value);
-      const workerBytes = parseAddress(m.worker, "worker");
-      const id = BigInt(m.taskId);
-      if (id === 0n) throw ErrInvalidTask("task_id must be positive");
-      return { ...m, workerBytes, id };
+      return { ...m, ...workerAndTask(m, ErrInvalidTask) };
     },
     signers: (m) => [m.workerBytes],
     async handle(ctx, m) {
@@ -169,12 +174,10 @@ export function taskMsgHandlers(deps: TaskDeps): MsgHandler[] {
     module: POI_MODULE,
     decode(value) {
       const m = MsgSubmitResultCodec.decode(value);
-      const workerBytes = parseAddress(m.worker, "worker");
-      const id = BigInt(m.taskId);
-      if (id === 0n) throw ErrInvalidResult("task_id must be positive");
+      const checked = workerAndTask(m, ErrInvalidResult);
       if (m.outputs.length === 0) throw ErrInvalidResult("outputs are empty");
       if (m.resultRoot.length !== 32) throw ErrInvalidResult(`result_root is ${m.resultRoot.length} bytes, want 32 (sha256)`);
-      return { ...m, workerBytes, id };
+      return { ...m, ...checked };
     },
     signers: (m) => [m.workerBytes],
     async handle(ctx, m) {

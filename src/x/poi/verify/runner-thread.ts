@@ -9,6 +9,7 @@
 import { parentPort } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
+import { SESSION_OPTIONS } from "./session-options";
 
 export interface ThreadJob {
   id: number;
@@ -26,13 +27,6 @@ export type ThreadReply =
   | { id: number; outputs: Float32Array[]; micros: number; sessionsCreated: number }
   | { id: number; error: string; sessionsCreated: number };
 
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  intraOpNumThreads: 1,
-  interOpNumThreads: 1,
-  executionMode: "sequential",
-  graphOptimizationLevel: "all",
-  enableCpuMemArena: true,
-};
 
 const CACHE_CAP = 8;
 const sessions = new Map<string, ort.InferenceSession>(); // insertion order = LRU order
