@@ -3,7 +3,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/scripts/bench.js bank
  *
- * `poi init --base-port 35000` a node in a temp home (p2p 35000, RPC 35001, ABCI 35002), start it
+ * `poi init --base-port 25000` a node in a temp home (p2p 25000, RPC 25001, ABCI 25002), start it
  * with `poi start --with-cometbft`, wait for height 2. The faucet from accounts.json funds
  * ACCOUNTS fresh sender accounts with one MsgMultiSend. Then every sender's TXS_PER_ACCOUNT MsgSend
  * txs (1upoi to one sink address, fee 5000upoi, gas 200000) are signed OFFLINE with explicit account
@@ -141,7 +141,7 @@ const pct = (a: number, b: number) => (b === 0 ? "-" : `${((100 * a) / b).toFixe
 export async function runBankBench(opts: BankBenchOptions = {}): Promise<BankBenchResult> {
   const nAccounts = opts.accounts ?? 8;
   const perAccount = opts.txsPerAccount ?? 250;
-  const basePort = opts.basePort ?? 35000;
+  const basePort = opts.basePort ?? 25000;
   const rpcUrl = `http://127.0.0.1:${basePort + 1}`;
   for (const p of [basePort, basePort + 1, basePort + 2]) {
     if (!(await portFree(p))) throw new Error(`port ${p} is in use: the bank benchmark needs ${basePort}-${basePort + 2}`);

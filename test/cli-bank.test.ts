@@ -15,7 +15,7 @@ const BECH32 = /^poi1[02-9ac-hj-np-z]{38}$/;
 // The `poi keys/tx/query` CLI, run as a user would, against a real 1-validator chain (CometBFT + our app).
 describe("cli: keys, tx bank send and queries against a 1-validator chain", function () {
   const home = tmpHome("cli-bank");
-  const url = "http://127.0.0.1:33001"; // base port 33000: p2p 33000, rpc 33001, abci 33002
+  const url = "http://127.0.0.1:23001"; // base port 23000: p2p 23000, rpc 23001, abci 23002
   const node = ["--node", url];
   const kr = ["--home", home]; // keyring in <home>/keyring
   let faucet: { name: string; mnemonic: string; address: string };
@@ -35,7 +35,7 @@ describe("cli: keys, tx bank send and queries against a 1-validator chain", func
   const balance = (address: string) => BigInt(json<{ amount: string }>(["query", "bank", "balances", address, "--denom", "upoi", ...node]).amount);
 
   before(async () => {
-    poi(["init", "--home", home, "--base-port", "33000"]);
+    poi(["init", "--home", home, "--base-port", "23000"]);
     const accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8")) as Array<{ name: string; mnemonic: string; address: string }>;
     faucet = accounts.find((a) => a.name === "faucet")!;
     startSingle(home);
@@ -168,7 +168,7 @@ describe("cli: keys, tx bank send and queries against a 1-validator chain", func
     assert.match(send("faucet", alice.address, "1upoi", "--fees", "5000upoi", "--gas-prices", "0.1upoi"), /either --fees or --gas-prices/);
     assert.match(send("nobody", alice.address, "1upoi"), /key "nobody" not found/);
     assert.match(fails(["query", "bank", "balances", "poi1bad", ...node]).stderr, /address "poi1bad" is not valid bech32/);
-    assert.match(fails(["query", "bank", "balances", alice.address, "--node", "ftp://127.0.0.1:33001"]).stderr, /--node "ftp:\/\/127.0.0.1:33001" must be an http/);
+    assert.match(fails(["query", "bank", "balances", alice.address, "--node", "ftp://127.0.0.1:23001"]).stderr, /--node "ftp:\/\/127.0.0.1:23001" must be an http/);
 
     // More than alice has: the simulation behind --gas auto fails ...
     assert.match(send("alice", faucet.address, "999999999upoi"), /estimating gas failed.*code 5.*insufficient funds/);

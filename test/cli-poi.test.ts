@@ -29,7 +29,7 @@ const floatBytes = (f: Float32Array) => Buffer.from(f.buffer, f.byteOffset, f.by
 // 1-validator chain (CometBFT + our app).
 describe("cli: poi models, datasets, tasks and the worker daemon against a 1-validator chain", function () {
   const home = tmpHome("cli-poi");
-  const url = "http://127.0.0.1:37001"; // base port 37000: p2p 37000, rpc 37001, abci 37002
+  const url = "http://127.0.0.1:27001"; // base port 27000: p2p 27000, rpc 27001, abci 27002
   const node = ["--node", url];
   const kr = ["--home", home];
   const tx = [...node, ...kr];
@@ -118,7 +118,7 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
   }
 
   before(async () => {
-    poi(["init", "--home", home, "--base-port", "37000"]);
+    poi(["init", "--home", home, "--base-port", "27000"]);
     accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8")) as Account[];
     startSingle(home);
     poi(["keys", "import-localnet", "--localnet-home", home, ...kr]);
@@ -374,6 +374,6 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
     assert.match(fails(["worker", "start", "--key", "operator0", "--cheat-fraction", "1.5", ...tx]).stderr, /invalid --cheat-fraction "1.5": want a number from 0 to 1/);
     assert.match(fails(["worker", "start", "--key", "nobody", ...tx]).stderr, /key "nobody" not found/);
     assert.match(fails(["worker", "start", ...tx], 2).stderr, /worker start needs --key NAME/);
-    assert.match(fails(["worker", "start", "--key", "operator0", "--node", "http://127.0.0.1:37003", ...kr]).stderr, /cannot reach node http:\/\/127\.0\.0\.1:37003/);
+    assert.match(fails(["worker", "start", "--key", "operator0", "--node", "http://127.0.0.1:27003", ...kr]).stderr, /cannot reach node http:\/\/127\.0\.0\.1:27003/);
   });
 });

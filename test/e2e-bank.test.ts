@@ -95,7 +95,7 @@ describe("e2e: accounts and transactions with unmodified CosmJS (4-validator loc
   }
 
   before(async () => {
-    poi(["localnet", "start", "--home", home, "--validators", "4", "--base-port", "34000", "--detach"]);
+    poi(["localnet", "start", "--home", home, "--validators", "4", "--base-port", "24000", "--detach"]);
     url = rpcUrls(home)[0];
     accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8"));
     await waitForHeight(url, 2);

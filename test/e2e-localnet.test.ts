@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import { headerAppHash, height, kill9, nodeHomes, poi, removeHome, rpcUrls, statusJson, tmpHome, waitForHeight } from "./helpers/chain";
 
@@ -17,7 +18,7 @@ describe("e2e: 4-validator localnet", function () {
   let urls: string[] = [];
 
   before(() => {
-    const out = poi(["localnet", "start", "--home", home, "--validators", "4", "--base-port", "32000", "--detach"]);
+    const out = poi(["localnet", "start", "--home", home, "--validators", "4", "--base-port", "22000", "--detach"]);
     assert.match(out.stderr, /localnet up in [\d.]+ s/);
     urls = rpcUrls(home);
   });
@@ -74,5 +75,35 @@ describe("e2e: 4-validator localnet", function () {
     assert.ok(st.every((s) => !s.running && s.height === null));
     poi(["localnet", "reset", "--home", home]);
     assert.ok(!fs.existsSync(home));
+  });
+});
+
+describe("e2e: localnet start with a port already taken", function () {
+  const home = tmpHome("localnet-busy");
+  let blocker: net.Server;
+
+  before(async () => {
+    // Hold node1's RPC port (base 22500 + 100 + 1) as another program would.
+    blocker = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => blocker.listen(22601, "127.0.0.1", resolve));
+  });
+  after(async () => {
+    poi(["localnet", "stop", "--home", home], { allowFail: true });
+    await new Promise((r) => blocker.close(r));
+    removeHome(home);
+  });
+
+  it("fails at once, naming the node that exited and showing the end of its logs", () => {
+    const t0 = Date.now();
+    const r = poi(["localnet", "start", "--home", home, "--validators", "2", "--base-port", "22500", "--detach"], { allowFail: true });
+    const seconds = (Date.now() - t0) / 1000;
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /localnet: node1 exited during start/);
+    assert.match(r.stderr, /node1 cometbft\.log \(last \d+ lines\):/);
+    assert.match(r.stderr, /127\.0\.0\.1:22601.*address already in use/);
+    // The node that did start was stopped again: nothing is left running.
+    assert.ok(statusJson(home).every((s) => !s.running), "no node left running after a failed start");
+    // Not the 180 s wait for blocks that can never come.
+    assert.ok(seconds < 120, `took ${seconds.toFixed(1)} s`);
   });
 });

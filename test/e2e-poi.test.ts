@@ -23,7 +23,7 @@ import { PoiWorker } from "../src/worker/worker";
 import { headerAppHash, height, poi, removeHome, rpcUrls, sleep, tmpHome } from "./helpers/chain";
 import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
-const BASE_PORT = 38000;
+const BASE_PORT = 28000;
 const DIGITS = 1000;
 const REWARD = 1000n; // upoi per item
 const BOND = 2_000_000n;

@@ -6,10 +6,10 @@ import { headerAppHash, height, poi, removeHome, startSingle, stopSingle, tmpHom
 // One validator: `poi init` + `poi start --with-cometbft`, real CometBFT and real LevelDB.
 describe("e2e: 1-validator chain", function () {
   const home = tmpHome("single");
-  const url = "http://127.0.0.1:31001"; // base port 31000: p2p 31000, rpc 31001, abci 31002
+  const url = "http://127.0.0.1:21001"; // base port 21000: p2p 21000, rpc 21001, abci 21002
 
   before(() => {
-    poi(["init", "--home", home, "--base-port", "31000"]);
+    poi(["init", "--home", home, "--base-port", "21000"]);
   });
   after(async () => {
     await stopSingle(home);
@@ -18,7 +18,7 @@ describe("e2e: 1-validator chain", function () {
 
   it("init writes CometBFT config from our templates, genesis with funded accounts, and app config", () => {
     const config = fs.readFileSync(path.join(home, "config", "config.toml"), "utf8");
-    assert.match(config, /^proxy_app = "tcp:\/\/127\.0\.0\.1:31002"$/m);
+    assert.match(config, /^proxy_app = "tcp:\/\/127\.0\.0\.1:21002"$/m);
     assert.match(config, /^indexer = "kv"$/m);
     const genesis = JSON.parse(fs.readFileSync(path.join(home, "config", "genesis.json"), "utf8"));
     assert.equal(genesis.chain_id, "poi-localnet");

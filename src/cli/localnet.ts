@@ -64,6 +64,19 @@ export async function networkStatus(home: string): Promise<NodeStatus[]> {
   );
 }
 
+/** The last lines of a node's app and cometbft logs, for start failures (CI keeps no homes). */
+function logTails(n: { home: string; moniker: string }, lines = 15): string {
+  const tail = (file: string) => {
+    if (!fs.existsSync(file)) return "  (no file)";
+    const all = fs.readFileSync(file, "utf8").trimEnd().split("\n");
+    return all.slice(-lines).map((l) => `  ${l}`).join("\n");
+  };
+  return [
+    `${n.moniker} app.log (last ${lines} lines):`, tail(path.join(n.home, "app.log")),
+    `${n.moniker} cometbft.log (last ${lines} lines):`, tail(path.join(n.home, "cometbft.log")),
+  ].join("\n");
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Initialises the network if `home` is empty, then starts every node that is not running. */
@@ -74,17 +87,32 @@ export async function startLocalnet(opts: { home: string; validators: number; ba
     await initNetwork({ home: opts.home, validators: opts.validators, basePort: opts.basePort, timeoutCommit: opts.timeoutCommit });
   }
   const layout = readLayout(opts.home)!;
+  const supervisors = new Map<string, number | undefined>(); // moniker -> pid of its `poi start`
   for (const n of layout.nodes) {
-    if (isAlive(readPids(n.home)?.app)) continue;
+    const running = readPids(n.home)?.app;
+    if (isAlive(running)) { supervisors.set(n.moniker, running); continue; }
     const pid = spawnNode(n.home);
+    supervisors.set(n.moniker, pid);
     log(`started ${n.moniker} (pid ${pid}): rpc http://127.0.0.1:${n.ports.rpc}, log ${path.join(n.home, "app.log")}`);
   }
-  // Up means every node answers RPC and has committed a block.
+  // Up means every node answers RPC and has committed a block. A node whose supervisor exited
+  // (e.g. a port already taken) fails the start at once, with the end of its logs.
   const deadline = Date.now() + 180_000;
   for (;;) {
     const st = await networkStatus(opts.home);
     if (st.every((s) => s.height !== null && s.height >= 1)) break;
-    if (Date.now() > deadline) throw new Error(`localnet did not produce blocks within 180 s; see the node logs under ${opts.home}`);
+    const dead = layout.nodes.filter((n) => !isAlive(supervisors.get(n.moniker)));
+    if (dead.length > 0) {
+      const tails = dead.map(logTails).join("\n"); // read before stopping, which appends to the logs
+      await stopLocalnet(opts.home, log); // a half-started network is of no use; stop the rest
+      throw new Error(`localnet: ${dead.map((n) => n.moniker).join(", ")} exited during start\n${tails}`);
+    }
+    if (Date.now() > deadline) {
+      const stuck = layout.nodes.filter((_, i) => !(st[i].height !== null && st[i].height! >= 1));
+      const tails = stuck.map(logTails).join("\n");
+      await stopLocalnet(opts.home, log);
+      throw new Error(`localnet did not produce blocks within 180 s (stuck: ${stuck.map((n) => n.moniker).join(", ")})\n${tails}`);
+    }
     await sleep(250);
   }
   log(`localnet up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
