@@ -5,12 +5,13 @@ import {
   ResponseOfferSnapshot_Result, ResponseApplySnapshotChunk_Result,
   ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
 } from "cosmjs-types/tendermint/abci/types";
+import type { Timestamp } from "cosmjs-types/google/protobuf/timestamp";
 import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta1/service";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { AbciApplication } from "../abci/server";
 import { Branch, CommitStore } from "../store/store";
 import { BlockHeader, Context, moduleStorePrefix } from "./context";
-import { ModuleManager, type AppModule } from "./module";
+import { ModuleManager, type AppModule, type ExtendVoteRequest, type VerifyVoteExtensionRequest } from "./module";
 import { AppError, ErrInvalidRequest, ErrNotFound, ErrOutOfGas, ErrTxTooLarge, ErrUnknownRequest, toAbciError } from "./errors";
 import { GasMeter } from "./gas";
 import { formatAddress } from "./address";
@@ -24,19 +25,6 @@ import { PoiModule } from "../x/poi/module";
 import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
-import { buildAggregate, checkAggregate, decodeAggregateTx, encodeAggregateTx, isAggregateTx, MAX_EXTENSION_BYTES, validVotes } from "../x/poi/verdicts";
-import { ErrInvalidAggregate } from "../x/poi/errors";
-
-/**
- * A validator's source of verdicts (src/x/poi/verify/service.ts): it re-executes samples off the ABCI
- * path after each Commit and hands its verdicts to ExtendVote.
- */
-export interface VerdictSource {
-  /** Encoded VoteExtension with the verdicts ready now; must answer quickly. */
-  extension(height: bigint): Promise<Uint8Array>;
-  /** Called after each Commit; must not block. */
-  onCommit(): void;
-}
 
 export interface AppOptions {
   /** Largest tx accepted into the mempool or a block. */
@@ -55,8 +43,8 @@ export class PoiApp implements AbciApplication {
   readonly bank = new BankKeeper(this.accounts);
   readonly poi = new PoiKeeper();
   readonly valset = new ValsetKeeper();
-  private readonly poiModule: PoiModule;
-  private verifier?: VerdictSource;
+  /** Nodes attach their verifier here (poiModule.setVerifier). */
+  readonly poiModule: PoiModule;
   private readonly ante = new AnteHandler(this.accounts, this.bank);
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
@@ -87,11 +75,6 @@ export class PoiApp implements AbciApplication {
     return app;
   }
 
-  /** Attaches this validator's verifier (nodes do; in-process tests may not). */
-  setVerifier(v: VerdictSource): void {
-    this.verifier = v;
-  }
-
   close(): Promise<void> {
     return this.store.close();
   }
@@ -115,8 +98,7 @@ export class PoiApp implements AbciApplication {
     const appState = parseAppState(req.appStateBytes);
     const ctx = new Context(this.store.working, header, "genesis");
     for (const m of this.modules.modules) await m.initGenesis(ctx, appState[m.name]);
-    this.valset.setGenesisValidators(ctx, req.validators);
-    this.poi.setVoteExtensionsEnableHeight(ctx, req.consensusParams?.abci?.voteExtensionsEnableHeight ?? 0n);
+    for (const m of this.modules.modules) if (m.initChain) await m.initChain(ctx, req);
     // Genesis writes stay pending and are committed together with the first block.
     const appHash = await this.store.computeHash();
     this.log(`init_chain chain_id=${req.chainId} app_hash=${hex(appHash)}`);
@@ -126,35 +108,31 @@ export class PoiApp implements AbciApplication {
   // ---- mempool ---------------------------------------------------------------------------------
 
   async checkTx(req: RequestCheckTx): Promise<Partial<ResponseCheckTx>> {
-    if (isAggregateTx(req.tx)) {
-      const e = toAbciError(ErrInvalidAggregate("verdict aggregates are made by the block proposer from vote extensions; they cannot be sent as txs"));
+    const pseudoTx = this.modules.pseudoTxHandler(req.tx);
+    if (pseudoTx) {
+      const e = toAbciError(pseudoTx.mempoolError(req.tx));
       return { code: e.code, codespace: e.codespace, log: e.log };
     }
     const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array()), "check");
     return this.runTx(ctx, req.tx);
   }
 
-  // ---- block production ------------------------------------------------------------------------
-
-  /** Whether blocks at `height` must open with a verdict aggregate (vote extensions exist from enable height + 1). */
-  private async aggregateRequired(height: bigint): Promise<boolean> {
-    const enable = await this.poi.voteExtensionsEnableHeight(this.queryContext());
-    return enable > 0n && height > enable;
-  }
+  // ---- block production: each module's ABCI++ hooks, in module order ----------------------------
 
   async prepareProposal(req: RequestPrepareProposal): Promise<{ txs: Uint8Array[] }> {
+    const ctx = this.proposalContext(req.height, req.time, undefined, req.proposerAddress);
     const txs: Uint8Array[] = [];
     let bytes = 0n;
-    if (await this.aggregateRequired(req.height)) {
-      const agg = buildAggregate(req.localLastCommit, req.height - 1n);
-      agg.votes = validVotes(agg, await this.valset.validators(this.queryContext()), this.chainId);
-      const tx = encodeAggregateTx(agg);
-      txs.push(tx);
-      bytes += BigInt(tx.length);
+    for (const m of this.modules.modules) {
+      if (!m.prepareProposal) continue;
+      for (const tx of await m.prepareProposal(ctx, req)) {
+        txs.push(tx);
+        bytes += BigInt(tx.length);
+      }
     }
-    // Then the mempool in its order, up to the byte budget CometBFT gives us.
+    // Then the mempool in its order (without pseudo-txs), up to the byte budget CometBFT gives us.
     for (const tx of req.txs) {
-      if (isAggregateTx(tx)) continue;
+      if (this.modules.pseudoTxHandler(tx)) continue;
       if (bytes + BigInt(tx.length) > req.maxTxBytes) break;
       bytes += BigInt(tx.length);
       txs.push(tx);
@@ -162,44 +140,42 @@ export class PoiApp implements AbciApplication {
     return { txs };
   }
 
-  /**
-   * Bad txs in a block get failing results in FinalizeBlock; what makes a block unacceptable is a
-   * missing or invalid verdict aggregate, or one anywhere but first.
-   */
+  /** Accepts a block only if every module does (bad ordinary txs just get failing results in FinalizeBlock). */
   async processProposal(req: RequestProcessProposal): Promise<{ status: ResponseProcessProposal_ProposalStatus }> {
     const { ACCEPT, REJECT } = ResponseProcessProposal_ProposalStatus;
-    const required = await this.aggregateRequired(req.height);
-    for (const [i, tx] of req.txs.entries()) {
-      if (!isAggregateTx(tx)) continue;
-      if (i !== 0 || !required) return { status: REJECT };
-      try {
-        checkAggregate(decodeAggregateTx(tx), await this.valset.validators(this.queryContext()), this.chainId, req.height);
-      } catch (err) {
-        this.log(`process_proposal height=${req.height} rejected: ${(err as Error).message}`);
+    const ctx = this.proposalContext(req.height, req.time, req.hash, req.proposerAddress);
+    for (const m of this.modules.modules) {
+      const reason = m.processProposal ? await m.processProposal(ctx, req) : undefined;
+      if (reason !== undefined) {
+        this.log(`process_proposal height=${req.height} rejected by ${m.name}: ${reason}`);
         return { status: REJECT };
       }
-    }
-    if (required && (req.txs.length === 0 || !isAggregateTx(req.txs[0]))) {
-      this.log(`process_proposal height=${req.height} rejected: no verdict aggregate`);
-      return { status: REJECT };
     }
     return { status: ACCEPT };
   }
 
-  async extendVote(req: { height: bigint }): Promise<{ voteExtension: Uint8Array }> {
-    if (!this.verifier) return { voteExtension: new Uint8Array() };
+  async extendVote(req: ExtendVoteRequest): Promise<{ voteExtension: Uint8Array }> {
+    const owner = this.modules.voteExtensionOwner;
+    if (!owner?.extendVote) return { voteExtension: new Uint8Array() };
     try {
-      return { voteExtension: await this.verifier.extension(req.height) };
+      return { voteExtension: await owner.extendVote(this.proposalContext(req.height, req.time, req.hash, req.proposerAddress), req) };
     } catch (err) {
       this.log(`extend_vote height=${req.height}: ${(err as Error).message}`);
       return { voteExtension: new Uint8Array() };
     }
   }
 
-  /** Content is checked where it is applied; here only the size (a malformed one just carries no verdicts). */
-  async verifyVoteExtension(req: { voteExtension: Uint8Array }): Promise<{ status: ResponseVerifyVoteExtension_VerifyStatus }> {
+  async verifyVoteExtension(req: VerifyVoteExtensionRequest): Promise<{ status: ResponseVerifyVoteExtension_VerifyStatus }> {
     const { ACCEPT, REJECT } = ResponseVerifyVoteExtension_VerifyStatus;
-    return { status: req.voteExtension.length <= MAX_EXTENSION_BYTES ? ACCEPT : REJECT };
+    const owner = this.modules.voteExtensionOwner;
+    if (!owner?.verifyVoteExtension) return { status: ACCEPT };
+    try {
+      const ctx = this.proposalContext(req.height ?? this.store.lastHeight + 1n, undefined, req.hash, undefined);
+      return { status: (await owner.verifyVoteExtension(ctx, req)) ? ACCEPT : REJECT };
+    } catch (err) {
+      this.log(`verify_vote_extension height=${req.height}: ${(err as Error).message}`);
+      return { status: REJECT };
+    }
   }
 
   async finalizeBlock(req: RequestFinalizeBlock): Promise<Partial<ResponseFinalizeBlock>> {
@@ -212,11 +188,9 @@ export class PoiApp implements AbciApplication {
     for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx);
     const txResults: ExecTxResult[] = [];
     for (const [i, tx] of req.txs.entries()) {
-      let res: Partial<ExecTxResult>;
-      if (!isAggregateTx(tx)) res = await this.runTx(blockCtx.withKV(this.store.working), tx);
-      else if (i === 0) res = await this.poiModule.applyAggregate(blockCtx.withKV(this.store.working), tx);
-      else res = { ...toAbciError(ErrInvalidAggregate("a verdict aggregate may only be a block's first tx")) };
-      txResults.push(ExecTxResult.fromPartial(res));
+      const txCtx = blockCtx.withKV(this.store.working);
+      const pseudoTx = this.modules.pseudoTxHandler(tx);
+      txResults.push(ExecTxResult.fromPartial(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.runTx(txCtx, tx)));
     }
     const validatorUpdates: ValidatorUpdate[] = [];
     for (const m of this.modules.modules) {
@@ -233,7 +207,7 @@ export class PoiApp implements AbciApplication {
     this.finalizedHeight = undefined;
     // The mempool's view restarts from the new committed state; CometBFT re-checks the remaining txs.
     this.checkState = new Branch(this.store.committed);
-    this.verifier?.onCommit();
+    for (const m of this.modules.modules) m.afterCommit?.();
     return { retainHeight: 0n }; // keep every block: replay and historical queries need them
   }
 
@@ -279,6 +253,12 @@ export class PoiApp implements AbciApplication {
   /** Context over committed state for queries. */
   queryContext(): Context {
     return new Context(this.store.committed, this.header(this.store.lastHeight, 0n, 0, new Uint8Array(), new Uint8Array()), "query");
+  }
+
+  /** Context for the ABCI++ hooks: committed state through a throwaway branch, the header of `height`. */
+  private proposalContext(height: bigint, time: Timestamp | undefined, hash: Uint8Array | undefined, proposer: Uint8Array | undefined): Context {
+    const header = this.header(height, time?.seconds ?? 0n, time?.nanos ?? 0, hash ?? new Uint8Array(), proposer ?? new Uint8Array());
+    return new Context(new Branch(this.store.committed), header, "proposal");
   }
 
   private header(height: bigint, timeSeconds: bigint, timeNanos: number, hash: Uint8Array, proposer: Uint8Array): BlockHeader {

@@ -15,7 +15,8 @@ export interface BlockHeader {
   proposer: Uint8Array;
 }
 
-export type ExecMode = "genesis" | "check" | "deliver" | "simulate" | "query";
+/** "proposal": the ABCI++ hooks (PrepareProposal, ProcessProposal, ExtendVote, VerifyVoteExtension) over committed state. */
+export type ExecMode = "genesis" | "check" | "deliver" | "simulate" | "query" | "proposal";
 
 /** Collects the events of one tx or one block phase, in emission order. */
 export class EventManager {

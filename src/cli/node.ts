@@ -48,7 +48,7 @@ export async function startNode(home: string, withCometbft: boolean): Promise<vo
   const app = await PoiApp.open(path.join(home, "data", "poi-app"), { maxTxBytes: cfg.max_tx_bytes, minGasPrices: cfg.min_gas_prices, log });
   // Every node verifies: it re-executes sampled items and votes through its vote extensions.
   const verifier = new VerifierService(app, { fault: cfg.verifier_fault, log });
-  app.setVerifier(verifier);
+  app.poiModule.setVerifier(verifier);
   if (cfg.verifier_fault) log(`TEST FAULT in effect for this validator's verifier: ${JSON.stringify(cfg.verifier_fault)}`);
   const server = new AbciServer(app, { log });
   await server.listen(cfg.abci_listen);

@@ -12,7 +12,7 @@ import {
   ErrUnknownAddress, ErrUnknownExtensionOptions, ErrUnknownRequest, ErrWrongSequence,
 } from "../../app/errors";
 import { type Coin, formatCoins, parseCoins } from "../bank/types";
-import type { BankKeeperI } from "../bank/keeper";
+import type { BankKeeper } from "./expected_keepers";
 import { type AccountKeeper, decodeSecp256k1PubKey } from "./keeper";
 import { addressFromPubkey, verifySecp256k1 } from "./crypto";
 
@@ -148,7 +148,7 @@ export class MinGasPrice {
  * sequence) are kept even when the messages fail, as in the Cosmos SDK.
  */
 export class AnteHandler {
-  constructor(private readonly accounts: AccountKeeper, private readonly bank: BankKeeperI) {}
+  constructor(private readonly accounts: AccountKeeper, private readonly bank: BankKeeper) {}
 
   async run(ctx: Context, tx: DecodedTx, txBytes: Uint8Array, minGasPrice?: MinGasPrice): Promise<void> {
     ctx.gasMeter.consume(GAS.txSizePerByte * BigInt(txBytes.length), "txSize");

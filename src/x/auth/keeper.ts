@@ -24,14 +24,7 @@ export interface Account {
   sequence: bigint;
 }
 
-/** What other modules may do with accounts. */
-export interface AccountKeeperI {
-  getAccount(ctx: Context, addr: Uint8Array): Promise<Account | undefined>;
-  /** Creates the account with the next account number if it does not exist yet (as a first transfer does). */
-  ensureAccount(ctx: Context, addr: Uint8Array): Promise<Account>;
-}
-
-export class AccountKeeper implements AccountKeeperI {
+export class AccountKeeper {
   async getAccount(ctx: Context, addr: Uint8Array): Promise<Account | undefined> {
     const raw = await ctx.store(AUTH_MODULE).get(accountKey(addr));
     if (!raw) return undefined;
@@ -39,6 +32,7 @@ export class AccountKeeper implements AccountKeeperI {
     return { address: addr, pubKey: acc.pubKey ? decodeSecp256k1PubKey(acc.pubKey) : undefined, accountNumber: acc.accountNumber, sequence: acc.sequence };
   }
 
+  /** Creates the account with the next account number if it does not exist yet (as a first transfer does). */
   async ensureAccount(ctx: Context, addr: Uint8Array): Promise<Account> {
     const existing = await this.getAccount(ctx, addr);
     if (existing) return existing;

@@ -3,7 +3,7 @@ import { ErrInsufficientFunds, ErrInvalidCoins } from "../../app/errors";
 import { formatAddress } from "../../app/address";
 import { prefixEnd } from "../../store/prefix";
 import { type Coin, formatCoins } from "./types";
-import type { AccountKeeperI } from "../auth/keeper";
+import type { AccountKeeper } from "./expected_keepers";
 import { Metadata } from "cosmjs-types/cosmos/bank/v1beta1/bank";
 
 export const BANK_MODULE = "bank";
@@ -24,19 +24,9 @@ function balanceKey(addr: Uint8Array, denom?: string): Uint8Array {
   return Buffer.concat([Buffer.from([BALANCE, addr.length]), addr, denom === undefined ? Buffer.alloc(0) : utf8(denom)]);
 }
 
-/** What other modules may do with balances. */
-export interface BankKeeperI {
-  getBalance(ctx: Context, addr: Uint8Array, denom: string): Promise<bigint>;
-  getAllBalances(ctx: Context, addr: Uint8Array): Promise<Coin[]>;
-  sendCoins(ctx: Context, from: Uint8Array, to: Uint8Array, coins: readonly Coin[]): Promise<void>;
-  mintCoins(ctx: Context, to: Uint8Array, coins: readonly Coin[]): Promise<void>;
-  burnCoins(ctx: Context, from: Uint8Array, coins: readonly Coin[]): Promise<void>;
-  getSupply(ctx: Context, denom: string): Promise<bigint>;
-}
-
-export class BankKeeper implements BankKeeperI {
+export class BankKeeper {
   /** Receiving coins creates the account, as in the Cosmos SDK. */
-  constructor(private readonly accounts: AccountKeeperI) {}
+  constructor(private readonly accounts: AccountKeeper) {}
 
   async getBalance(ctx: Context, addr: Uint8Array, denom: string): Promise<bigint> {
     const raw = await ctx.store(BANK_MODULE).get(balanceKey(addr, denom));

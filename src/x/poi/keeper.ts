@@ -41,7 +41,8 @@ const VE_ENABLE_HEIGHT = Buffer.from([0x0e]);
 const key = (prefix: number, ...parts: Uint8Array[]) => Buffer.concat([Buffer.from([prefix]), ...parts]);
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
 const u64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
-export const hexId = (id: string) => Buffer.from(id, "hex");
+/** The 32 bytes of a model or dataset id (64 hex characters): the id part of its keys. */
+export const idBytes = (id: string) => Buffer.from(id, "hex");
 
 export const DEFAULT_PARAMS: Params = {
   maxModelBytes: String(4 * 1024 * 1024 - 64 * 1024), // fits a tx under CometBFT's 4 MiB cap
@@ -70,6 +71,12 @@ export function contentId(bytes: Uint8Array): string {
   return Buffer.from(sha256(bytes)).toString("hex");
 }
 
+/** Element counts of one item's input and of each of its outputs; shapes are static, so exact. */
+export function modelIo(model: Model): { inputElems: bigint; outputSizes: bigint[]; outputElems: bigint } {
+  const outputSizes = model.outputs.map((o) => itemSize(o.shape));
+  return { inputElems: itemSize(model.inputs[0].shape), outputSizes, outputElems: outputSizes.reduce((a, b) => a + b, 0n) };
+}
+
 export class PoiKeeper {
   async params(ctx: Context): Promise<Params> {
     const raw = await ctx.store(POI_MODULE).get(PARAMS);
@@ -82,19 +89,19 @@ export class PoiKeeper {
 
   async getModel(ctx: Context, id: string): Promise<Model | undefined> {
     if (!isContentId(id)) return undefined;
-    const raw = await ctx.store(POI_MODULE).get(key(MODEL, hexId(id)));
+    const raw = await ctx.store(POI_MODULE).get(key(MODEL, idBytes(id)));
     return raw ? ModelCodec.decode(raw) : undefined;
   }
 
   async getModelBytes(ctx: Context, id: string): Promise<Uint8Array | undefined> {
     if (!isContentId(id)) return undefined;
-    return ctx.store(POI_MODULE).get(key(MODEL_BYTES, hexId(id)));
+    return ctx.store(POI_MODULE).get(key(MODEL_BYTES, idBytes(id)));
   }
 
   setModel(ctx: Context, model: Model, onnx: Uint8Array): void {
     const store = ctx.store(POI_MODULE);
-    store.set(key(MODEL, hexId(model.id)), ModelCodec.encode(model).finish());
-    store.set(key(MODEL_BYTES, hexId(model.id)), onnx);
+    store.set(key(MODEL, idBytes(model.id)), ModelCodec.encode(model).finish());
+    store.set(key(MODEL_BYTES, idBytes(model.id)), onnx);
   }
 
   /** All models in id order. */
@@ -105,28 +112,28 @@ export class PoiKeeper {
 
   async getDataset(ctx: Context, id: string): Promise<Dataset | undefined> {
     if (!isContentId(id)) return undefined;
-    const raw = await ctx.store(POI_MODULE).get(key(DATASET, hexId(id)));
+    const raw = await ctx.store(POI_MODULE).get(key(DATASET, idBytes(id)));
     return raw ? DatasetCodec.decode(raw) : undefined;
   }
 
   setDataset(ctx: Context, ds: Dataset): void {
-    ctx.store(POI_MODULE).set(key(DATASET, hexId(ds.id)), DatasetCodec.encode(ds).finish());
+    ctx.store(POI_MODULE).set(key(DATASET, idBytes(ds.id)), DatasetCodec.encode(ds).finish());
   }
 
   setChunkHash(ctx: Context, datasetId: string, index: number, hash: Uint8Array): void {
-    ctx.store(POI_MODULE).set(key(CHUNK_HASH, hexId(datasetId), u32(index)), hash);
+    ctx.store(POI_MODULE).set(key(CHUNK_HASH, idBytes(datasetId), u32(index)), hash);
   }
 
   async getChunkHash(ctx: Context, datasetId: string, index: number): Promise<Uint8Array | undefined> {
-    return ctx.store(POI_MODULE).get(key(CHUNK_HASH, hexId(datasetId), u32(index)));
+    return ctx.store(POI_MODULE).get(key(CHUNK_HASH, idBytes(datasetId), u32(index)));
   }
 
   async getChunk(ctx: Context, datasetId: string, index: number): Promise<Uint8Array | undefined> {
-    return ctx.store(POI_MODULE).get(key(CHUNK, hexId(datasetId), u32(index)));
+    return ctx.store(POI_MODULE).get(key(CHUNK, idBytes(datasetId), u32(index)));
   }
 
   setChunk(ctx: Context, datasetId: string, index: number, data: Uint8Array): void {
-    ctx.store(POI_MODULE).set(key(CHUNK, hexId(datasetId), u32(index)), data);
+    ctx.store(POI_MODULE).set(key(CHUNK, idBytes(datasetId), u32(index)), data);
   }
 
   /** Bytes of items [start, start+count) of a complete dataset, read chunk by chunk. */

@@ -1,16 +1,13 @@
-import type { ExecTxResult } from "cosmjs-types/tendermint/abci/types";
-import type { AppModule } from "../../app/module";
+import type { RequestInitChain, RequestPrepareProposal, RequestProcessProposal } from "cosmjs-types/tendermint/abci/types";
+import type { AppModule, ExtendVoteRequest, PseudoTxHandler, VerifyVoteExtensionRequest } from "../../app/module";
 import type { Context } from "../../app/context";
-import { ErrInvalidRequest, toAbciError } from "../../app/errors";
-import { Branch } from "../../store/store";
-import type { BankKeeperI } from "../bank/keeper";
-import type { ValsetKeeper } from "../valset/module";
+import { ErrInvalidRequest } from "../../app/errors";
 import { DEFAULT_PARAMS, POI_MODULE, PoiKeeper } from "./keeper";
-import { poiMsgHandlers } from "./msgs";
+import type { BankKeeper, ValsetKeeper } from "./expected_keepers";
+import { poiMsgHandlers } from "./msgs/msg_server";
 import { poiQueryHandlers } from "./queries";
-import { endBlockTasks, recordVerdicts, taskMsgHandlers, type TaskDeps } from "./tasks";
-import { beaconOf, checkAggregate, decodeAggregateTx } from "./verdicts";
-import { ErrInvalidAggregate } from "./errors";
+import { endBlockTasks, type PoiDeps } from "./abci";
+import { VerdictHooks, type VerdictSource } from "./verdict_hooks";
 import type { Params } from "./types";
 
 /** Genesis section "poi": the params (JSON, 64-bit values as decimal strings); defaults where absent. */
@@ -22,12 +19,21 @@ export class PoiModule implements AppModule {
   readonly name = POI_MODULE;
   readonly msgHandlers;
   readonly queryHandlers;
-  private readonly deps: TaskDeps;
+  readonly pseudoTx: PseudoTxHandler;
+  private readonly deps: PoiDeps;
+  private readonly verdicts: VerdictHooks;
 
-  constructor(readonly keeper: PoiKeeper, bank: BankKeeperI, valset: ValsetKeeper) {
+  constructor(readonly keeper: PoiKeeper, bank: BankKeeper, valset: ValsetKeeper) {
     this.deps = { keeper, bank, valset };
-    this.msgHandlers = [...poiMsgHandlers(keeper), ...taskMsgHandlers(this.deps)];
+    this.msgHandlers = poiMsgHandlers(keeper, bank);
     this.queryHandlers = poiQueryHandlers(keeper);
+    this.verdicts = new VerdictHooks(keeper, valset);
+    this.pseudoTx = this.verdicts.pseudoTx;
+  }
+
+  /** Attaches this validator's verifier (nodes do; in-process tests may not). */
+  setVerifier(v: VerdictSource): void {
+    this.verdicts.verifier = v;
   }
 
   async initGenesis(ctx: Context, state: unknown): Promise<void> {
@@ -47,37 +53,32 @@ export class PoiModule implements AppModule {
     return { params: await this.keeper.params(ctx) };
   }
 
+  /** Verdicts arrive only once vote extensions are on: record from which height. */
+  async initChain(ctx: Context, req: RequestInitChain): Promise<void> {
+    this.keeper.setVoteExtensionsEnableHeight(ctx, req.consensusParams?.abci?.voteExtensionsEnableHeight ?? 0n);
+  }
+
   async endBlock(ctx: Context): Promise<void> {
     await endBlockTasks(ctx, this.deps);
   }
 
-  /**
-   * Applies the verdict aggregate at the head of a block: checks it again (FinalizeBlock also runs
-   * during replay, without ProcessProposal), stores the block's beacon and records the verdicts. A bad
-   * aggregate changes nothing and gets an error code in its tx result.
-   */
-  async applyAggregate(ctx: Context, tx: Uint8Array): Promise<Partial<ExecTxResult>> {
-    const branch = new Branch(ctx.kv);
-    const bctx = ctx.withKV(branch);
-    try {
-      let checked;
-      const agg = decodeAggregateTx(tx);
-      try {
-        checked = checkAggregate(agg, await this.deps.valset.validators(bctx), ctx.header.chainId, ctx.header.height);
-      } catch (err) {
-        throw ErrInvalidAggregate((err as Error).message);
-      }
-      this.keeper.setBeacon(bctx, ctx.header.height, beaconOf(agg));
-      let recorded = 0;
-      for (const vote of checked) {
-        if (vote.extension) recorded += await recordVerdicts(bctx, this.keeper, vote.validatorHex, vote.extension.verdicts);
-      }
-      bctx.events.emit("poi_verdict_aggregate", [["vote_height", agg.height], ["votes", String(checked.length)], ["verdicts_recorded", String(recorded)]]);
-      branch.write();
-      return { code: 0, events: bctx.events.events };
-    } catch (err) {
-      const e = toAbciError(err);
-      return { code: e.code, codespace: e.codespace, log: e.log };
-    }
+  prepareProposal(ctx: Context, req: RequestPrepareProposal): Promise<Uint8Array[]> {
+    return this.verdicts.prepareProposal(ctx, req);
+  }
+
+  processProposal(ctx: Context, req: RequestProcessProposal): Promise<string | undefined> {
+    return this.verdicts.processProposal(ctx, req);
+  }
+
+  extendVote(_ctx: Context, req: ExtendVoteRequest): Promise<Uint8Array> {
+    return this.verdicts.extendVote(req);
+  }
+
+  async verifyVoteExtension(_ctx: Context, req: VerifyVoteExtensionRequest): Promise<boolean> {
+    return this.verdicts.verifyVoteExtension(req);
+  }
+
+  afterCommit(): void {
+    this.verdicts.afterCommit();
   }
 }

@@ -12,7 +12,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { ExtendedCommitInfo } from "cosmjs-types/tendermint/abci/types";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
-import type { Validator } from "../valset/module";
+import type { ConsensusValidator } from "./expected_keepers";
 import { VerdictAggregateCodec, VoteExtensionCodec, type VerdictAggregate, type VoteExtension } from "./types";
 
 /** Prefix that marks the aggregate pseudo-tx; a Cosmos TxRaw never starts with it (0x0a is field 1). */
@@ -76,11 +76,11 @@ export function buildAggregate(commit: ExtendedCommitInfo | undefined, voteHeigh
  * within limits, valid signature. Precommits that arrived after 2/3 reach local_last_commit without
  * VerifyVoteExtension having run, so the proposer filters before it proposes.
  */
-export function validVotes(agg: VerdictAggregate, validators: readonly Validator[], chainId: string): VerdictAggregate["votes"] {
-  const byAddress = new Map(validators.map((v) => [Buffer.from(v.address).toString("hex"), v]));
+export function validVotes(agg: VerdictAggregate, validators: readonly ConsensusValidator[], chainId: string): VerdictAggregate["votes"] {
+  const byAddress = new Map(validators.map((v) => [validatorHex(v.address), v]));
   const seen = new Set<string>();
   return agg.votes.filter((vote) => {
-    const hex = Buffer.from(vote.validatorAddress).toString("hex");
+    const hex = validatorHex(vote.validatorAddress);
     const val = byAddress.get(hex);
     if (!val || seen.has(hex) || vote.extension.length > MAX_EXTENSION_BYTES || vote.signature.length !== 64) return false;
     const msg = voteExtensionSignBytes(vote.extension, BigInt(agg.height), BigInt(agg.round), chainId);
@@ -89,6 +89,11 @@ export function validVotes(agg: VerdictAggregate, validators: readonly Validator
     if (ok) seen.add(hex);
     return ok;
   });
+}
+
+/** A validator's consensus address as uppercase hex (CometBFT's spelling): how TaskVote.validator stores it. */
+export function validatorHex(address: Uint8Array): string {
+  return Buffer.from(address).toString("hex").toUpperCase();
 }
 
 export interface CheckedVote {
@@ -102,17 +107,17 @@ export interface CheckedVote {
  * known validator with a valid ed25519 signature over the canonical sign bytes, together holding more
  * than 2/3 of the power. Returns the checked votes in address order, or throws naming the fault.
  */
-export function checkAggregate(agg: VerdictAggregate, validators: readonly Validator[], chainId: string, blockHeight: bigint): CheckedVote[] {
+export function checkAggregate(agg: VerdictAggregate, validators: readonly ConsensusValidator[], chainId: string, blockHeight: bigint): CheckedVote[] {
   if (BigInt(agg.height) !== blockHeight - 1n) throw new Error(`aggregate is for votes at height ${agg.height}, want ${blockHeight - 1n}`);
   const round = BigInt(agg.round);
   if (round < 0n) throw new Error(`negative round ${round}`);
-  const byAddress = new Map(validators.map((v) => [Buffer.from(v.address).toString("hex").toUpperCase(), v]));
+  const byAddress = new Map(validators.map((v) => [validatorHex(v.address), v]));
   const total = validators.reduce((s, v) => s + v.power, 0n);
   const seen = new Set<string>();
   const out: CheckedVote[] = [];
   let signed = 0n;
   for (const vote of agg.votes) {
-    const hex = Buffer.from(vote.validatorAddress).toString("hex").toUpperCase();
+    const hex = validatorHex(vote.validatorAddress);
     const val = byAddress.get(hex);
     if (!val) throw new Error(`vote from unknown validator ${hex}`);
     if (seen.has(hex)) throw new Error(`two votes from validator ${hex}`);

@@ -5,7 +5,7 @@
  * from stake and verified work and returns updates to CometBFT.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import type { ValidatorUpdate } from "cosmjs-types/tendermint/abci/types";
+import type { RequestInitChain, ValidatorUpdate } from "cosmjs-types/tendermint/abci/types";
 import type { AppModule } from "../../app/module";
 import type { Context } from "../../app/context";
 
@@ -52,8 +52,11 @@ export class ValsetKeeper {
 export class ValsetModule implements AppModule {
   readonly name = VALSET_MODULE;
   constructor(readonly keeper: ValsetKeeper) {}
-  // The validators come from InitChain's request (PoiApp.initChain), not from app_state.
+  // The validators come from InitChain's request (initChain below), not from app_state.
   async initGenesis(): Promise<void> {}
+  async initChain(ctx: Context, req: RequestInitChain): Promise<void> {
+    this.keeper.setGenesisValidators(ctx, req.validators);
+  }
   async exportGenesis(ctx: Context): Promise<unknown> {
     return {
       validators: (await this.keeper.validators(ctx)).map((v) => ({

@@ -6,10 +6,9 @@
  * signed vote extensions (see ../verdicts.ts).
  */
 import type { Context } from "../../../app/context";
-import type { VerdictSource } from "../../../app/app";
-import { itemSize, type PoiKeeper } from "../keeper";
+import type { VerdictSource } from "../verdict_hooks";
+import { itemSize, modelIo, type PoiKeeper } from "../keeper";
 import { resultRoot } from "../commitment";
-import { modelIo } from "../tasks";
 import { TaskStatus, VoteExtensionCodec, type Task, type Verdict } from "../types";
 import { MAX_EXTENSION_BYTES } from "../verdicts";
 import { compareItem, DEFAULT_TOLERANCE, type Tolerance } from "./compare";

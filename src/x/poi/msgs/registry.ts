@@ -1,14 +1,14 @@
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type MsgHandler, msgHandler } from "../../app/module";
-import { parseAddress, formatAddress } from "../../app/address";
-import { validateModel, ModelValidationError } from "./onnx/validate";
-import { ErrDatasetExists, ErrDatasetNotFound, ErrInvalidChunk, ErrInvalidDataset, ErrInvalidModel, ErrModelExists } from "./errors";
-import { contentId, isContentId, itemSize, POI_MODULE, type PoiKeeper } from "./keeper";
+import { type MsgHandler, msgHandler } from "../../../app/module";
+import { parseAddress, formatAddress } from "../../../app/address";
+import { validateModel, ModelValidationError } from "../onnx/validate";
+import { ErrDatasetExists, ErrDatasetNotFound, ErrInvalidChunk, ErrInvalidDataset, ErrInvalidModel, ErrModelExists } from "../errors";
+import { contentId, isContentId, itemSize, POI_MODULE, type PoiKeeper } from "../keeper";
 import {
   MsgRegisterModelCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec,
   MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type MsgRegisterModel, type MsgCreateDataset,
   type MsgUploadDatasetChunk, type TensorSpec,
-} from "./types";
+} from "../types";
 
 const MAX_NAME = 64;
 /** Stateless ceiling on uploads; the state params may be lower. */
@@ -26,7 +26,8 @@ function describe(specs: ReadonlyArray<{ name: string; shape: ReadonlyArray<numb
   return specs.map((s) => `${s.name}[${s.shape.join(",")}]:${s.dtype}`).join(", ") || "none";
 }
 
-export function poiMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
+/** Model and dataset registry: MsgRegisterModel, MsgCreateDataset, MsgUploadDatasetChunk. */
+export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
   const registerModel: MsgHandler<MsgRegisterModel & { ownerBytes: Uint8Array }> = {
     typeUrl: MsgRegisterModelCodec.typeUrl,
     module: POI_MODULE,

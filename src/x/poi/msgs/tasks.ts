@@ -1,7 +1,6 @@
 /**
- * Inference tasks: submit (escrow), claim (bond), submit result (commitment), and what happens at the
- * end of every block (sampling, tallying verdicts, payouts, slashing, expiry). All amounts are bigint
- * upoi; all decisions are integer comparisons on state.
+ * Task messages: submit (escrow), claim (bond), submit result (commitment). What happens to a task at
+ * the end of every block (sampling, tally, payout, slashing, expiry) is in ../abci.ts.
  *
  * Life of a task attempt:
  *   OPEN --claim--> CLAIMED --result--> AWAITING_SAMPLE --beacon--> VERIFYING --2/3 pass--> COMPLETED
@@ -9,39 +8,25 @@
  *                     '-- claim lapses: bond forfeited, reopen         '--> timeout: bond back, reopen
  *   OPEN or a reopen at/after the deadline --> EXPIRED (escrow refunded)
  */
-import { type MsgHandler, msgHandler } from "../../app/module";
-import type { Context } from "../../app/context";
-import { parseAddress, formatAddress } from "../../app/address";
-import { BOND_DENOM } from "../../app/params";
-import type { BankKeeperI } from "../bank/keeper";
-import { parseAmount } from "../bank/types";
-import type { ValsetKeeper } from "../valset/module";
+import { type MsgHandler, msgHandler } from "../../../app/module";
+import { parseAddress, formatAddress } from "../../../app/address";
+import { BOND_DENOM } from "../../../app/params";
+import { parseAmount } from "../../bank/types";
 import {
   ErrDeadlinePassed, ErrInsufficientBond, ErrInvalidResult, ErrInvalidTask, ErrModelNotFound, ErrDatasetNotFound,
   ErrNotClaimant, ErrTaskNotFound, ErrTaskState,
-} from "./errors";
-import { isContentId, itemSize, POI_MODULE, POI_MODULE_ACCOUNT, type PoiKeeper } from "./keeper";
-import { resultRoot, sampleIndices, sampleSeed } from "./commitment";
+} from "../errors";
+import { isContentId, modelIo, POI_MODULE, POI_MODULE_ACCOUNT, type PoiKeeper } from "../keeper";
+import type { BankKeeper } from "../expected_keepers";
+import { resultRoot } from "../commitment";
 import {
   MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskCodec, MsgClaimTaskResponseCodec,
   MsgSubmitResultCodec, MsgSubmitResultResponseCodec, TASK_STATUS_NAMES, TaskStatus,
-  type Model, type MsgSubmitInferenceTask, type MsgClaimTask, type MsgSubmitResult, type Task, type TensorSpec,
-} from "./types";
-
-export interface TaskDeps {
-  keeper: PoiKeeper;
-  bank: BankKeeperI;
-  valset: ValsetKeeper;
-}
+  type MsgSubmitInferenceTask, type MsgClaimTask, type MsgSubmitResult, type Task, type TensorSpec,
+} from "../types";
 
 const coins = (amount: bigint) => [{ denom: BOND_DENOM, amount }];
 const statusName = (s: TaskStatus) => TASK_STATUS_NAMES[s] ?? String(s);
-
-/** Element counts of one item's input and of each of its outputs; shapes are static, so exact. */
-export function modelIo(model: Model): { inputElems: bigint; outputSizes: bigint[]; outputElems: bigint } {
-  const outputSizes = model.outputs.map((o) => itemSize(o.shape));
-  return { inputElems: itemSize(model.inputs[0].shape), outputSizes, outputElems: outputSizes.reduce((a, b) => a + b, 0n) };
-}
 
 /** Shapes match when they agree after dropping leading 1s (a dataset item [784] feeds a model input [1,784]). */
 function sameItemShape(a: readonly string[], b: readonly string[]): boolean {
@@ -60,8 +45,7 @@ function workerAndTask(m: { worker: string; taskId: string }, invalid: (msg: str
   return { workerBytes, id };
 }
 
-export function taskMsgHandlers(deps: TaskDeps): MsgHandler[] {
-  const { keeper, bank } = deps;
+export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler[] {
 
   const submit: MsgHandler<MsgSubmitInferenceTask & { requesterBytes: Uint8Array; reward: bigint; bondAmount: bigint }> = {
     typeUrl: MsgSubmitInferenceTaskCodec.typeUrl,
@@ -215,148 +199,3 @@ export function taskMsgHandlers(deps: TaskDeps): MsgHandler[] {
 }
 
 const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
-
-// ---- end of block --------------------------------------------------------------------------------
-
-/**
- * Runs at the end of every block over the active tasks in id order: draws samples for results
- * committed before this block's beacon, decides tasks whose votes reached a threshold, and handles
- * lapsed claims, verification timeouts and deadlines.
- */
-export async function endBlockTasks(ctx: Context, deps: TaskDeps): Promise<void> {
-  const { keeper, valset } = deps;
-  const h = ctx.header.height;
-  const beacon = await keeper.beacon(ctx);
-  const freshBeacon = beacon && beacon.height === h ? beacon.beacon : undefined;
-  const validators = await valset.validators(ctx);
-  const power = new Map(validators.map((v) => [Buffer.from(v.address).toString("hex").toUpperCase(), v.power]));
-  const totalPower = validators.reduce((s, v) => s + v.power, 0n);
-
-  for (const id of await keeper.activeTaskIds(ctx)) {
-    const task = (await keeper.getTask(ctx, id))!;
-    switch (task.status) {
-      case TaskStatus.OPEN:
-        if (h >= BigInt(task.deadlineHeight)) await expire(ctx, deps, task);
-        break;
-      case TaskStatus.CLAIMED:
-        if (h >= BigInt(task.claimExpiresHeight)) {
-          const bond = BigInt(task.bond);
-          await slashBond(ctx, deps, task, bond);
-          await keeper.updateWorkerStats(ctx, parseAddress(task.worker), task.worker, (s) => { s.claimsLapsed = inc(s.claimsLapsed, 1n); s.slashed = inc(s.slashed, bond); });
-          ctx.events.emit("poi_claim_lapsed", [["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["bond_forfeited", `${bond}${BOND_DENOM}`]]);
-          await reopen(ctx, deps, task);
-        }
-        break;
-      case TaskStatus.AWAITING_SAMPLE:
-        // The beacon of block h comes from signatures made after block h-1 was decided, so it did
-        // not exist when a result in block h-1 or earlier was committed.
-        if (freshBeacon && BigInt(task.resultHeight) < h) {
-          const seed = sampleSeed(freshBeacon, id, task.attempt, task.resultRoot);
-          const sample = sampleIndices(seed, BigInt(task.numItems), BigInt(task.k));
-          keeper.setTask(ctx, { ...task, status: TaskStatus.VERIFYING, sampleSeed: seed, sampleHeight: h.toString(), sample: sample.map(String) }, false);
-          ctx.events.emit("poi_task_sampled", [["task_id", task.id], ["attempt", String(task.attempt)], ["sample_size", String(sample.length)], ["seed", Buffer.from(seed).toString("hex")]]);
-        } else if (h >= BigInt(task.verifyDeadlineHeight)) {
-          await verificationTimeout(ctx, deps, task);
-        }
-        break;
-      case TaskStatus.VERIFYING: {
-        let pass = 0n, fail = 0n;
-        for (const v of task.votes) (v.pass ? (pass += power.get(v.validator) ?? 0n) : (fail += power.get(v.validator) ?? 0n));
-        if (totalPower > 0n && pass * 3n >= totalPower * 2n) await payWorker(ctx, deps, task, pass, totalPower);
-        else if (totalPower > 0n && fail * 3n > totalPower) await failWorker(ctx, deps, task, fail, totalPower);
-        else if (h >= BigInt(task.verifyDeadlineHeight)) await verificationTimeout(ctx, deps, task);
-        break;
-      }
-      default:
-        break;
-    }
-  }
-}
-
-const inc = (decimal: string, by: bigint) => (BigInt(decimal) + by).toString();
-
-async function payWorker(ctx: Context, deps: TaskDeps, task: Task, passPower: bigint, total: bigint): Promise<void> {
-  const { keeper, bank } = deps;
-  const worker = parseAddress(task.worker);
-  const escrow = BigInt(task.escrow), bond = BigInt(task.bond);
-  await bank.sendCoins(ctx, POI_MODULE_ACCOUNT, worker, coins(escrow + bond));
-  const model = (await keeper.getModel(ctx, task.modelId))!;
-  const units = BigInt(model.workUnitsPerItem) * BigInt(task.numItems);
-  await keeper.updateWorkerStats(ctx, worker, task.worker, (s) => {
-    s.verifiedWorkUnits = inc(s.verifiedWorkUnits, units);
-    s.tasksPassed = inc(s.tasksPassed, 1n);
-    s.earned = inc(s.earned, escrow);
-  });
-  await keeper.addBlockWork(ctx, ctx.header.height, worker, units);
-  keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", completedHeight: ctx.header.height.toString() }, true);
-  ctx.events.emit("poi_task_verified", [
-    ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reward", `${escrow}${BOND_DENOM}`],
-    ["bond_returned", `${bond}${BOND_DENOM}`], ["work_units", units.toString()], ["pass_power", passPower.toString()], ["total_power", total.toString()],
-  ]);
-}
-
-async function failWorker(ctx: Context, deps: TaskDeps, task: Task, failPower: bigint, total: bigint): Promise<void> {
-  const bond = BigInt(task.bond);
-  const { toRequester, burned } = await slashBond(ctx, deps, task, bond);
-  await deps.keeper.updateWorkerStats(ctx, parseAddress(task.worker), task.worker, (s) => { s.tasksFailed = inc(s.tasksFailed, 1n); s.slashed = inc(s.slashed, bond); });
-  ctx.events.emit("poi_task_failed", [
-    ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["slashed", `${bond}${BOND_DENOM}`],
-    ["to_requester", `${toRequester}${BOND_DENOM}`], ["burned", `${burned}${BOND_DENOM}`], ["fail_power", failPower.toString()], ["total_power", total.toString()],
-  ]);
-  await reopen(ctx, deps, { ...task, failedAttempts: task.failedAttempts + 1 });
-}
-
-/** Splits a forfeited bond: params.slash_to_requester_bps to the requester, the rest burned. */
-async function slashBond(ctx: Context, deps: TaskDeps, task: Task, bond: bigint): Promise<{ toRequester: bigint; burned: bigint }> {
-  const params = await deps.keeper.params(ctx);
-  const toRequester = (bond * BigInt(params.slashToRequesterBps)) / 10000n;
-  const burned = bond - toRequester;
-  if (toRequester > 0n) await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(toRequester));
-  if (burned > 0n) await deps.bank.burnCoins(ctx, POI_MODULE_ACCOUNT, coins(burned));
-  return { toRequester, burned };
-}
-
-/** No threshold before the timeout (validators could not re-execute): no fault shown, bond returned. */
-async function verificationTimeout(ctx: Context, deps: TaskDeps, task: Task): Promise<void> {
-  await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.worker), coins(BigInt(task.bond)));
-  ctx.events.emit("poi_verification_timeout", [["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["votes", String(task.votes.length)]]);
-  await reopen(ctx, deps, task);
-}
-
-/** Back to OPEN for a new attempt (outputs, sample and votes dropped), or EXPIRED at the deadline. */
-async function reopen(ctx: Context, deps: TaskDeps, task: Task): Promise<void> {
-  deps.keeper.setTaskOutputs(ctx, BigInt(task.id), undefined);
-  const reset: Task = {
-    ...task, status: TaskStatus.OPEN, attempt: task.attempt + 1, worker: "", claimExpiresHeight: "0", resultRoot: new Uint8Array(),
-    resultHeight: "0", sampleSeed: new Uint8Array(), sampleHeight: "0", sample: [], verifyDeadlineHeight: "0", votes: [],
-  };
-  if (ctx.header.height >= BigInt(task.deadlineHeight)) return expire(ctx, deps, reset);
-  deps.keeper.setTask(ctx, reset, false);
-  ctx.events.emit("poi_task_reopened", [["task_id", task.id], ["attempt", String(reset.attempt)]]);
-}
-
-async function expire(ctx: Context, deps: TaskDeps, task: Task): Promise<void> {
-  const escrow = BigInt(task.escrow);
-  if (escrow > 0n) await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(escrow));
-  deps.keeper.setTask(ctx, { ...task, status: TaskStatus.EXPIRED, escrow: "0" }, true);
-  ctx.events.emit("poi_task_expired", [["task_id", task.id], ["requester", task.requester], ["refunded", `${escrow}${BOND_DENOM}`]]);
-}
-
-/** Records verdicts from one validator's extension on tasks under verification (first vote counts). */
-export async function recordVerdicts(ctx: Context, keeper: PoiKeeper, validatorHex: string, verdicts: ReadonlyArray<{ taskId: string; attempt: number; pass: boolean }>): Promise<number> {
-  let recorded = 0;
-  const seen = new Set<string>();
-  for (const v of verdicts) {
-    if (seen.has(v.taskId)) continue; // one verdict per task per extension; later duplicates ignored
-    seen.add(v.taskId);
-    let id: bigint;
-    try { id = BigInt(v.taskId); } catch { continue; }
-    const task = await keeper.getTask(ctx, id);
-    if (!task || task.status !== TaskStatus.VERIFYING || task.attempt !== v.attempt) continue;
-    if (task.votes.some((x) => x.validator === validatorHex)) continue;
-    keeper.setTask(ctx, { ...task, votes: [...task.votes, { validator: validatorHex, pass: v.pass, height: ctx.header.height.toString() }] }, false);
-    ctx.events.emit("poi_verdict", [["task_id", task.id], ["attempt", String(task.attempt)], ["validator", validatorHex], ["pass", String(v.pass)]]);
-    recorded++;
-  }
-  return recorded;
-}

@@ -1,0 +1,123 @@
+/**
+ * The verdict pipeline's ABCI++ hooks (formats and checks in verdicts.ts; design in README,
+ * "Verification and consensus-safe verdicts"): the proposer's aggregate in PrepareProposal, its checks
+ * in ProcessProposal and FinalizeBlock, CheckTx's refusal of it, this validator's verdicts in
+ * ExtendVote. PoiModule exposes these as its AppModule hooks.
+ */
+import type { ExecTxResult, RequestPrepareProposal, RequestProcessProposal } from "cosmjs-types/tendermint/abci/types";
+import type { Context } from "../../app/context";
+import type { ExtendVoteRequest, PseudoTxHandler, VerifyVoteExtensionRequest } from "../../app/module";
+import { toAbciError } from "../../app/errors";
+import { Branch } from "../../store/store";
+import { ErrInvalidAggregate } from "./errors";
+import type { PoiKeeper } from "./keeper";
+import type { ValsetKeeper } from "./expected_keepers";
+import { recordVerdicts } from "./abci";
+import {
+  beaconOf, buildAggregate, checkAggregate, decodeAggregateTx, encodeAggregateTx, isAggregateTx, MAX_EXTENSION_BYTES, validVotes,
+} from "./verdicts";
+
+/**
+ * A validator's source of verdicts (verify/service.ts): it re-executes samples off the ABCI path after
+ * each Commit and hands its verdicts to ExtendVote.
+ */
+export interface VerdictSource {
+  /** Encoded VoteExtension with the verdicts ready now; must answer quickly. */
+  extension(height: bigint): Promise<Uint8Array>;
+  /** Called after each Commit; must not block. */
+  onCommit(): void;
+}
+
+export class VerdictHooks {
+  /** This validator's verifier (nodes attach one; in-process tests may not). */
+  verifier?: VerdictSource;
+
+  constructor(private readonly keeper: PoiKeeper, private readonly valset: ValsetKeeper) {}
+
+  /** Whether blocks at `height` must open with a verdict aggregate (vote extensions exist from enable height + 1). */
+  async aggregateRequired(ctx: Context, height: bigint): Promise<boolean> {
+    const enable = await this.keeper.voteExtensionsEnableHeight(ctx);
+    return enable > 0n && height > enable;
+  }
+
+  /** The aggregate of the last commit's extensions whose signatures verify, as the block's first tx. */
+  async prepareProposal(ctx: Context, req: RequestPrepareProposal): Promise<Uint8Array[]> {
+    if (!(await this.aggregateRequired(ctx, req.height))) return [];
+    const agg = buildAggregate(req.localLastCommit, req.height - 1n);
+    agg.votes = validVotes(agg, await this.valset.validators(ctx), ctx.header.chainId);
+    return [encodeAggregateTx(agg)];
+  }
+
+  /**
+   * Bad txs in a block get failing results in FinalizeBlock; what makes a block unacceptable is a
+   * missing or invalid verdict aggregate, or one anywhere but first.
+   */
+  async processProposal(ctx: Context, req: RequestProcessProposal): Promise<string | undefined> {
+    const required = await this.aggregateRequired(ctx, req.height);
+    for (const [i, tx] of req.txs.entries()) {
+      if (!isAggregateTx(tx)) continue;
+      if (i !== 0) return `verdict aggregate at position ${i}; it may only be the block's first tx`;
+      if (!required) return `verdict aggregate at height ${req.height}, where no vote extensions precede the block`;
+      try {
+        checkAggregate(decodeAggregateTx(tx), await this.valset.validators(ctx), ctx.header.chainId, req.height);
+      } catch (err) {
+        return (err as Error).message;
+      }
+    }
+    if (required && (req.txs.length === 0 || !isAggregateTx(req.txs[0]))) return "no verdict aggregate";
+    return undefined;
+  }
+
+  async extendVote(req: ExtendVoteRequest): Promise<Uint8Array> {
+    return this.verifier ? this.verifier.extension(req.height) : new Uint8Array();
+  }
+
+  /** Content is checked where it is applied; here only the size (a malformed one just carries no verdicts). */
+  verifyVoteExtension(req: VerifyVoteExtensionRequest): boolean {
+    return req.voteExtension.length <= MAX_EXTENSION_BYTES;
+  }
+
+  afterCommit(): void {
+    this.verifier?.onCommit();
+  }
+
+  /** The aggregate as a pseudo-tx: never from the mempool, only as a block's first tx. */
+  readonly pseudoTx: PseudoTxHandler = {
+    matches: isAggregateTx,
+    mempoolError: () => ErrInvalidAggregate("verdict aggregates are made by the block proposer from vote extensions; they cannot be sent as txs"),
+    deliver: async (ctx, tx, index) => {
+      if (index !== 0) return { ...toAbciError(ErrInvalidAggregate("a verdict aggregate may only be a block's first tx")) };
+      return this.applyAggregate(ctx, tx);
+    },
+  };
+
+  /**
+   * Applies the verdict aggregate at the head of a block: checks it again (FinalizeBlock also runs
+   * during replay, without ProcessProposal), stores the block's beacon and records the verdicts. A bad
+   * aggregate changes nothing and gets an error code in its tx result.
+   */
+  private async applyAggregate(ctx: Context, tx: Uint8Array): Promise<Partial<ExecTxResult>> {
+    const branch = new Branch(ctx.kv);
+    const bctx = ctx.withKV(branch);
+    try {
+      let checked;
+      const agg = decodeAggregateTx(tx);
+      try {
+        checked = checkAggregate(agg, await this.valset.validators(bctx), ctx.header.chainId, ctx.header.height);
+      } catch (err) {
+        throw ErrInvalidAggregate((err as Error).message);
+      }
+      this.keeper.setBeacon(bctx, ctx.header.height, beaconOf(agg));
+      let recorded = 0;
+      for (const vote of checked) {
+        if (vote.extension) recorded += await recordVerdicts(bctx, this.keeper, vote.validatorHex, vote.extension.verdicts);
+      }
+      bctx.events.emit("poi_verdict_aggregate", [["vote_height", agg.height], ["votes", String(checked.length)], ["verdicts_recorded", String(recorded)]]);
+      branch.write();
+      return { code: 0, events: bctx.events.events };
+    } catch (err) {
+      const e = toAbciError(err);
+      return { code: e.code, codespace: e.codespace, log: e.log };
+    }
+  }
+}
