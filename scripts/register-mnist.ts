@@ -14,8 +14,7 @@
  * deterministic) is reused.
  */
 import { parseArgs } from "node:util";
-import { PoiSender, TxRefusedError } from "../src/client/sender";
-import { MsgRegisterModelCodec, MsgRegisterModelResponseCodec, Q } from "../src/x/poi/types";
+import { PoiTxClient } from "../src/client/tx";
 import { buildMlp } from "../src/x/poi/onnx/builder";
 import { loadMnist, MNIST_PIXELS, MNIST_TOTAL, trainMnistMlp } from "../src/x/poi/onnx/train";
 import { validateModel } from "../src/x/poi/onnx/validate";
@@ -43,7 +42,7 @@ async function main(): Promise<void> {
   const perChunk = positiveInt(values["items-per-chunk"], "items-per-chunk", 300);
   const key = readKey(keyringDir(values), values.key);
   const t0 = Date.now();
-  const sender = await PoiSender.connect(values.node!, key.mnemonic);
+  const sender = await PoiTxClient.connect(values.node!, key.mnemonic);
   const result: Record<string, unknown> = {};
   try {
     const { images } = loadMnist();
@@ -66,18 +65,13 @@ async function main(): Promise<void> {
       const onnx = buildMlp({ inputSize: trained.inputSize, hidden: trained.hidden, outputs: trained.outputs, weights: trained.weights });
       log(`trained the MNIST MLP (784→${trained.hidden}→10) in ${trained.trainMs} ms: held-out accuracy ${(trained.testAccuracy * 100).toFixed(2)}%`);
       const modelId = Buffer.from(sha256(onnx)).toString("hex");
-      const existing = await sender.comet.abciQuery({ path: "/poi.v1.Query/Model", data: Q.ModelRequest.encode({ id: modelId }).finish() });
-      if (existing.code === 0) {
+      if (await sender.query.findModel(modelId)) {
         log(`model ${modelId}: already registered`);
       } else {
         const summary = validateModel(onnx);
         const spec = (t: { name: string; shape: number[]; dtype: string }) => ({ name: t.name, shape: t.shape.map(String), dtype: t.dtype });
-        const r = await sender.sendOk([{
-          typeUrl: MsgRegisterModelCodec.typeUrl,
-          value: MsgRegisterModelCodec.fromPartial({ owner: sender.address, name: `mnist-mlp-${trained.hidden}`, onnx, inputs: summary.inputs.map(spec), outputs: summary.outputs.map(spec) }),
-        }], "register-model tx");
-        const resp = MsgRegisterModelResponseCodec.decode(r.msgResponses[0].value);
-        log(`model ${resp.modelId}: registered at height ${r.height}, ${resp.workUnitsPerItem} work units per item`);
+        const r = await sender.registerModel(onnx, `mnist-mlp-${trained.hidden}`, summary.inputs.map(spec), summary.outputs.map(spec));
+        log(`model ${r.modelId}: registered at height ${r.tx.height}, ${r.workUnitsPerItem} work units per item`);
       }
       Object.assign(result, { modelId, testAccuracy: trained.testAccuracy, modelMs: Date.now() - t1 });
     }
@@ -95,6 +89,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`error: ${err instanceof TxRefusedError || err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
