@@ -41,6 +41,7 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
   let modelId = "";
   let datasetId = "";
   let onnx: Uint8Array;
+  let trained: ReturnType<typeof trainMnistMlp>;
   const workers: PoiWorker[] = [];
   const workerLog: string[] = [];
   const validatorHex: string[] = [];
@@ -72,6 +73,9 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
   }
 
   before(async () => {
+    // CPU-bound training first: an event loop blocked for longer than CometBFT's RPC idle timeout
+    // (10 s) would find its kept-alive connections closed by the server ("other side closed").
+    trained = trainMnistMlp({ trainCount: 8000 });
     const { nodes, accounts: accs } = await initNetwork({ home, validators: 4, basePort: BASE_PORT });
     accounts = accs;
     for (const n of nodes) validatorHex.push(n.validator.address.toUpperCase());
@@ -102,7 +106,6 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
   });
 
   it("a CosmJS requester registers the MNIST model (trained here) and 1,000 MNIST digits as a dataset", async () => {
-    const trained = trainMnistMlp({ trainCount: 8000 });
     onnx = buildMlp({ inputSize: 784, hidden: trained.hidden, outputs: 10, weights: trained.weights });
     const info = validateModel(onnx);
     const spec = (s: { name: string; shape: number[]; dtype: string }) => ({ name: s.name, shape: s.shape.map(String), dtype: s.dtype });

@@ -39,12 +39,13 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   };
   const rpc = `http://127.0.0.1:${layout.nodes[0].ports.rpc}`;
   const log = opts.log;
+  // Train before connecting: a busy event loop would outlive CometBFT's RPC idle timeout (10 s).
+  log("demo: training the MNIST MLP locally (784 -> 64 -> 10, our own code, seeded)...");
+  const trained = trainMnistMlp();
   const requester = await PoiTxClient.connect(rpc, acct("requester").mnemonic);
   const q = requester.query;
 
   // Model and dataset: reuse what an earlier run of this localnet registered.
-  log("demo: training the MNIST MLP locally (784 -> 64 -> 10, our own code, seeded)...");
-  const trained = trainMnistMlp();
   const onnx = buildMlp({ inputSize: 784, hidden: trained.hidden, outputs: 10, weights: trained.weights });
   const info = validateModel(onnx);
   const spec = (x: { name: string; shape: number[]; dtype: string }) => ({ name: x.name, shape: x.shape.map(String), dtype: x.dtype });
