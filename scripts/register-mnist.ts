@@ -14,8 +14,7 @@
  * deterministic) is reused.
  */
 import { parseArgs } from "node:util";
-import { PoiSender, TxRefusedError } from "../src/client/sender";
-import { MsgRegisterModelCodec, MsgRegisterModelResponseCodec, Q } from "../src/x/poi/types";
+import { PoiTxClient } from "../src/client/tx";
 import { buildMlp } from "../src/x/poi/onnx/builder";
 import { loadMnist, MNIST_PIXELS, MNIST_TOTAL, trainMnistMlp } from "../src/x/poi/onnx/train";
 import { validateModel } from "../src/x/poi/onnx/validate";
@@ -43,7 +42,16 @@ async function main(): Promise<void> {
   const perChunk = positiveInt(values["items-per-chunk"], "items-per-chunk", 300);
   const key = readKey(keyringDir(values), values.key);
   const t0 = Date.now();
-  const sender = await PoiSender.connect(values.node!, key.mnemonic);
+  // Train before connecting: a busy event loop would outlive CometBFT's RPC idle timeout (10 s)
+  // and the kept-alive connection would fail ("fetch failed").
+  let model: { onnx: Uint8Array; trained: ReturnType<typeof trainMnistMlp> } | undefined;
+  if (values["with-model"]) {
+    const trained = trainMnistMlp();
+    model = { trained, onnx: buildMlp({ inputSize: trained.inputSize, hidden: trained.hidden, outputs: trained.outputs, weights: trained.weights }) };
+    log(`trained the MNIST MLP (784→${trained.hidden}→10) in ${trained.trainMs} ms: held-out accuracy ${(trained.testAccuracy * 100).toFixed(2)}%`);
+  }
+  const t1 = Date.now();
+  const sender = await PoiTxClient.connect(values.node!, key.mnemonic);
   const result: Record<string, unknown> = {};
   try {
     const { images } = loadMnist();
@@ -53,33 +61,26 @@ async function main(): Promise<void> {
     log(`registering ${count} MNIST digits (${(items.byteLength / 1048576).toFixed(1)} MiB) as dataset "${name}" from ${sender.address}, ${perChunk} items a chunk`);
     const up = await sender.uploadDataset(name, { name: "item", shape: [String(MNIST_PIXELS)], dtype: "float32" }, items, perChunk, {
       reuseComplete: true,
-      onChunk: (done, total) => { if (done === total || done % 5 === 0) log(`  chunk ${done}/${total} (${((Date.now() - t0) / 1000).toFixed(1)} s)`); },
+      onChunk: (done, total) => { if (done === total || done % 5 === 0) log(`  chunk ${done}/${total} (${((Date.now() - t1) / 1000).toFixed(1)} s)`); },
     });
-    const datasetMs = Date.now() - t0;
+    const datasetMs = Date.now() - t1;
     const how = up.existed && up.chunks.length === 0 ? "already registered" : up.existed ? `resumed: ${up.chunks.length} chunks uploaded` : `${up.numChunks} chunks uploaded`;
     log(`dataset ${up.datasetId}: ${up.numItems} items, ${how}, in ${(datasetMs / 1000).toFixed(1)} s`);
     Object.assign(result, { datasetId: up.datasetId, numItems: up.numItems, numChunks: up.numChunks, datasetMs });
 
-    if (values["with-model"]) {
-      const t1 = Date.now();
-      const trained = trainMnistMlp();
-      const onnx = buildMlp({ inputSize: trained.inputSize, hidden: trained.hidden, outputs: trained.outputs, weights: trained.weights });
-      log(`trained the MNIST MLP (784→${trained.hidden}→10) in ${trained.trainMs} ms: held-out accuracy ${(trained.testAccuracy * 100).toFixed(2)}%`);
+    if (model) {
+      const { trained, onnx } = model;
+      const t2 = Date.now();
       const modelId = Buffer.from(sha256(onnx)).toString("hex");
-      const existing = await sender.comet.abciQuery({ path: "/poi.v1.Query/Model", data: Q.ModelRequest.encode({ id: modelId }).finish() });
-      if (existing.code === 0) {
+      if (await sender.query.findModel(modelId)) {
         log(`model ${modelId}: already registered`);
       } else {
         const summary = validateModel(onnx);
         const spec = (t: { name: string; shape: number[]; dtype: string }) => ({ name: t.name, shape: t.shape.map(String), dtype: t.dtype });
-        const r = await sender.sendOk([{
-          typeUrl: MsgRegisterModelCodec.typeUrl,
-          value: MsgRegisterModelCodec.fromPartial({ owner: sender.address, name: `mnist-mlp-${trained.hidden}`, onnx, inputs: summary.inputs.map(spec), outputs: summary.outputs.map(spec) }),
-        }], "register-model tx");
-        const resp = MsgRegisterModelResponseCodec.decode(r.msgResponses[0].value);
-        log(`model ${resp.modelId}: registered at height ${r.height}, ${resp.workUnitsPerItem} work units per item`);
+        const r = await sender.registerModel(onnx, `mnist-mlp-${trained.hidden}`, summary.inputs.map(spec), summary.outputs.map(spec));
+        log(`model ${r.modelId}: registered at height ${r.tx.height}, ${r.workUnitsPerItem} work units per item`);
       }
-      Object.assign(result, { modelId, testAccuracy: trained.testAccuracy, modelMs: Date.now() - t1 });
+      Object.assign(result, { modelId, testAccuracy: trained.testAccuracy, modelMs: trained.trainMs + Date.now() - t2 });
     }
   } finally {
     sender.disconnect();
@@ -95,6 +96,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`error: ${err instanceof TxRefusedError || err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -8,10 +8,11 @@ import { strict as assert } from "assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
+import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
 import { StargateClient } from "@cosmjs/stargate";
 import { Tx } from "cosmjs-types/cosmos/tx/v1beta1/tx";
-import { connectSigner } from "../src/client";
-import { PoiQueryClient, PoiTxClient } from "../src/client/poi";
+import { PoiQueryClient } from "../src/client/query";
+import { PoiTxClient } from "../src/client/tx";
 import { initNetwork } from "../src/cli/home";
 import { formatAddress } from "../src/app/address";
 import { POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
@@ -89,14 +90,16 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     urls = rpcUrls(home);
     q = await PoiQueryClient.connect(urls[0]);
     reader = await StargateClient.connect(urls[0]);
-    const s = await connectSigner(urls[0], acct("requester").mnemonic);
-    requester = new PoiTxClient(s.client, s.address);
+    // A CosmJS wallet as the signer: CosmJS's own SigningStargateClient signs every tx.
+    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(acct("requester").mnemonic, { prefix: "poi" });
+    requester = await PoiTxClient.connectWithSigner(urls[0], wallet);
   });
 
   after(async () => {
     for (const w of workers) await w.stop().catch(() => undefined);
     q?.disconnect();
     reader?.disconnect();
+    requester?.disconnect();
     poi(["localnet", "stop", "--home", home], { allowFail: true });
     if (process.env.KEEP_HOMES !== "1") removeHome(home);
     if (workerLog.length) console.log(workerLog.filter((l) => /ran|verified|slashed|failed/.test(l)).map((l) => `      ${l}`).join("\n"));
@@ -112,7 +115,7 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     const images = loadMnist().images.slice(8000, 8000 + DIGITS); // held-out digits
     const items = new Float32Array(DIGITS * 784);
     images.forEach((img, i) => items.set(img, i * 784));
-    datasetId = await requester.uploadDataset("mnist-heldout-1000", { name: "digit", shape: ["784"], dtype: "float32" }, items, 300);
+    datasetId = (await requester.uploadDataset("mnist-heldout-1000", { name: "digit", shape: ["784"], dtype: "float32" }, items, 300)).datasetId;
     const ds = await q.dataset(datasetId);
     assert.equal(ds.complete, true);
     assert.equal(ds.numItems, String(DIGITS));

@@ -1,6 +1,8 @@
 /** Pieces the `poi` subcommands share: the usage error, `--output`, printing, and reading from stdin. */
 import * as readline from "node:readline";
 
+export { errorMessage } from "../client/results";
+
 /** Wrong command shape (unknown command, missing argument, bad option): main prints the usage and exits 2. */
 export class UsageError extends Error {}
 
@@ -40,12 +42,4 @@ export async function readLine(prompt?: string): Promise<string | undefined> {
   } finally {
     rl.close();
   }
-}
-
-export function errorMessage(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  // fetch() hides the reason (ECONNREFUSED, ...) in `cause`.
-  const cause = (err as { cause?: unknown }).cause;
-  const why = cause instanceof Error ? cause.message : undefined;
-  return why && !err.message.includes(why) ? `${err.message} (${why})` : err.message;
 }

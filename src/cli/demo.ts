@@ -6,9 +6,7 @@
  */
 import * as path from "node:path";
 import * as fs from "node:fs";
-import { connectSigner } from "../client";
-import { PoiQueryClient, PoiTxClient } from "../client/poi";
-import { PoiSender } from "../client/sender";
+import { PoiTxClient } from "../client/tx";
 import { validateModel } from "../x/poi/onnx/validate";
 import { buildMlp } from "../x/poi/onnx/builder";
 import { loadMnist, mulberry32, trainMnistMlp } from "../x/poi/onnx/train";
@@ -44,15 +42,14 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   // Train before connecting: a busy event loop would outlive CometBFT's RPC idle timeout (10 s).
   log("demo: training the MNIST MLP locally (784 -> 64 -> 10, our own code, seeded)...");
   const trained = trainMnistMlp();
-  const q = await PoiQueryClient.connect(rpc);
-  const s = await connectSigner(rpc, acct("requester").mnemonic);
-  const requester = new PoiTxClient(s.client, s.address);
+  const requester = await PoiTxClient.connect(rpc, acct("requester").mnemonic);
+  const q = requester.query;
 
   // Model and dataset: reuse what an earlier run of this localnet registered.
   const onnx = buildMlp({ inputSize: 784, hidden: trained.hidden, outputs: 10, weights: trained.weights });
   const info = validateModel(onnx);
   const spec = (x: { name: string; shape: number[]; dtype: string }) => ({ name: x.name, shape: x.shape.map(String), dtype: x.dtype });
-  let modelId = (await q.models()).find((m) => m.name === "mnist-mlp" && m.owner === s.address)?.id;
+  let modelId = (await q.models()).find((m) => m.name === "mnist-mlp" && m.owner === requester.address)?.id;
   if (!modelId) modelId = (await requester.registerModel(onnx, "mnist-mlp", info.inputs.map(spec), info.outputs.map(spec))).modelId;
   log(`demo: model ${modelId.slice(0, 16)}… (held-out accuracy ${(trained.testAccuracy * 100).toFixed(1)}%, ${info.workUnitsPerItem} work units per item)`);
   const digits = opts.digits ?? 2000;
@@ -60,11 +57,10 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   const items = new Float32Array(digits * 784);
   images.forEach((img, i) => items.set(img, i * 784));
   const t0 = Date.now();
-  // PoiSender pipelines the chunks, and reuses the dataset when an earlier run registered it.
-  const sender = await PoiSender.connect(rpc, acct("requester").mnemonic);
-  const { datasetId } = await sender.uploadDataset(`mnist-${digits}`, { name: "digit", shape: ["784"], dtype: "float32" }, items, 300, {
+  // The chunks go pipelined; a dataset an earlier run registered is reused.
+  const { datasetId } = await requester.uploadDataset(`mnist-${digits}`, { name: "digit", shape: ["784"], dtype: "float32" }, items, 300, {
     reuseComplete: true, onChunk: (done, total) => log(`demo: dataset chunk ${done}/${total} uploaded`),
-  }).finally(() => sender.disconnect());
+  });
   log(`demo: dataset ${datasetId.slice(0, 16)}… with ${digits} MNIST digits on chain in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   // One worker per validator operator; operator3 cheats on 10% of items to show slashing. Tasks are
@@ -100,7 +96,7 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   const progress = async () => {
     while (!stopped) {
       try {
-        const tasks = await q.tasks({ requester: s.address });
+        const tasks = await q.tasks({ requester: requester.address });
         const by = (st: TaskStatus) => tasks.filter((t) => t.status === st).length;
         const failed = tasks.reduce((n, t) => n + t.failedAttempts, 0);
         const stats = await Promise.all(workers.map(async (x) => ({ name: x.name, s: await q.worker(x.address) })));
@@ -120,7 +116,6 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   return async () => {
     stopped = true;
     await Promise.all(workers.map((x) => x.w.stop().catch(() => undefined)));
-    q.disconnect();
-    s.client.disconnect();
+    requester.disconnect();
   };
 }

@@ -9,7 +9,9 @@ import { LOCALNET_CHAIN_ID } from "../app/params";
 import { UsageError } from "./common";
 import { runKeys } from "./keys";
 import { runQuery, runTx } from "./bankcmds";
-import { runPoiQuery, runPoiTx, runWorker } from "./poicmds";
+import { runPoiQuery } from "./poi-query";
+import { runPoiTx } from "./poi-tx";
+import { runWorker } from "./worker-cmd";
 
 const USAGE = `usage: poi <command> [options]
 

@@ -13,9 +13,9 @@
  * re-execution can find the fabricated items. Everything else is the same code path.
  */
 import { createHash } from "node:crypto";
-import { GasPrice, SigningStargateClient } from "@cosmjs/stargate";
-import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "../client";
-import { PoiQueryClient, PoiTxClient } from "../client/poi";
+import { outputValuesPerItem } from "../client/poi-msgs";
+import type { PoiQueryClient } from "../client/query";
+import { PoiTxClient } from "../client/tx";
 import { ReexecRunner } from "../x/poi/verify/runner";
 import { mulberry32 } from "../x/poi/onnx/train";
 import { TaskStatus, TASK_STATUS_NAMES, type Model, type Task } from "../x/poi/types";
@@ -111,7 +111,6 @@ export class PoiWorker {
   private readonly cheatFraction: number;
   private readonly cheatSeed: number;
   private tx?: PoiTxClient;
-  private signing?: SigningStargateClient;
   private query?: PoiQueryClient;
   private runner?: ReexecRunner;
   private _address?: string;
@@ -168,23 +167,12 @@ export class PoiWorker {
   }
 
   private async connect(): Promise<void> {
-    const wallet = await walletFromMnemonic(this.opts.mnemonic);
-    const [account] = await wallet.getAccounts();
-    try {
-      this.signing = await SigningStargateClient.connectWithSigner(this.opts.rpc, wallet, {
-        registry: poiRegistry(), gasPrice: GasPrice.fromString(this.opts.gasPrice ?? DEFAULT_GAS_PRICE),
-        broadcastPollIntervalMs: 250, broadcastTimeoutMs: 60_000,
-      });
-      this.query = await PoiQueryClient.connect(this.opts.rpc);
-    } catch (err) {
-      this.signing?.disconnect();
-      throw new Error(`cannot reach node ${this.opts.rpc}: ${message(err)}`);
-    }
-    this._address = account.address;
-    this.tx = new PoiTxClient(this.signing, account.address, "auto");
+    this.tx = await PoiTxClient.connect(this.opts.rpc, this.opts.mnemonic, { gasPrice: this.opts.gasPrice, inclusionTimeoutMs: 60_000 });
+    this.query = this.tx.query;
+    this._address = this.tx.address;
     this.runner = new ReexecRunner({ timeoutMs: this.opts.runTimeoutMs ?? 120_000 });
     const balance = await this.balance();
-    this.log(`worker ${account.address} on ${this.opts.rpc}: balance ${balance}${DENOM}` +
+    this.log(`worker ${this._address} on ${this.opts.rpc}: balance ${balance}${DENOM}` +
       (this.cheatFraction > 0 ? `; CHEATING: fabricating ${this.cheatFraction * 100}% of each task's items (seed ${this.cheatSeed})` : ""));
   }
 
@@ -209,13 +197,12 @@ export class PoiWorker {
       this.log(`worker stopped${open ? `; ${open} submitted result(s) still being verified` : ""}`);
     } finally {
       await this.runner?.close();
-      this.signing?.disconnect();
-      this.query?.disconnect();
+      this.tx?.disconnect();
     }
   }
 
   private async balance(): Promise<bigint> {
-    return BigInt((await this.signing!.getBalance(this._address!, DENOM)).amount);
+    return this.query!.balance(this._address!, DENOM);
   }
 
   /** Claims one open task (trying the candidates in turn when claims are lost) and works on it. */
@@ -223,7 +210,7 @@ export class PoiWorker {
     const q = this.query!;
     const open = await q.tasks({ status: TaskStatus.OPEN });
     if (open.length === 0) return;
-    const height = await this.signing!.getHeight();
+    const height = await this.query!.height();
     const balance = await this.balance();
     const candidates = open.filter((t) =>
       BigInt(t.deadlineHeight) > BigInt(height) + 1n && BigInt(t.bond) <= balance && !this.badModels.has(t.modelId) && !this.slashedTasks.has(t.id) &&
@@ -243,11 +230,11 @@ export class PoiWorker {
 
   private async claim(t: Task): Promise<Claim | undefined> {
     try {
-      const { claimExpiresHeight, res } = await this.tx!.claimTask(t.id);
+      const { claimExpiresHeight, tx } = await this.tx!.claimTask(t.id);
       const c: Claim = { id: t.id, attempt: t.attempt, failedAttempts: t.failedAttempts, bond: BigInt(t.bond), reward: BigInt(t.escrow), submitted: false, lastStatus: TaskStatus.CLAIMED };
       this.claims.set(t.id, c);
       this.counters.claimed++;
-      this.log(`task ${t.id}: claimed (${t.numItems} items, bond ${t.bond}${DENOM}, reward ${t.escrow}${DENOM}, attempt ${t.attempt}) at height ${res.height}; claim expires at height ${claimExpiresHeight}`);
+      this.log(`task ${t.id}: claimed (${t.numItems} items, bond ${t.bond}${DENOM}, reward ${t.escrow}${DENOM}, attempt ${t.attempt}) at height ${tx.height}; claim expires at height ${claimExpiresHeight}`);
       return c;
     } catch (err) {
       if (LOST_RACE.test(message(err))) {
@@ -267,7 +254,7 @@ export class PoiWorker {
       const { model, onnx } = await this.loadModel(t.modelId);
       const inputs = await this.loadInputs(t, model);
       const n = Number(t.numItems);
-      const outElems = model.outputs.reduce((s, o) => s + elems(o.shape), 0);
+      const outElems = outputValuesPerItem(model);
 
       const { indices: fake, rand } = this.cheatFraction > 0 ? cheatPlan(n, this.cheatFraction, this.cheatSeed, t.id) : { indices: [], rand: () => 0 };
       const fakeSet = new Set(fake);
@@ -294,11 +281,11 @@ export class PoiWorker {
       this.log(`task ${t.id}: ran ${runIdx.length} items in ${Date.now() - t0} ms` + (fake.length ? `; fabricated ${fake.length} items` : ""));
 
       if (this.stopping) this.log(`task ${t.id}: submitting before stopping`);
-      const res = await this.tx!.submitResult(t.id, outputs, n);
+      const { tx } = await this.tx!.submitResult(t.id, outputs, n);
       c.submitted = true;
       c.lastStatus = TaskStatus.AWAITING_SAMPLE;
       this.counters.submitted++;
-      this.log(`task ${t.id}: result submitted at height ${res.height} (${outputs.byteLength} bytes, gas ${res.gasUsed}, tx ${res.transactionHash})`);
+      this.log(`task ${t.id}: result submitted at height ${tx.height} (${outputs.byteLength} bytes, gas ${tx.gas_used}, tx ${tx.txhash})`);
     } catch (err) {
       this.counters.errors++;
       this.log(`task ${t.id}: ${c.submitted ? "" : "no result submitted: "}${message(err)}`);

@@ -24,6 +24,8 @@ const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
 root.loadSync(["poi/v1/types.proto", "poi/v1/tx.proto", "poi/v1/query.proto", "poi/v1/genesis.proto"]);
 root.resolveAll();
+/** The loaded proto/poi/v1 definitions (the only load of them), e.g. for rendering our messages as JSON. */
+export const poiProtoRoot: protobuf.Root = root;
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: Number, bytes: Uint8Array as unknown as typeof String, defaults: true, arrays: true };
 

@@ -1,65 +1,37 @@
 /**
- * A transaction sender for tools (CLI, scripts): simulate → sign → broadcast_tx_sync → wait for
- * the block, keeping every refusal's code, codespace and log (CosmJS's own simulate drops the
- * codespace), and pipelining many txs of one account with consecutive sequences (dataset chunks).
+ * The one tx sender of poi-chain, for one account: simulate → sign (CosmJS's own
+ * SigningStargateClient.sign, SIGN_MODE_DIRECT) → broadcast_tx_sync → wait for the block.
  *
- * Refusals are results, not exceptions: `send` returns a SentTx whose `stage` says where it stopped
- * ("simulate": the node's simulation failed, nothing was broadcast; "check": CheckTx refused it, no
- * fee paid; "block": it failed in its block, the fee is kept). Transport problems do throw.
+ * - Any CosmJS OfflineDirectSigner works (`connectWithSigner`); `connect` takes a mnemonic.
+ * - Refusals are results, not exceptions: `send` returns a SentTx whose `stage` says where it stopped
+ *   ("simulate": the node's simulation failed, nothing was broadcast; "check": CheckTx refused it, no
+ *   fee paid; "block": it failed in its block, the fee is kept), with the node's code, codespace and
+ *   log (CosmJS's own simulate drops the codespace). `sendOk` and the typed methods throw
+ *   TxRefusedError, which carries that result. Transport problems throw.
+ * - `sendPipelined` keeps many txs of the account in the mempool at once (consecutive sequences);
+ *   `uploadDataset` uses it for dataset chunks and resumes an incomplete dataset.
+ * - One typed method per poi message, returning its decoded msg response and the tx.
  */
 import { createHash } from "node:crypto";
 import { encodeSecp256k1Pubkey, type Coin, type StdFee } from "@cosmjs/amino";
 import { fromHex } from "@cosmjs/encoding";
-import { encodePubkey, type EncodeObject, type DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
+import { encodePubkey, type EncodeObject, type OfflineDirectSigner } from "@cosmjs/proto-signing";
 import { calculateFee, GasPrice, SigningStargateClient } from "@cosmjs/stargate";
 import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta1/service";
 import { AuthInfo, Fee, Tx, TxBody, TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { SignMode } from "cosmjs-types/cosmos/tx/signing/v1beta1/signing";
-import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
-import { chunkDataset } from "./poi";
+import { resultRoot } from "../x/poi/commitment";
 import {
-  MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec,
-  MsgUploadDatasetChunkResponseCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskResponseCodec, MsgSubmitResultResponseCodec,
-  Q, type Dataset, type TensorSpec, type PoiCodec,
+  MsgClaimTaskCodec, MsgClaimTaskResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec, MsgRegisterModelCodec,
+  MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgSubmitResultCodec,
+  MsgSubmitResultResponseCodec, MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type PoiCodec, type TensorSpec,
 } from "../x/poi/types";
-
-/** The Cosmos SDK's TxResponse fields (64-bit numbers as decimal strings), as `poi tx` prints them. */
-export interface TxResult {
-  txhash: string;
-  height: string;
-  code: number;
-  codespace: string;
-  raw_log: string;
-  gas_wanted: string;
-  gas_used: string;
-}
-
-export type TxStage = "simulate" | "check" | "block";
-
-export interface SentTx extends TxResult {
-  /** Where the tx stopped: refused by the simulation, refused by CheckTx, or included in a block. */
-  stage: TxStage;
-  /** The block's msg responses (code 0 only), in message order. */
-  msgResponses: Array<{ typeUrl: string; value: Uint8Array }>;
-}
-
-/** A refused or failed tx, carrying its result. */
-export class TxRefusedError extends Error {
-  constructor(readonly result: SentTx, what = "tx") {
-    super(`${what} ${describeRefusal(result)}`);
-    this.name = "TxRefusedError";
-  }
-}
-
-/** "was refused by the node's simulation with code 11 (codespace poi): ..." */
-export function describeRefusal(r: SentTx): string {
-  const where = r.stage === "simulate" ? "was refused by the node's simulation (nothing was broadcast)"
-    : r.stage === "check" ? `${r.txhash} was refused by the node (CheckTx)`
-    : `${r.txhash} failed in block ${r.height}`;
-  return `${where} with code ${r.code} (codespace ${r.codespace || "-"}): ${r.raw_log}`;
-}
+import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
+import { chunkDataset, type DatasetUpload, type InferenceTaskSpec } from "./poi-msgs";
+import { PoiQueryClient } from "./query";
+import { TxRefusedError, errorMessage, type SentTx } from "./results";
 
 export interface FeeOptions {
   /** "auto" (simulate, × gasAdjustment) or a fixed gas limit. Default "auto". */
@@ -72,54 +44,52 @@ export interface FeeOptions {
   fees?: Coin[];
 }
 
-/** How long `send` waits for its tx to appear in a block. */
-const INCLUSION_TIMEOUT_MS = 90_000;
-const POLL_MS = 200;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as { cause?: unknown }).cause;
-  const why = cause instanceof Error ? cause.message : undefined;
-  return why && !err.message.includes(why) ? `${err.message} (${why})` : err.message;
+export interface TxClientOptions extends FeeOptions {
+  /** How long `send` waits for a tx accepted by CheckTx to appear in a block (default 90 s). */
+  inclusionTimeoutMs?: number;
 }
 
-/** Decoders of our msg responses, by type URL (for printing). */
-export const POI_RESPONSE_CODECS: Record<string, PoiCodec<unknown>> = Object.fromEntries(
-  [MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec, MsgUploadDatasetChunkResponseCodec, MsgSubmitInferenceTaskResponseCodec,
-    MsgClaimTaskResponseCodec, MsgSubmitResultResponseCodec].map((c) => [c.typeUrl, c as PoiCodec<unknown>]),
-);
+const DEFAULT_INCLUSION_TIMEOUT_MS = 90_000;
+const POLL_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export class PoiSender {
+type TaskId = string | number | bigint;
+type Sent<R> = R & { tx: SentTx };
+
+export class PoiTxClient {
   private chainId?: string;
 
   private constructor(
-    readonly node: string,
+    /** CosmJS's signing client (our registry and gas price) over this connection. */
     readonly client: SigningStargateClient,
-    readonly comet: CometClient,
-    readonly wallet: DirectSecp256k1HdWallet,
+    /** Queries over the same connection. */
+    readonly query: PoiQueryClient,
+    private readonly comet: CometClient,
     readonly address: string,
     private readonly pubkey: Uint8Array,
     readonly feeOptions: Required<Omit<FeeOptions, "fees">> & { fees?: Coin[] },
+    private readonly inclusionTimeoutMs: number,
   ) {}
 
-  static async connect(node: string, mnemonic: string, fee: FeeOptions = {}): Promise<PoiSender> {
-    const wallet = await walletFromMnemonic(mnemonic);
-    const [account] = await wallet.getAccounts();
-    const gasPrice = fee.gasPrice ?? DEFAULT_GAS_PRICE;
+  /** Connects as the first account of `mnemonic` (prefix poi, the Cosmos HD path). */
+  static async connect(node: string, mnemonic: string, opts: TxClientOptions = {}): Promise<PoiTxClient> {
+    return PoiTxClient.connectWithSigner(node, await walletFromMnemonic(mnemonic), opts);
+  }
+
+  /** Connects as the first account of any CosmJS direct signer (a wallet, a hardware signer, ...). */
+  static async connectWithSigner(node: string, signer: OfflineDirectSigner, opts: TxClientOptions = {}): Promise<PoiTxClient> {
+    const [account] = await signer.getAccounts();
+    const gasPrice = opts.gasPrice ?? DEFAULT_GAS_PRICE;
     let comet: CometClient;
-    let client: SigningStargateClient;
     try {
       comet = await connectComet(node);
-      client = await SigningStargateClient.createWithSigner(comet, wallet, { registry: poiRegistry(), gasPrice: GasPrice.fromString(gasPrice) });
-      await comet.status(); // fail here, with the node's URL, if it is not there
     } catch (err) {
-      throw new Error(`cannot reach node ${node}: ${errorText(err)}`);
+      throw new Error(`cannot reach node ${node}: ${errorMessage(err)}`);
     }
-    return new PoiSender(node, client, comet, wallet, account.address, account.pubkey, {
-      gas: fee.gas ?? "auto", gasAdjustment: fee.gasAdjustment ?? 1.4, gasPrice, fees: fee.fees,
-    });
+    const client = SigningStargateClient.createWithSigner(comet, signer, { registry: poiRegistry(), gasPrice: GasPrice.fromString(gasPrice) });
+    return new PoiTxClient(client, PoiQueryClient.create(comet), comet, account.address, account.pubkey, {
+      gas: opts.gas ?? "auto", gasAdjustment: opts.gasAdjustment ?? 1.4, gasPrice, fees: opts.fees,
+    }, opts.inclusionTimeoutMs ?? DEFAULT_INCLUSION_TIMEOUT_MS);
   }
 
   disconnect(): void {
@@ -128,23 +98,15 @@ export class PoiSender {
 
   /** Account number and sequence; a clear error when the account has never received tokens. */
   async account(): Promise<{ accountNumber: bigint; sequence: number }> {
-    const acc = await this.client.getAccount(this.address);
+    const acc = await this.query.account(this.address);
     if (!acc) {
       throw new Error(`account ${this.address} does not exist on chain: it has never received tokens, so it cannot pay fees (send it some upoi first)`);
     }
     return { accountNumber: acc.accountNumber, sequence: acc.sequence };
   }
 
-  async balance(denom = "upoi"): Promise<bigint> {
-    return BigInt((await this.client.getBalance(this.address, denom)).amount);
-  }
-
-  async height(): Promise<number> {
-    return this.client.getHeight();
-  }
-
   private async getChainId(): Promise<string> {
-    this.chainId ??= await this.client.getChainId();
+    this.chainId ??= await this.query.chainId();
     return this.chainId;
   }
 
@@ -215,7 +177,7 @@ export class PoiSender {
   }
 
   /** Polls the node's tx index until `txhash` is in a block. */
-  async waitForTx(txhash: string, timeoutMs = INCLUSION_TIMEOUT_MS): Promise<SentTx> {
+  async waitForTx(txhash: string, timeoutMs = this.inclusionTimeoutMs): Promise<SentTx> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
@@ -227,7 +189,7 @@ export class PoiSender {
           msgResponses: r.code === 0 && r.data ? TxMsgData.decode(r.data).msgResponses : [],
         };
       } catch (err) {
-        if (!/not found/i.test(errorText(err))) throw new Error(`looking up tx ${txhash}: ${errorText(err)}`);
+        if (!/not found/i.test(errorMessage(err))) throw new Error(`looking up tx ${txhash}: ${errorMessage(err)}`);
       }
       if (Date.now() > deadline) {
         throw new Error(`tx ${txhash} entered the mempool but was not in a block after ${Math.round(timeoutMs / 1000)} s; look it up later by its hash`);
@@ -243,7 +205,7 @@ export class PoiSender {
     return this.waitForTx(b.txhash);
   }
 
-  /** Like send, but throws TxRefusedError unless the tx succeeded. */
+  /** Like send, but throws TxRefusedError (its message starts with `what`) unless the tx succeeded. */
   async sendOk(msgs: readonly EncodeObject[], what = "tx", memo = ""): Promise<SentTx> {
     const r = await this.send(msgs, memo);
     if (r.code !== 0) throw new TxRefusedError(r, what);
@@ -292,15 +254,55 @@ export class PoiSender {
     return results;
   }
 
-  // ---- poi queries over this connection --------------------------------------------------------
+  // ---- poi messages, one typed method each -------------------------------------------------------
 
-  async queryDataset(id: string): Promise<Dataset | undefined> {
-    const res = await this.comet.abciQuery({ path: "/poi.v1.Query/Dataset", data: Q.DatasetRequest.encode({ id }).finish() });
-    if (res.code) return undefined;
-    return Q.DatasetResponse.decode(res.value).dataset;
+  /** Sends one message; throws TxRefusedError (named `what`) unless it succeeds; decodes its response. */
+  private async sendMsg<M, R>(what: string, codec: PoiCodec<M>, value: Partial<M>, responseCodec: PoiCodec<R>): Promise<Sent<R>> {
+    const tx = await this.sendOk([{ typeUrl: codec.typeUrl, value: codec.fromPartial(value) }], what);
+    return { ...responseCodec.decode(tx.msgResponses[0].value), tx };
   }
 
-  // ---- datasets ---------------------------------------------------------------------------------
+  registerModel(onnx: Uint8Array, name: string, inputs: TensorSpec[], outputs: TensorSpec[]) {
+    return this.sendMsg("register-model tx", MsgRegisterModelCodec, { owner: this.address, name, onnx, inputs, outputs }, MsgRegisterModelResponseCodec);
+  }
+
+  createDataset(name: string, item: TensorSpec, numItems: number, itemsPerChunk: number, chunkHashes: Uint8Array[]) {
+    return this.sendMsg("create dataset tx", MsgCreateDatasetCodec, {
+      owner: this.address, name, item, numItems: String(numItems), itemsPerChunk: String(itemsPerChunk), chunkHashes,
+    }, MsgCreateDatasetResponseCodec);
+  }
+
+  uploadDatasetChunk(datasetId: string, index: number, data: Uint8Array) {
+    return this.sendMsg(`chunk ${index} upload tx`, MsgUploadDatasetChunkCodec, this.chunkMsg(datasetId, index, data), MsgUploadDatasetChunkResponseCodec);
+  }
+
+  private chunkMsg(datasetId: string, index: number, data: Uint8Array) {
+    return { owner: this.address, datasetId, index, data };
+  }
+
+  submitInferenceTask(spec: InferenceTaskSpec) {
+    const inputs = spec.inputs ? new Uint8Array(spec.inputs.buffer, spec.inputs.byteOffset, spec.inputs.byteLength) : new Uint8Array();
+    return this.sendMsg("submit-inference tx", MsgSubmitInferenceTaskCodec, {
+      requester: this.address, modelId: spec.modelId, datasetId: spec.dataset?.id ?? "", start: String(spec.dataset?.start ?? 0),
+      count: String(spec.dataset?.count ?? 0), inputs, rewardPerItem: String(spec.rewardPerItem), k: spec.k,
+      deadlineBlocks: String(spec.deadlineBlocks), bond: String(spec.bond),
+    }, MsgSubmitInferenceTaskResponseCodec);
+  }
+
+  claimTask(taskId: TaskId) {
+    return this.sendMsg("claim tx", MsgClaimTaskCodec, { worker: this.address, taskId: String(taskId) }, MsgClaimTaskResponseCodec);
+  }
+
+  /**
+   * Submits the outputs of every item (each item's outputs concatenated, items back to back) with
+   * their Merkle root, computed from `outputs` unless `root` is given.
+   */
+  async submitResult(taskId: TaskId, outputs: Float32Array, numItems: number, root?: Uint8Array): Promise<Sent<{ resultHeight: string; resultRoot: Uint8Array }>> {
+    const bytes = new Uint8Array(outputs.buffer, outputs.byteOffset, outputs.byteLength);
+    const rootBytes = root ?? resultRoot(bytes, numItems, bytes.length / numItems);
+    const r = await this.sendMsg("submit-result tx", MsgSubmitResultCodec, { worker: this.address, taskId: String(taskId), outputs: bytes, resultRoot: rootBytes }, MsgSubmitResultResponseCodec);
+    return { ...r, resultRoot: rootBytes };
+  }
 
   /**
    * Registers float32 items (back to back) as a dataset: MsgCreateDataset, then every chunk,
@@ -314,22 +316,19 @@ export class PoiSender {
   ): Promise<DatasetUpload> {
     const { numItems, chunks, hashes, datasetId } = chunkDataset(item, items, itemsPerChunk);
 
-    const existing = await this.queryDataset(datasetId);
+    const existing = await this.query.findDataset(datasetId);
     let create: SentTx | undefined;
     if (existing?.complete && opts.reuseComplete) {
       return { datasetId, numItems, itemsPerChunk, numChunks: chunks.length, existed: true, create, chunks: [] };
     }
     if (!existing || existing.complete) {
-      create = await this.sendOk([{
-        typeUrl: MsgCreateDatasetCodec.typeUrl,
-        value: MsgCreateDatasetCodec.fromPartial({ owner: this.address, name, item, numItems: String(numItems), itemsPerChunk: String(itemsPerChunk), chunkHashes: hashes }),
-      }], "create dataset tx");
+      create = (await this.createDataset(name, item, numItems, itemsPerChunk, hashes)).tx;
     } else if (existing.owner !== this.address) {
       throw new Error(`dataset ${datasetId} (the same items) was created by ${existing.owner} and is incomplete (${existing.chunksReceived}/${existing.numChunks} chunks); only its owner can upload them`);
     }
     let done = 0;
     const results = await this.sendPipelined(
-      chunks.map((data, index) => [{ typeUrl: MsgUploadDatasetChunkCodec.typeUrl, value: MsgUploadDatasetChunkCodec.fromPartial({ owner: this.address, datasetId, index, data }) }]),
+      chunks.map((data, index) => [{ typeUrl: MsgUploadDatasetChunkCodec.typeUrl, value: MsgUploadDatasetChunkCodec.fromPartial(this.chunkMsg(datasetId, index, data)) }]),
       {
         window: opts.window,
         // Resuming: a chunk that is already on chain is not an error.
@@ -343,15 +342,4 @@ export class PoiSender {
       chunks: results.flatMap((r, index) => (r ? [{ index, txhash: r.txhash, height: r.height, gas_used: r.gas_used }] : [])),
     };
   }
-}
-
-export interface DatasetUpload {
-  datasetId: string;
-  numItems: number;
-  itemsPerChunk: number;
-  numChunks: number;
-  /** The dataset was already on chain (complete and reused, or incomplete and resumed). */
-  existed: boolean;
-  create?: SentTx;
-  chunks: Array<{ index: number; txhash: string; height: string; gas_used: string }>;
 }
