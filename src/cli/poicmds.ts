@@ -13,7 +13,7 @@ import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
 import type { EncodeObject } from "@cosmjs/proto-signing";
 import { PoiSender, TxRefusedError, describeRefusal, POI_RESPONSE_CODECS, type FeeOptions, type SentTx } from "../client/sender";
 import { resultRoot } from "../x/poi/commitment";
-import { loadMnist, MNIST_PIXELS, MNIST_TOTAL } from "../x/poi/onnx/train";
+import { loadMnist, MNIST_PIXELS, MNIST_TOTAL } from "../ml/train";
 import { validateModel } from "../x/poi/onnx/validate";
 import {
   MsgClaimTaskCodec, MsgRegisterModelCodec, MsgSubmitInferenceTaskCodec, MsgSubmitResultCodec, PROTO_DIR, Q, TASK_STATUS_NAMES, TaskStatus,

@@ -17,7 +17,7 @@ import { GasPrice, SigningStargateClient } from "@cosmjs/stargate";
 import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "../client";
 import { PoiQueryClient, PoiTxClient } from "../client/poi";
 import { ReexecRunner } from "../x/poi/verify/runner";
-import { mulberry32 } from "../x/poi/onnx/train";
+import { mulberry32 } from "../util/random";
 import { TaskStatus, TASK_STATUS_NAMES, type Model, type Task } from "../x/poi/types";
 
 export interface PoiWorkerOptions {

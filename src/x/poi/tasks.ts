@@ -11,6 +11,7 @@
  */
 import { type MsgHandler, msgHandler } from "../../app/module";
 import type { Context } from "../../app/context";
+import { bigMin } from "../../util/bigint";
 import { parseAddress, formatAddress } from "../../app/address";
 import { BOND_DENOM } from "../../app/params";
 import type { BankKeeperI } from "../bank/keeper";
@@ -213,8 +214,6 @@ export function taskMsgHandlers(deps: TaskDeps): MsgHandler[] {
 
   return [msgHandler(submit), msgHandler(claim), msgHandler(result)];
 }
-
-const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
 
 // ---- end of block --------------------------------------------------------------------------------
 
