@@ -14,7 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { decodeUvarint, encodeUvarint } from "../util/varint";
-import { EMPTY_HASH, HASH_LENGTH, INTERNAL_TAG, LEAF_TAG, type Proof, type ProofTerminal } from "./proof";
+import { EMPTY_HASH, HASH_LENGTH, INTERNAL_TAG, LEAF_TAG, pathBit, type Proof, type ProofTerminal } from "./proof";
 
 export interface LeafNode {
   readonly kind: "leaf";
@@ -81,10 +81,6 @@ function isEmpty(hash: Uint8Array): boolean {
   return EMPTY.equals(hash);
 }
 
-function bit(path: Uint8Array, depth: number): number {
-  return (path[depth >> 3] >> (7 - (depth & 7))) & 1;
-}
-
 function makeLeaf(path: Buffer, key: Buffer, value: Buffer): LeafNode {
   return { kind: "leaf", hash: hashNode(LEAF_TAG, path, sha256(value)), path, key, value };
 }
@@ -136,7 +132,7 @@ interface Item {
 function splitIndex(items: Item[], lo: number, hi: number, depth: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (bit(items[mid].path, depth) === 0) lo = mid + 1;
+    if (pathBit(items[mid].path, depth) === 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -249,7 +245,7 @@ export class SparseMerkleTree {
         if (node.path.equals(path)) return { value: Uint8Array.from(node.value), siblings, terminal: { kind: "leaf" } };
         return { siblings, terminal: { kind: "other", path: node.path, valueHash: sha256(node.value) } };
       }
-      if (bit(path, depth) === 0) {
+      if (pathBit(path, depth) === 0) {
         siblings.push(node.right);
         hash = node.left;
       } else {

@@ -93,46 +93,42 @@ function readField<M, C>(r: WireReader, wireType: number, spec: FieldSpec<M, C>,
     seen.add(spec.field);
   }
   spec.before?.(m, r);
-  const capped = (): number => {
-    const count = spec.cap === undefined ? 0 : spec.cap.count(m);
-    if (spec.cap !== undefined) {
-      const max = spec.cap.max(ctx);
-      if (count >= max) r.fail(spec.cap.tooMany(max));
-    }
+  /** Checks the wire type, then the cap; returns how many values a capped field has so far. */
+  const checked = (wire: number): number => {
+    expectWire(r, wireType, wire, spec.name);
+    if (spec.cap === undefined) return 0;
+    const count = spec.cap.count(m);
+    const max = spec.cap.max(ctx);
+    if (count >= max) r.fail(spec.cap.tooMany(max));
     return count;
   };
   switch (spec.kind) {
     case "int64": {
-      expectWire(r, wireType, WireType.VARINT, spec.name);
-      capped();
+      checked(WireType.VARINT);
       const v = asInt64(r.varint());
       spec.set?.(m, v);
       return;
     }
     case "fixed32": {
-      expectWire(r, wireType, WireType.I32, spec.name);
-      capped();
+      checked(WireType.I32);
       const v = r.fixed32();
       spec.set?.(m, v);
       return;
     }
     case "string": {
-      expectWire(r, wireType, WireType.LEN, spec.name);
-      capped();
+      checked(WireType.LEN);
       const v = r.string(spec.utf8Name ?? spec.name);
       spec.set?.(m, v);
       return;
     }
     case "bytes": {
-      expectWire(r, wireType, WireType.LEN, spec.name);
-      capped();
+      checked(WireType.LEN);
       const v = r.bytes();
       spec.set?.(m, v, r);
       return;
     }
     case "message": {
-      expectWire(r, wireType, WireType.LEN, spec.name);
-      const index = capped();
+      const index = checked(WireType.LEN);
       const bytes = r.bytes();
       const where = spec.whereAt !== undefined ? spec.whereAt(r.where, index)
         : spec.cap !== undefined ? `${r.where}.${spec.name}[${index}]` : `${r.where}.${spec.name}`;
