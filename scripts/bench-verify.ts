@@ -8,7 +8,7 @@
  */
 import * as ort from "onnxruntime-node";
 import { buildMlp } from "../src/x/poi/onnx/builder";
-import { loadMnist, trainMnistMlp } from "../src/x/poi/onnx/train";
+import { loadMnist, trainMnistMlp } from "../src/ml/train";
 import { ReexecRunner } from "../src/x/poi/verify/runner";
 import { compareItem } from "../src/x/poi/verify/compare";
 import { sampleIndices } from "../src/x/poi/commitment";

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as ort from "onnxruntime-node";
 import { buildMlp, MLP_INPUT, MLP_OUTPUT } from "../src/x/poi/onnx/builder";
-import { argmax, loadMnist, MNIST_TRAIN_COUNT, trainMnistMlp } from "../src/x/poi/onnx/train";
+import { argmax, loadMnist, MNIST_TRAIN_COUNT, trainMnistMlp } from "../src/ml/train";
 import { validateModel } from "../src/x/poi/onnx/validate";
 import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 

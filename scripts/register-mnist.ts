@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { PoiTxClient } from "../src/client/tx";
 import { buildMlp } from "../src/x/poi/onnx/builder";
-import { loadMnist, MNIST_PIXELS, MNIST_TOTAL, trainMnistMlp } from "../src/x/poi/onnx/train";
+import { loadMnist, MNIST_PIXELS, MNIST_TOTAL, trainMnistMlp } from "../src/ml/train";
 import { validateModel } from "../src/x/poi/onnx/validate";
 import { keyringDir, readKey } from "../src/cli/keys";
 import { sha256 } from "@noble/hashes/sha2.js";

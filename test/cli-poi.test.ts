@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { TxBody, TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { buildMlp } from "../src/x/poi/onnx/builder";
-import { loadMnist, trainMnistMlp } from "../src/x/poi/onnx/train";
+import { loadMnist, trainMnistMlp } from "../src/ml/train";
 import { ReexecRunner } from "../src/x/poi/verify/runner";
 import { resultRoot } from "../src/x/poi/commitment";
 import { MsgSubmitResultCodec } from "../src/x/poi/types";

@@ -18,7 +18,7 @@ import { formatAddress } from "../src/app/address";
 import { POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
 import { validateModel } from "../src/x/poi/onnx/validate";
 import { buildMlp } from "../src/x/poi/onnx/builder";
-import { argmax, loadMnist, trainMnistMlp } from "../src/x/poi/onnx/train";
+import { argmax, loadMnist, trainMnistMlp } from "../src/ml/train";
 import { TaskStatus, type Task } from "../src/x/poi/types";
 import { PoiWorker } from "../src/worker/worker";
 import { headerAppHash, height, poi, removeHome, rpcUrls, sleep, tmpHome } from "./helpers/chain";

@@ -1,7 +1,8 @@
 import { strict as assert } from "assert";
 import * as net from "node:net";
 import { Request, Response } from "cosmjs-types/tendermint/abci/types";
-import { FrameDecoder, FrameTooLargeError, MalformedFrameError, encodeUvarint, frame } from "../src/abci/framing";
+import { FrameDecoder, FrameTooLargeError, MalformedFrameError, frame } from "../src/abci/framing";
+import { encodeUvarint } from "../src/util/varint";
 import { AbciServer, type AbciApplication } from "../src/abci/server";
 
 function sampleRequest(i: number): Uint8Array {

@@ -64,7 +64,7 @@ import { fromBase64, toBech32 } from "@cosmjs/encoding";
 import { PoiApp } from "../src/app/app";
 import { dispatch } from "../src/abci/server";
 import { tmpHome } from "./helpers/chain";
-import { mulberry32 } from "../src/x/poi/onnx/train";
+import { mulberry32 } from "../src/util/random";
 
 // ---- deterministic randomness ----------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ import {
   attr, buildMlp, DataType, encodeModel, GraphBuilder, MLP_INPUT, MLP_OUTPUT, tensorValueInfo, type MlpWeights,
 } from "../src/x/poi/onnx/builder";
 import {
-  argmax, loadMnist, MNIST_TRAIN_COUNT, mlpForward, mulberry32, randomMlpWeights, shuffleInPlace, trainMnistMlp,
-} from "../src/x/poi/onnx/train";
+  argmax, loadMnist, MNIST_TRAIN_COUNT, mlpForward, randomMlpWeights, shuffleInPlace, trainMnistMlp,
+} from "../src/ml/train";
+import { mulberry32 } from "../src/util/random";
 import {
   DEFAULT_MODEL_LIMITS, ModelValidationError, validateModel, type ModelLimits, type ModelSummary,
 } from "../src/x/poi/onnx/validate";

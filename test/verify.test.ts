@@ -6,7 +6,8 @@
 import { strict as assert } from "assert";
 import * as ort from "onnxruntime-node";
 import { buildMlp, MLP_INPUT, MLP_OUTPUT } from "../src/x/poi/onnx/builder";
-import { argmax, loadMnist, mlpForward, mulberry32, trainMnistMlp, type TrainResult } from "../src/x/poi/onnx/train";
+import { argmax, loadMnist, mlpForward, trainMnistMlp, type TrainResult } from "../src/ml/train";
+import { mulberry32 } from "../src/util/random";
 import { compareItem, DEFAULT_TOLERANCE } from "../src/x/poi/verify/compare";
 import { ReexecRunner, ReexecTimeoutError, type ReexecJob } from "../src/x/poi/verify/runner";
 import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";

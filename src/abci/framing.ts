@@ -4,6 +4,7 @@
  * v0.34 and earlier used a zigzag (signed) varint, which is why pre-0.38
  * libraries cannot talk to v0.38.
  */
+import { decodeUvarint, encodeUvarint } from "../util/varint";
 
 /** CometBFT's own socket client refuses messages over 100 MiB; we cap at the same size. */
 export const DEFAULT_MAX_FRAME_BYTES = 100 * 1024 * 1024;
@@ -15,17 +16,6 @@ export class FrameTooLargeError extends Error {
 }
 
 export class MalformedFrameError extends Error {}
-
-export function encodeUvarint(n: number): Uint8Array {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot encode ${n} as uvarint`);
-  const out: number[] = [];
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.push(n);
-  return Uint8Array.from(out);
-}
 
 /** Prefix a protobuf message with its uvarint length. */
 export function frame(message: Uint8Array): Buffer {
@@ -68,16 +58,10 @@ export class FrameDecoder {
   }
 
   private readLength(offset: number): [number, number] | undefined {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; offset + i < this.buf.length; i++) {
-      if (i >= 8) return this.fail(new MalformedFrameError("ABCI frame length varint longer than 8 bytes"));
-      const b = this.buf[offset + i];
-      value += (b & 0x7f) * scale;
-      scale *= 0x80;
-      if (value > this.maxFrameBytes) return this.fail(new FrameTooLargeError(value, this.maxFrameBytes));
-      if ((b & 0x80) === 0) return [value, i + 1];
-    }
+    const r = decodeUvarint(this.buf, offset, 8, this.maxFrameBytes);
+    if (r.ok) return [r.value, r.length];
+    if (r.problem === "too-long") return this.fail(new MalformedFrameError("ABCI frame length varint longer than 8 bytes"));
+    if (r.problem === "too-large") return this.fail(new FrameTooLargeError(r.value, this.maxFrameBytes));
     return undefined; // length itself not complete yet
   }
 

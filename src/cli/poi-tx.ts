@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 import { outputValuesPerItem } from "../client/poi-msgs";
 import type { PoiTxClient } from "../client/tx";
 import { TxRefusedError, type SentTx } from "../client/results";
-import { loadMnist, MNIST_PIXELS, MNIST_TOTAL } from "../x/poi/onnx/train";
+import { loadMnist, MNIST_PIXELS, MNIST_TOTAL } from "../ml/train";
 import { validateModel } from "../x/poi/onnx/validate";
 import type { TensorSpec } from "../x/poi/types";
 import {

@@ -47,20 +47,25 @@ export function keyPath(key: Uint8Array): Uint8Array {
   return sha256(key);
 }
 
-export function leafHash(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
+/** Domain tags of node hashes: a leaf's hash can never equal an internal node's. */
+export const LEAF_TAG = 0x00;
+export const INTERNAL_TAG = 0x01;
+
+/** sha256(tag || a(32) || b(32)): the hash of every tree node. */
+export function taggedHash(tag: number, a: Uint8Array, b: Uint8Array): Uint8Array {
   const buf = new Uint8Array(1 + 2 * HASH_LENGTH);
-  buf[0] = 0x00;
-  buf.set(path, 1);
-  buf.set(valueHash, 1 + HASH_LENGTH);
+  buf[0] = tag;
+  buf.set(a, 1);
+  buf.set(b, 1 + HASH_LENGTH);
   return sha256(buf);
 }
 
+export function leafHash(path: Uint8Array, valueHash: Uint8Array): Uint8Array {
+  return taggedHash(LEAF_TAG, path, valueHash);
+}
+
 export function internalHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  const buf = new Uint8Array(1 + 2 * HASH_LENGTH);
-  buf[0] = 0x01;
-  buf.set(left, 1);
-  buf.set(right, 1 + HASH_LENGTH);
-  return sha256(buf);
+  return taggedHash(INTERNAL_TAG, left, right);
 }
 
 /** Bit `depth` of a 256-bit path, MSB first: 0 = left, 1 = right. */

@@ -13,7 +13,8 @@
  * than the portable implementation the verifier uses (the tests check that both agree).
  */
 import { createHash } from "node:crypto";
-import { EMPTY_HASH, HASH_LENGTH, type Proof, type ProofTerminal } from "./proof";
+import { decodeUvarint, encodeUvarint } from "../util/varint";
+import { EMPTY_HASH, HASH_LENGTH, INTERNAL_TAG, LEAF_TAG, pathBit, type Proof, type ProofTerminal } from "./proof";
 
 export interface LeafNode {
   readonly kind: "leaf";
@@ -59,8 +60,6 @@ export interface TreeStats {
 export const NODE_PREFIX = 0x6e;
 export const DEFAULT_NODE_CACHE_SIZE = 200_000;
 
-const TAG_LEAF = 0x00;
-const TAG_INTERNAL = 0x01;
 const EMPTY = Buffer.from(EMPTY_HASH);
 
 export function nodeDbKey(hash: Uint8Array): Buffer {
@@ -82,12 +81,8 @@ function isEmpty(hash: Uint8Array): boolean {
   return EMPTY.equals(hash);
 }
 
-function bit(path: Uint8Array, depth: number): number {
-  return (path[depth >> 3] >> (7 - (depth & 7))) & 1;
-}
-
 function makeLeaf(path: Buffer, key: Buffer, value: Buffer): LeafNode {
-  return { kind: "leaf", hash: hashNode(TAG_LEAF, path, sha256(value)), path, key, value };
+  return { kind: "leaf", hash: hashNode(LEAF_TAG, path, sha256(value)), path, key, value };
 }
 
 /**
@@ -95,33 +90,21 @@ function makeLeaf(path: Buffer, key: Buffer, value: Buffer): LeafNode {
  * Internal: 0x01 || left(32) || right(32)
  */
 export function encodeNode(node: TreeNode): Buffer {
-  if (node.kind === "internal") return Buffer.concat([Uint8Array.of(TAG_INTERNAL), node.left, node.right]);
-  const len: number[] = [];
-  let n = node.key.length;
-  while (n >= 0x80) {
-    len.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  len.push(n);
-  return Buffer.concat([Uint8Array.of(TAG_LEAF, ...len), node.key, node.value]);
+  if (node.kind === "internal") return Buffer.concat([Uint8Array.of(INTERNAL_TAG), node.left, node.right]);
+  return Buffer.concat([Uint8Array.of(LEAF_TAG), encodeUvarint(node.key.length), node.key, node.value]);
 }
 
 /** Decodes a stored node; `hash` is the key it was found under (not re-verified). */
 export function decodeNode(hash: Buffer, bytes: Buffer): TreeNode {
-  if (bytes[0] === TAG_INTERNAL) {
+  if (bytes[0] === INTERNAL_TAG) {
     if (bytes.length !== 1 + 2 * HASH_LENGTH) throw new Error("corrupt internal node");
     return { kind: "internal", hash, left: bytes.subarray(1, 1 + HASH_LENGTH), right: bytes.subarray(1 + HASH_LENGTH) };
   }
-  if (bytes[0] !== TAG_LEAF) throw new Error(`corrupt tree node: tag ${bytes[0]}`);
-  let keyLen = 0;
-  let off = 1;
-  for (let shift = 0; ; shift += 7) {
-    if (off >= bytes.length || shift > 28) throw new Error("corrupt leaf node");
-    const b = bytes[off++];
-    keyLen += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) break;
-  }
-  if (off + keyLen > bytes.length) throw new Error("corrupt leaf node");
+  if (bytes[0] !== LEAF_TAG) throw new Error(`corrupt tree node: tag ${bytes[0]}`);
+  const len = decodeUvarint(bytes, 1, 5);
+  if (!len.ok || 1 + len.length + len.value > bytes.length) throw new Error("corrupt leaf node");
+  const keyLen = len.value;
+  const off = 1 + len.length;
   const key = bytes.subarray(off, off + keyLen);
   return { kind: "leaf", hash, path: sha256(key), key, value: bytes.subarray(off + keyLen) };
 }
@@ -149,7 +132,7 @@ interface Item {
 function splitIndex(items: Item[], lo: number, hi: number, depth: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (bit(items[mid].path, depth) === 0) lo = mid + 1;
+    if (pathBit(items[mid].path, depth) === 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -262,7 +245,7 @@ export class SparseMerkleTree {
         if (node.path.equals(path)) return { value: Uint8Array.from(node.value), siblings, terminal: { kind: "leaf" } };
         return { siblings, terminal: { kind: "other", path: node.path, valueHash: sha256(node.value) } };
       }
-      if (bit(path, depth) === 0) {
+      if (pathBit(path, depth) === 0) {
         siblings.push(node.right);
         hash = node.left;
       } else {
@@ -337,7 +320,7 @@ export class SparseMerkleTree {
   }
 
   private internal(left: Buffer, right: Buffer, staged: Map<string, TreeNode>): Ref {
-    const node: InternalNode = { kind: "internal", hash: hashNode(TAG_INTERNAL, left, right), left, right };
+    const node: InternalNode = { kind: "internal", hash: hashNode(INTERNAL_TAG, left, right), left, right };
     this.stats.nodesCreated++;
     staged.set(node.hash.toString("latin1"), node);
     return { hash: node.hash, leaf: false };

@@ -108,17 +108,20 @@ export class Branch implements KVStore {
   }
 }
 
-/** The writes of the block being executed, over committed state. `version` counts modifications. */
+/**
+ * The writes of the block being executed, over committed state. `writeCount` counts sets, deletes
+ * and clears, so a hash computed at one count is stale at another.
+ */
 class PendingState extends Branch {
-  version = 0;
+  writeCount = 0;
 
   override set(key: Uint8Array, value: Uint8Array): void {
-    this.version++;
+    this.writeCount++;
     super.set(key, value);
   }
 
   override delete(key: Uint8Array): void {
-    this.version++;
+    this.writeCount++;
     super.delete(key);
   }
 
@@ -131,7 +134,7 @@ class PendingState extends Branch {
   }
 
   clear(): void {
-    this.version++;
+    this.writeCount++;
     this.writes.clear();
   }
 }
@@ -184,7 +187,7 @@ class CommittedView implements KVStore {
 
 /** Result of computeHash, reused by commit if the pending state has not changed since. */
 interface Computed {
-  version: number;
+  writeCount: number;
   changes: Array<{ key: Buffer; value: Pending }>;
   root: Uint8Array;
   newNodes: TreeNode[];
@@ -241,10 +244,10 @@ export class CommitStore {
    * call applies the whole pending set to the last committed root.
    */
   async computeHash(): Promise<Uint8Array> {
-    const version = this.pending.version;
+    const writeCount = this.pending.writeCount;
     const changes = this.pending.changes();
     const { root, newNodes } = await this.tree.applyBatch(this.appHash, changes);
-    this.computed = { version, changes, root, newNodes };
+    this.computed = { writeCount, changes, root, newNodes };
     return root;
   }
 
@@ -257,7 +260,7 @@ export class CommitStore {
     if (height <= this.height || (this.height > 0n && height !== this.height + 1n)) {
       throw new Error(`cannot commit height ${height} after height ${this.height}`);
     }
-    if (this.computed === undefined || this.computed.version !== this.pending.version) await this.computeHash();
+    if (this.computed === undefined || this.computed.writeCount !== this.pending.writeCount) await this.computeHash();
     const { changes, root, newNodes } = this.computed as Computed;
     const ops: Array<{ type: "put"; key: Buffer; value: Buffer } | { type: "del"; key: Buffer }> = [];
     for (const { key, value } of changes) {

@@ -17,7 +17,7 @@ import { outputValuesPerItem } from "../client/poi-msgs";
 import type { PoiQueryClient } from "../client/query";
 import { PoiTxClient } from "../client/tx";
 import { ReexecRunner } from "../x/poi/verify/runner";
-import { mulberry32 } from "../x/poi/onnx/train";
+import { mulberry32 } from "../util/random";
 import { TaskStatus, TASK_STATUS_NAMES, type Model, type Task } from "../x/poi/types";
 
 export interface PoiWorkerOptions {

@@ -3,15 +3,10 @@
  * bytes and integers (no floats, no clock), shared by the chain, the worker daemon and the tests.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { u64 } from "../../util/bigint";
 
 const LEAF = 0x00;
 const NODE = 0x01;
-
-function u64(n: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64BE(n);
-  return b;
-}
 
 /** Hash of item `index`'s output bytes (float32 LE). The index is inside, so outputs cannot be swapped. */
 export function outputLeafHash(index: number, output: Uint8Array): Uint8Array {

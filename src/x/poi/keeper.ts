@@ -1,5 +1,6 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Context } from "../../app/context";
+import { bigMin, u64 } from "../../util/bigint";
 import {
   ParamsCodec, ModelCodec, DatasetCodec, TaskCodec, WorkerStatsCodec, type Model, type Dataset, type Params, type Task, type WorkerStats,
 } from "./types";
@@ -40,7 +41,6 @@ const VE_ENABLE_HEIGHT = Buffer.from([0x0e]);
 
 const key = (prefix: number, ...parts: Uint8Array[]) => Buffer.concat([Buffer.from([prefix]), ...parts]);
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
-const u64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
 /** The 32 bytes of a model or dataset id (64 hex characters): the id part of its keys. */
 export const idBytes = (id: string) => Buffer.from(id, "hex");
 
@@ -288,8 +288,6 @@ export class PoiKeeper {
     return raw ? { height: Buffer.from(raw).readBigUInt64BE(0), beacon: Buffer.from(raw.subarray(8)) } : undefined;
   }
 }
-
-const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /** Elements in one item of the given shape (dims as decimal strings); exact, never a float. */
 export function itemSize(shape: readonly string[]): bigint {

@@ -12,6 +12,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { ExtendedCommitInfo } from "cosmjs-types/tendermint/abci/types";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
+import { encodeUvarint } from "../../util/varint";
 import type { ConsensusValidator } from "./expected_keepers";
 import { VerdictAggregateCodec, VoteExtensionCodec, type VerdictAggregate, type VoteExtension } from "./types";
 
@@ -34,10 +35,7 @@ export function decodeAggregateTx(tx: Uint8Array): VerdictAggregate {
 }
 
 function uvarint(n: number): Buffer {
-  const out: number[] = [];
-  while (n > 0x7f) { out.push((n & 0x7f) | 0x80); n = Math.floor(n / 128); }
-  out.push(n);
-  return Buffer.from(out);
+  return Buffer.from(encodeUvarint(n));
 }
 
 function sfixed64(v: bigint): Buffer {

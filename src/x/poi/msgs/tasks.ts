@@ -11,6 +11,7 @@
 import { type MsgHandler, msgHandler } from "../../../app/module";
 import { parseAddress, formatAddress } from "../../../app/address";
 import { BOND_DENOM } from "../../../app/params";
+import { bigMin } from "../../../util/bigint";
 import { parseAmount } from "../../bank/types";
 import {
   ErrDeadlinePassed, ErrInsufficientBond, ErrInvalidResult, ErrInvalidTask, ErrModelNotFound, ErrDatasetNotFound,
@@ -198,4 +199,3 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
   return [msgHandler(submit), msgHandler(claim), msgHandler(result)];
 }
 
-const bigMin = (a: bigint, b: bigint) => (a < b ? a : b);

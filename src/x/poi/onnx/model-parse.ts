@@ -10,9 +10,13 @@
  *  - the wrong wire type for a field, truncation, invalid UTF-8 in strings.
  * Subgraph-carrying attribute fields (g, graphs, t, tensors, ...) are only recorded as present,
  * never parsed, so nesting depth is bounded by this code (model → graph → node → attribute).
+ *
+ * Each message is a table of field specs (field number → name, kind, how it is stored) read by
+ * field-table.ts's generic reader; the tables are at the end of this file.
  */
 import { ModelValidationError } from "./errors";
-import { asInt64, readRepeatedVarint, WireFormatError, WireReader, WireType, wireTypeName } from "./wire";
+import { type FieldSpec, type FieldTable, fieldTable, readFields } from "./field-table";
+import { WireFormatError, WireReader } from "./wire";
 
 export interface ParseLimits {
   maxNodes: number;
@@ -102,536 +106,286 @@ export const AttrField = {
   TP: 14, TYPE_PROTOS: 15, SPARSE_TENSOR: 22, SPARSE_TENSORS: 23,
 } as const;
 
-/** Rejects a second occurrence of a singular field. */
-function singularFields(r: WireReader): (field: number, name: string) => void {
-  const seen = new Set<number>();
-  return (field, name) => {
-    if (seen.has(field)) r.fail(`field ${name} (${field}) appears more than once`);
-    seen.add(field);
-  };
-}
-
-function expectWire(r: WireReader, wireType: number, expected: number, name: string): void {
-  if (wireType !== expected) {
-    r.fail(`field ${name} has wire type ${wireTypeName(wireType)}, expected ${wireTypeName(expected)}`);
-  }
-}
-
-function unknownField(r: WireReader, field: number, wireType: number): never {
-  return r.fail(`unknown or unsupported field number ${field} (wire type ${wireTypeName(wireType)})`);
-}
-
 /** Decodes ModelProto bytes; throws ModelValidationError on anything malformed or unsupported. */
 export function parseModel(bytes: Uint8Array, limits: ParseLimits): ParsedModel {
   try {
-    return parseModelProto(bytes, limits);
+    return readMessage(bytes, "ModelProto", MODEL, { irVersion: undefined, opsetImports: [], graph: undefined }, limits);
   } catch (e) {
     if (e instanceof WireFormatError) throw new ModelValidationError(`not a valid ONNX model: ${e.message}`);
     throw e;
   }
 }
 
-/** ModelProto's free-text fields, by field number (indexed by a number, never by input text). */
-const MODEL_STRING_FIELDS: readonly string[] = ["", "", "producer_name", "producer_version", "domain", "", "doc_string"];
+type Spec<M> = FieldSpec<M, ParseLimits>;
+type Table<M> = FieldTable<M, ParseLimits>;
 
-function parseModelProto(bytes: Uint8Array, limits: ParseLimits): ParsedModel {
-  const r = new WireReader(bytes, "ModelProto");
-  const once = singularFields(r);
-  const model: ParsedModel = { irVersion: undefined, opsetImports: [], graph: undefined };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1: // ir_version
-        once(field, "ir_version");
-        expectWire(r, wireType, WireType.VARINT, "ir_version");
-        model.irVersion = asInt64(r.varint());
-        break;
-      case 2:
-      case 3:
-      case 4:
-      case 6: {
-        const name = MODEL_STRING_FIELDS[field];
-        once(field, name);
-        expectWire(r, wireType, WireType.LEN, name);
-        r.string(name);
-        break;
-      }
-      case 5: // model_version
-        once(field, "model_version");
-        expectWire(r, wireType, WireType.VARINT, "model_version");
-        r.varint();
-        break;
-      case 7: // graph
-        once(field, "graph");
-        expectWire(r, wireType, WireType.LEN, "graph");
-        model.graph = parseGraph(r.bytes(), "graph", limits);
-        break;
-      case 8: // opset_import
-        expectWire(r, wireType, WireType.LEN, "opset_import");
-        if (model.opsetImports.length >= MAX_OPSET_IMPORTS) r.fail(`more than ${MAX_OPSET_IMPORTS} opset imports`);
-        model.opsetImports.push(parseOpsetImport(r.bytes(), `opset_import[${model.opsetImports.length}]`));
-        break;
-      case 14: // metadata_props: free-form strings, not used by the runtime
-        expectWire(r, wireType, WireType.LEN, "metadata_props");
-        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
-        break;
-      case 20:
-        r.fail("training_info is not allowed");
-        break;
-      case 25:
-        r.fail("model-local functions are not allowed");
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return model;
-}
-
-/** StringStringEntryProto {key, value}: parsed (not just skipped) so malformed bytes are refused here too. */
-function parseStringStringEntry(bytes: Uint8Array, where: string): void {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    if (field !== 1 && field !== 2) unknownField(r, field, wireType);
-    const name = field === 1 ? "key" : "value";
-    once(field, name);
-    expectWire(r, wireType, WireType.LEN, name);
-    r.string(name);
-  }
-}
-
-function parseOpsetImport(bytes: Uint8Array, where: string): ParsedOpsetImport {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
-  const out: ParsedOpsetImport = { domain: "", version: undefined };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1:
-        once(field, "domain");
-        expectWire(r, wireType, WireType.LEN, "domain");
-        out.domain = r.string("domain");
-        break;
-      case 2:
-        once(field, "version");
-        expectWire(r, wireType, WireType.VARINT, "version");
-        out.version = asInt64(r.varint());
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return out;
+function readMessage<M>(bytes: Uint8Array, where: string, table: Table<M>, m: M, limits: ParseLimits): M {
+  return readFields(new WireReader(bytes, where), table, m, limits);
 }
 
 function parseGraph(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedGraph {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
-  const g: ParsedGraph = { nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] };
-  const capped = (list: unknown[], name: string, max: number): void => {
-    if (list.length >= max) r.fail(`more than ${max} ${name} entries`);
-  };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1: // node
-        expectWire(r, wireType, WireType.LEN, "node");
-        capped(g.nodes, "node", limits.maxNodes);
-        g.nodes.push(parseNode(r.bytes(), `${where}.node[${g.nodes.length}]`));
-        break;
-      case 2:
-      case 10: {
-        const name = field === 2 ? "name" : "doc_string";
-        once(field, name);
-        expectWire(r, wireType, WireType.LEN, name);
-        r.string(name);
-        break;
-      }
-      case 5: // initializer
-        expectWire(r, wireType, WireType.LEN, "initializer");
-        capped(g.initializers, "initializer", MAX_GRAPH_VALUES);
-        g.initializers.push(parseTensor(r.bytes(), `${where}.initializer[${g.initializers.length}]`, limits));
-        break;
-      case 11: // input
-        expectWire(r, wireType, WireType.LEN, "input");
-        capped(g.inputs, "input", MAX_GRAPH_VALUES);
-        g.inputs.push(parseValueInfo(r.bytes(), `${where}.input[${g.inputs.length}]`, limits));
-        break;
-      case 12: // output
-        expectWire(r, wireType, WireType.LEN, "output");
-        capped(g.outputs, "output", MAX_GRAPH_VALUES);
-        g.outputs.push(parseValueInfo(r.bytes(), `${where}.output[${g.outputs.length}]`, limits));
-        break;
-      case 13: // value_info
-        expectWire(r, wireType, WireType.LEN, "value_info");
-        capped(g.valueInfo, "value_info", MAX_GRAPH_VALUES);
-        g.valueInfo.push(parseValueInfo(r.bytes(), `${where}.value_info[${g.valueInfo.length}]`, limits));
-        break;
-      case 14:
-        r.fail("quantization_annotation is not allowed");
-        break;
-      case 15:
-        r.fail("sparse_initializer is not allowed");
-        break;
-      case 16: // metadata_props
-        expectWire(r, wireType, WireType.LEN, "metadata_props");
-        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return g;
+  return readMessage(bytes, where, GRAPH, { nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] }, limits);
 }
 
-function parseNode(bytes: Uint8Array, where: string): ParsedNode {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
+function parseNode(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedNode {
   const n: ParsedNode = { name: "", opType: "", domain: "", overload: "", inputs: [], outputs: [], attributes: [] };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1:
-        expectWire(r, wireType, WireType.LEN, "input");
-        if (n.inputs.length >= MAX_NODE_INPUTS) r.fail(`more than ${MAX_NODE_INPUTS} inputs`);
-        n.inputs.push(r.string("input name"));
-        break;
-      case 2:
-        expectWire(r, wireType, WireType.LEN, "output");
-        if (n.outputs.length >= MAX_NODE_OUTPUTS) r.fail(`more than ${MAX_NODE_OUTPUTS} outputs`);
-        n.outputs.push(r.string("output name"));
-        break;
-      case 3:
-        once(field, "name");
-        expectWire(r, wireType, WireType.LEN, "name");
-        n.name = r.string("name");
-        break;
-      case 4:
-        once(field, "op_type");
-        expectWire(r, wireType, WireType.LEN, "op_type");
-        n.opType = r.string("op_type");
-        break;
-      case 5:
-        expectWire(r, wireType, WireType.LEN, "attribute");
-        if (n.attributes.length >= MAX_NODE_ATTRIBUTES) r.fail(`more than ${MAX_NODE_ATTRIBUTES} attributes`);
-        n.attributes.push(parseAttribute(r.bytes(), `${where}.attribute[${n.attributes.length}]`));
-        break;
-      case 6: // doc_string
-        once(field, "doc_string");
-        expectWire(r, wireType, WireType.LEN, "doc_string");
-        r.string("doc_string");
-        break;
-      case 7:
-        once(field, "domain");
-        expectWire(r, wireType, WireType.LEN, "domain");
-        n.domain = r.string("domain");
-        break;
-      case 8: // overload (selects a model-local function overload)
-        once(field, "overload");
-        expectWire(r, wireType, WireType.LEN, "overload");
-        n.overload = r.string("overload");
-        break;
-      case 9: // metadata_props
-        expectWire(r, wireType, WireType.LEN, "metadata_props");
-        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return n;
+  return readMessage(bytes, where, NODE, n, limits);
 }
 
-function parseAttribute(bytes: Uint8Array, where: string): ParsedAttribute {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
+function parseAttribute(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedAttribute {
   const a: ParsedAttribute = {
     name: "", type: undefined, f: undefined, i: undefined, s: undefined, ints: [], valueFields: [], refAttrName: "",
   };
-  const sawValue = (field: number): void => {
-    if (!a.valueFields.includes(field)) a.valueFields.push(field);
-  };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1:
-        once(field, "name");
-        expectWire(r, wireType, WireType.LEN, "name");
-        a.name = r.string("name");
-        break;
-      case 13: // doc_string
-        once(field, "doc_string");
-        expectWire(r, wireType, WireType.LEN, "doc_string");
-        r.string("doc_string");
-        break;
-      case 20:
-        once(field, "type");
-        expectWire(r, wireType, WireType.VARINT, "type");
-        a.type = asInt64(r.varint());
-        break;
-      case 21:
-        once(field, "ref_attr_name");
-        expectWire(r, wireType, WireType.LEN, "ref_attr_name");
-        a.refAttrName = r.string("ref_attr_name");
-        break;
-      case AttrField.F:
-        once(field, "f");
-        expectWire(r, wireType, WireType.I32, "f");
-        a.f = r.fixed32();
-        sawValue(field);
-        break;
-      case AttrField.I:
-        once(field, "i");
-        expectWire(r, wireType, WireType.VARINT, "i");
-        a.i = asInt64(r.varint());
-        sawValue(field);
-        break;
-      case AttrField.S:
-        once(field, "s");
-        expectWire(r, wireType, WireType.LEN, "s");
-        a.s = r.bytes();
-        sawValue(field);
-        break;
-      case AttrField.INTS:
-        readRepeatedVarint(r, wireType, a.ints, MAX_ATTRIBUTE_INTS, "ints");
-        sawValue(field);
-        break;
-      case AttrField.FLOATS:
-        // packed (LEN, multiple of 4 bytes) or one I32 per value; values are never needed
-        if (wireType === WireType.LEN) {
-          if (r.bytes().length % 4 !== 0) r.fail("packed floats length is not a multiple of 4");
-        } else {
-          expectWire(r, wireType, WireType.I32, "floats");
-          r.fixed32();
-        }
-        sawValue(field);
-        break;
-      case AttrField.T:
-      case AttrField.G:
-      case AttrField.STRINGS:
-      case AttrField.TENSORS:
-      case AttrField.GRAPHS:
-      case AttrField.TP:
-      case AttrField.TYPE_PROTOS:
-      case AttrField.SPARSE_TENSOR:
-      case AttrField.SPARSE_TENSORS:
-        // Recorded, never descended into: no whitelisted op takes these, validate.ts refuses them.
-        expectWire(r, wireType, WireType.LEN, `value field ${field}`);
-        r.bytes();
-        sawValue(field);
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return a;
+  return readMessage(bytes, where, ATTRIBUTE, a, limits);
 }
 
 function parseTensor(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedTensor {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
   const t: ParsedTensor = {
     name: "", dataType: undefined, dims: [], rawData: undefined, typedDataFields: [], dataLocation: 0n, externalDataEntries: 0,
   };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1:
-        readRepeatedVarint(r, wireType, t.dims, limits.maxRank, "dims");
-        break;
-      case 2:
-        once(field, "data_type");
-        expectWire(r, wireType, WireType.VARINT, "data_type");
-        t.dataType = asInt64(r.varint());
-        break;
-      case 3:
-        r.fail("tensor segments are not allowed");
-        break;
-      case 4: // float_data
-      case 5: // int32_data
-      case 6: // string_data
-      case 7: // int64_data
-      case 10: // double_data
-      case 11: // uint64_data
-        r.skip(wireType);
-        if (!t.typedDataFields.includes(field)) t.typedDataFields.push(field);
-        break;
-      case 8:
-        once(field, "name");
-        expectWire(r, wireType, WireType.LEN, "name");
-        t.name = r.string("name");
-        break;
-      case 9:
-        once(field, "raw_data");
-        expectWire(r, wireType, WireType.LEN, "raw_data");
-        t.rawData = r.bytes();
-        break;
-      case 12: // doc_string
-        once(field, "doc_string");
-        expectWire(r, wireType, WireType.LEN, "doc_string");
-        r.string("doc_string");
-        break;
-      case 13: // external_data: key/value pairs pointing at a file; counted, never followed
-        expectWire(r, wireType, WireType.LEN, "external_data");
-        parseStringStringEntry(r.bytes(), `${r.where}.external_data`);
-        t.externalDataEntries++;
-        break;
-      case 14:
-        once(field, "data_location");
-        expectWire(r, wireType, WireType.VARINT, "data_location");
-        t.dataLocation = asInt64(r.varint());
-        break;
-      case 16: // metadata_props
-        expectWire(r, wireType, WireType.LEN, "metadata_props");
-        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return t;
+  return readMessage(bytes, where, TENSOR, t, limits);
 }
 
 function parseValueInfo(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedValueInfo {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
-  const v: ParsedValueInfo = { name: "", type: undefined };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1:
-        once(field, "name");
-        expectWire(r, wireType, WireType.LEN, "name");
-        v.name = r.string("name");
-        break;
-      case 2:
-        once(field, "type");
-        expectWire(r, wireType, WireType.LEN, "type");
-        v.type = parseType(r.bytes(), `${where}.type`, limits);
-        break;
-      case 3: // doc_string
-        once(field, "doc_string");
-        expectWire(r, wireType, WireType.LEN, "doc_string");
-        r.string("doc_string");
-        break;
-      case 4: // metadata_props
-        expectWire(r, wireType, WireType.LEN, "metadata_props");
-        parseStringStringEntry(r.bytes(), `${r.where}.metadata_props`);
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return v;
+  return readMessage(bytes, where, VALUE_INFO, { name: "", type: undefined }, limits);
+}
+
+/** TypeProto: `value` is a oneof (tensor_type, sequence_type, ...); exactly one must be set. */
+interface TypeState { type: ParsedType | undefined }
+
+function setType(m: TypeState, r: WireReader, t: ParsedType): void {
+  if (m.type !== undefined) r.fail("more than one type kind set");
+  m.type = t;
 }
 
 function parseType(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedType {
   const r = new WireReader(bytes, where);
-  const once = singularFields(r);
-  let type: ParsedType | undefined;
-  const setType = (t: ParsedType): void => {
-    // TypeProto.value is a oneof: two members set is malformed
-    if (type !== undefined) r.fail("more than one type kind set");
-    type = t;
-  };
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1: // tensor_type
-        expectWire(r, wireType, WireType.LEN, "tensor_type");
-        setType(parseTensorType(r.bytes(), `${where}.tensor_type`, limits));
-        break;
-      case 4:
-      case 5:
-      case 8:
-      case 9: {
-        const what = field === 4 ? "sequence" : field === 5 ? "map" : field === 8 ? "sparse tensor" : "optional";
-        expectWire(r, wireType, WireType.LEN, what);
-        r.bytes();
-        setType({ kind: "other", what });
-        break;
-      }
-      case 6: // denotation
-        once(field, "denotation");
-        expectWire(r, wireType, WireType.LEN, "denotation");
-        r.string("denotation");
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
+  const { type } = readFields<TypeState, ParseLimits>(r, TYPE, { type: undefined }, limits);
   return type ?? r.fail("type has no kind (tensor, sequence, ...)");
 }
 
+interface TensorTypeState { elemType: bigint | undefined; shape: ParsedDim[] | undefined }
+
 function parseTensorType(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedType {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
-  let elemType: bigint | undefined;
-  let shape: ParsedDim[] | undefined;
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1:
-        once(field, "elem_type");
-        expectWire(r, wireType, WireType.VARINT, "elem_type");
-        elemType = asInt64(r.varint());
-        break;
-      case 2:
-        once(field, "shape");
-        expectWire(r, wireType, WireType.LEN, "shape");
-        shape = parseShape(r.bytes(), `${where}.shape`, limits);
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return { kind: "tensor", elemType, shape };
+  const t = readMessage<TensorTypeState>(bytes, where, TENSOR_TYPE, { elemType: undefined, shape: undefined }, limits);
+  return { kind: "tensor", elemType: t.elemType, shape: t.shape };
 }
 
-function parseShape(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedDim[] {
-  const r = new WireReader(bytes, where);
-  const dims: ParsedDim[] = [];
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    if (field !== 1) unknownField(r, field, wireType);
-    expectWire(r, wireType, WireType.LEN, "dim");
-    if (dims.length >= limits.maxRank) r.fail(`rank above the limit of ${limits.maxRank}`);
-    dims.push(parseDim(r.bytes(), `${where}.dim[${dims.length}]`));
-  }
-  return dims;
+/** Dimension: dim_value and dim_param are a oneof. */
+interface DimState { dim: ParsedDim; valueSet: boolean }
+
+function parseDim(bytes: Uint8Array, where: string, limits: ParseLimits): ParsedDim {
+  return readMessage<DimState>(bytes, where, DIM, { dim: { kind: "unknown" }, valueSet: false }, limits).dim;
 }
 
-function parseDim(bytes: Uint8Array, where: string): ParsedDim {
-  const r = new WireReader(bytes, where);
-  const once = singularFields(r);
-  let dim: ParsedDim = { kind: "unknown" };
-  let valueSet = false;
-  while (!r.done) {
-    const { field, wireType } = r.tag();
-    switch (field) {
-      case 1:
-      case 2:
-        // dim_value and dim_param are a oneof
-        if (valueSet) r.fail("both dim_value and dim_param set (or one twice)");
-        valueSet = true;
-        if (field === 1) {
-          expectWire(r, wireType, WireType.VARINT, "dim_value");
-          dim = { kind: "value", value: asInt64(r.varint()) };
-        } else {
-          expectWire(r, wireType, WireType.LEN, "dim_param");
-          dim = { kind: "param", param: r.string("dim_param") };
-        }
-        break;
-      case 3: // denotation
-        once(field, "denotation");
-        expectWire(r, wireType, WireType.LEN, "denotation");
-        r.string("denotation");
-        break;
-      default:
-        unknownField(r, field, wireType);
-    }
-  }
-  return dim;
+// ---- field tables ---------------------------------------------------------------------------
+
+/** A free-text field that may appear once and is checked (UTF-8) but not kept. */
+function text<M>(field: number, name: string): Spec<M> {
+  return { field, name, kind: "string", once: true };
 }
+
+/** A field that is refused wherever it appears. */
+function refused<M>(field: number, name: string, message: string): Spec<M> {
+  return { field, name, kind: "refused", message };
+}
+
+/** StringStringEntryProto {key, value}: parsed (not just skipped) so malformed bytes are refused here too. */
+const STRING_STRING_ENTRY: Table<object> = fieldTable([text(1, "key"), text(2, "value")]);
+
+function readStringStringEntry(bytes: Uint8Array, where: string, limits: ParseLimits): void {
+  readMessage(bytes, where, STRING_STRING_ENTRY, {}, limits);
+}
+
+/** metadata_props: free-form strings, not used by the runtime. */
+function metadata<M>(field: number): Spec<M> {
+  return { field, name: "metadata_props", kind: "message", read: (_m, b, w, l) => readStringStringEntry(b, w, l) };
+}
+
+/** A repeated message field of the graph: at most `max` entries, each read at `where.name[i]`. */
+function graphList<T>(
+  field: number, name: string, list: (g: ParsedGraph) => T[], max: (l: ParseLimits) => number,
+  parse: (bytes: Uint8Array, where: string, l: ParseLimits) => T,
+): Spec<ParsedGraph> {
+  return {
+    field, name, kind: "message",
+    cap: { count: (g) => list(g).length, max, tooMany: (n) => `more than ${n} ${name} entries` },
+    read: (g, b, w, l) => { list(g).push(parse(b, w, l)); },
+  };
+}
+
+const MODEL: Table<ParsedModel> = fieldTable<ParsedModel, ParseLimits>([
+  { field: 1, name: "ir_version", kind: "int64", once: true, set: (m, v) => { m.irVersion = v; } },
+  text(2, "producer_name"),
+  text(3, "producer_version"),
+  text(4, "domain"),
+  { field: 5, name: "model_version", kind: "int64", once: true },
+  text(6, "doc_string"),
+  {
+    field: 7, name: "graph", kind: "message", once: true, whereAt: () => "graph",
+    read: (m, b, w, l) => { m.graph = parseGraph(b, w, l); },
+  },
+  {
+    field: 8, name: "opset_import", kind: "message", whereAt: (_parent, i) => `opset_import[${i}]`,
+    cap: { count: (m) => m.opsetImports.length, max: () => MAX_OPSET_IMPORTS, tooMany: (n) => `more than ${n} opset imports` },
+    read: (m, b, w, l) => { m.opsetImports.push(readMessage(b, w, OPSET_IMPORT, { domain: "", version: undefined }, l)); },
+  },
+  metadata(14),
+  refused(20, "training_info", "training_info is not allowed"),
+  refused(25, "functions", "model-local functions are not allowed"),
+]);
+
+const OPSET_IMPORT: Table<ParsedOpsetImport> = fieldTable<ParsedOpsetImport, ParseLimits>([
+  { field: 1, name: "domain", kind: "string", once: true, set: (m, v) => { m.domain = v; } },
+  { field: 2, name: "version", kind: "int64", once: true, set: (m, v) => { m.version = v; } },
+]);
+
+const GRAPH: Table<ParsedGraph> = fieldTable<ParsedGraph, ParseLimits>([
+  graphList(1, "node", (g) => g.nodes, (l) => l.maxNodes, parseNode),
+  text(2, "name"),
+  graphList(5, "initializer", (g) => g.initializers, () => MAX_GRAPH_VALUES, parseTensor),
+  text(10, "doc_string"),
+  graphList(11, "input", (g) => g.inputs, () => MAX_GRAPH_VALUES, parseValueInfo),
+  graphList(12, "output", (g) => g.outputs, () => MAX_GRAPH_VALUES, parseValueInfo),
+  graphList(13, "value_info", (g) => g.valueInfo, () => MAX_GRAPH_VALUES, parseValueInfo),
+  refused(14, "quantization_annotation", "quantization_annotation is not allowed"),
+  refused(15, "sparse_initializer", "sparse_initializer is not allowed"),
+  metadata(16),
+]);
+
+const NODE: Table<ParsedNode> = fieldTable<ParsedNode, ParseLimits>([
+  {
+    field: 1, name: "input", kind: "string", utf8Name: "input name", set: (n, v) => { n.inputs.push(v); },
+    cap: { count: (n) => n.inputs.length, max: () => MAX_NODE_INPUTS, tooMany: (max) => `more than ${max} inputs` },
+  },
+  {
+    field: 2, name: "output", kind: "string", utf8Name: "output name", set: (n, v) => { n.outputs.push(v); },
+    cap: { count: (n) => n.outputs.length, max: () => MAX_NODE_OUTPUTS, tooMany: (max) => `more than ${max} outputs` },
+  },
+  { field: 3, name: "name", kind: "string", once: true, set: (n, v) => { n.name = v; } },
+  { field: 4, name: "op_type", kind: "string", once: true, set: (n, v) => { n.opType = v; } },
+  {
+    field: 5, name: "attribute", kind: "message", read: (n, b, w, l) => { n.attributes.push(parseAttribute(b, w, l)); },
+    cap: { count: (n) => n.attributes.length, max: () => MAX_NODE_ATTRIBUTES, tooMany: (max) => `more than ${max} attributes` },
+  },
+  text(6, "doc_string"),
+  { field: 7, name: "domain", kind: "string", once: true, set: (n, v) => { n.domain = v; } },
+  // overload selects a model-local function overload
+  { field: 8, name: "overload", kind: "string", once: true, set: (n, v) => { n.overload = v; } },
+  metadata(9),
+]);
+
+/** Records that an attribute sets value field `field` (each field listed once, in first-seen order). */
+function sawValue(a: ParsedAttribute, field: number): void {
+  if (!a.valueFields.includes(field)) a.valueFields.push(field);
+}
+
+/** Value fields recorded as present, never descended into: no whitelisted op takes them, validate.ts refuses them. */
+function opaqueValue(field: number): Spec<ParsedAttribute> {
+  return { field, name: `value field ${field}`, kind: "bytes", set: (a) => sawValue(a, field) };
+}
+
+const ATTRIBUTE: Table<ParsedAttribute> = fieldTable<ParsedAttribute, ParseLimits>([
+  { field: 1, name: "name", kind: "string", once: true, set: (a, v) => { a.name = v; } },
+  text(13, "doc_string"),
+  { field: 20, name: "type", kind: "int64", once: true, set: (a, v) => { a.type = v; } },
+  { field: 21, name: "ref_attr_name", kind: "string", once: true, set: (a, v) => { a.refAttrName = v; } },
+  { field: AttrField.F, name: "f", kind: "fixed32", once: true, set: (a, v) => { a.f = v; sawValue(a, AttrField.F); } },
+  { field: AttrField.I, name: "i", kind: "int64", once: true, set: (a, v) => { a.i = v; sawValue(a, AttrField.I); } },
+  { field: AttrField.S, name: "s", kind: "bytes", once: true, set: (a, v) => { a.s = v; sawValue(a, AttrField.S); } },
+  {
+    field: AttrField.INTS, name: "ints", kind: "packed-int64", list: (a) => a.ints, max: () => MAX_ATTRIBUTE_INTS,
+    set: (a) => sawValue(a, AttrField.INTS),
+  },
+  // packed (a multiple of 4 bytes) or one 32-bit field per value; the values are never needed
+  { field: AttrField.FLOATS, name: "floats", kind: "packed-fixed32", set: (a) => sawValue(a, AttrField.FLOATS) },
+  opaqueValue(AttrField.T),
+  opaqueValue(AttrField.G),
+  opaqueValue(AttrField.STRINGS),
+  opaqueValue(AttrField.TENSORS),
+  opaqueValue(AttrField.GRAPHS),
+  opaqueValue(AttrField.TP),
+  opaqueValue(AttrField.TYPE_PROTOS),
+  opaqueValue(AttrField.SPARSE_TENSOR),
+  opaqueValue(AttrField.SPARSE_TENSORS),
+]);
+
+/** A typed data field (float_data, int32_data, ...): skipped, recorded so validate.ts can refuse it. */
+function typedData(field: number, name: string): Spec<ParsedTensor> {
+  return {
+    field, name, kind: "skipped",
+    set: (t) => { if (!t.typedDataFields.includes(field)) t.typedDataFields.push(field); },
+  };
+}
+
+const TENSOR: Table<ParsedTensor> = fieldTable<ParsedTensor, ParseLimits>([
+  { field: 1, name: "dims", kind: "packed-int64", list: (t) => t.dims, max: (l) => l.maxRank },
+  { field: 2, name: "data_type", kind: "int64", once: true, set: (t, v) => { t.dataType = v; } },
+  refused(3, "segment", "tensor segments are not allowed"),
+  typedData(4, "float_data"),
+  typedData(5, "int32_data"),
+  typedData(6, "string_data"),
+  typedData(7, "int64_data"),
+  { field: 8, name: "name", kind: "string", once: true, set: (t, v) => { t.name = v; } },
+  { field: 9, name: "raw_data", kind: "bytes", once: true, set: (t, v) => { t.rawData = v; } },
+  typedData(10, "double_data"),
+  typedData(11, "uint64_data"),
+  text(12, "doc_string"),
+  {
+    // external_data: key/value pairs pointing at a file; counted, never followed
+    field: 13, name: "external_data", kind: "message",
+    read: (t, b, w, l) => { readStringStringEntry(b, w, l); t.externalDataEntries++; },
+  },
+  { field: 14, name: "data_location", kind: "int64", once: true, set: (t, v) => { t.dataLocation = v; } },
+  metadata(16),
+]);
+
+const VALUE_INFO: Table<ParsedValueInfo> = fieldTable<ParsedValueInfo, ParseLimits>([
+  { field: 1, name: "name", kind: "string", once: true, set: (v, s) => { v.name = s; } },
+  { field: 2, name: "type", kind: "message", once: true, read: (v, b, w, l) => { v.type = parseType(b, w, l); } },
+  text(3, "doc_string"),
+  metadata(4),
+]);
+
+/** sequence, map, sparse tensor, optional: recorded as present, not parsed. */
+function otherType(field: number, what: string): Spec<TypeState> {
+  return { field, name: what, kind: "bytes", set: (m, _v, r) => setType(m, r, { kind: "other", what }) };
+}
+
+const TYPE: Table<TypeState> = fieldTable<TypeState, ParseLimits>([
+  {
+    field: 1, name: "tensor_type", kind: "message",
+    read: (m, b, w, l, r) => setType(m, r, parseTensorType(b, w, l)),
+  },
+  otherType(4, "sequence"),
+  otherType(5, "map"),
+  text(6, "denotation"),
+  otherType(8, "sparse tensor"),
+  otherType(9, "optional"),
+]);
+
+const TENSOR_TYPE: Table<TensorTypeState> = fieldTable<TensorTypeState, ParseLimits>([
+  { field: 1, name: "elem_type", kind: "int64", once: true, set: (t, v) => { t.elemType = v; } },
+  {
+    field: 2, name: "shape", kind: "message", once: true,
+    read: (t, b, w, l) => { t.shape = readMessage<{ dims: ParsedDim[] }>(b, w, SHAPE, { dims: [] }, l).dims; },
+  },
+]);
+
+const SHAPE: Table<{ dims: ParsedDim[] }> = fieldTable<{ dims: ParsedDim[] }, ParseLimits>([
+  {
+    field: 1, name: "dim", kind: "message", read: (s, b, w, l) => { s.dims.push(parseDim(b, w, l)); },
+    cap: { count: (s) => s.dims.length, max: (l) => l.maxRank, tooMany: (max) => `rank above the limit of ${max}` },
+  },
+]);
+
+function dimOneof(m: DimState, r: WireReader): void {
+  if (m.valueSet) r.fail("both dim_value and dim_param set (or one twice)");
+  m.valueSet = true;
+}
+
+const DIM: Table<DimState> = fieldTable<DimState, ParseLimits>([
+  { field: 1, name: "dim_value", kind: "int64", before: dimOneof, set: (m, v) => { m.dim = { kind: "value", value: v }; } },
+  { field: 2, name: "dim_param", kind: "string", before: dimOneof, set: (m, v) => { m.dim = { kind: "param", param: v }; } },
+  text(3, "denotation"),
+]);

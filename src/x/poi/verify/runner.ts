@@ -9,7 +9,7 @@
  */
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
-import { mulberry32 } from "../onnx/train";
+import { mulberry32 } from "../../../util/random";
 import type { ThreadJob, ThreadReply } from "./runner-thread";
 
 export interface ReexecJob {

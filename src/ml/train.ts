@@ -10,7 +10,8 @@
  * ...), so loadMnist() puts them in one fixed interleaved order (a mulberry32 permutation with a
  * constant seed); the first 8,000 are the training set, the last 2,000 the held-out test set.
  */
-import { checkMlpWeights, type MlpWeights } from "./builder";
+import { mulberry32 } from "../util/random";
+import { checkMlpWeights, type MlpWeights } from "../x/poi/onnx/builder";
 
 export const MNIST_PIXELS = 784;
 export const MNIST_CLASSES = 10;
@@ -18,18 +19,6 @@ export const MNIST_TOTAL = 10_000;
 export const MNIST_TRAIN_COUNT = 8_000;
 /** Seed of the fixed permutation that interleaves the package's per-digit lists. Never change it. */
 export const MNIST_ORDER_SEED = 0x4d4e4953; // "MNIS"
-
-/** mulberry32: a tiny 32-bit seeded PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** In-place Fisher–Yates shuffle driven by `rand`. */
 export function shuffleInPlace<T>(items: T[], rand: () => number): T[] {
