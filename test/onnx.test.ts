@@ -200,10 +200,9 @@ describe("x/poi/onnx", function () {
       assert.equal(a.testAccuracy, b.testAccuracy);
     });
 
-    it("trains the MLP to ≥ 0.9 held-out accuracy in under 60 s; onnxruntime agrees on every digit", async () => {
+    it("trains the MLP to ≥ 0.9 held-out accuracy; onnxruntime agrees on every digit", async () => {
       const result = trainMnistMlp();
       console.log(`      trained in ${result.trainMs} ms: held-out accuracy ${result.testAccuracy}, train ${result.trainAccuracy}`);
-      assert.ok(result.trainMs < 60_000, `training took ${result.trainMs} ms`);
       assert.ok(result.testAccuracy >= 0.9, `held-out accuracy ${result.testAccuracy}`);
       const bytes = mlpBytes(result.weights);
       const summary = validateModel(bytes);
