@@ -12,6 +12,7 @@ import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { ExtendedCommitInfo, ResponseProcessProposal_ProposalStatus } from "cosmjs-types/tendermint/abci/types";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
 import { PoiApp } from "../../src/app/app";
+import { Context } from "../../src/app/context";
 import { parseAddress } from "../../src/app/address";
 import { consensusAddress } from "../../src/x/valset/module";
 import { voteExtensionSignBytes } from "../../src/x/poi/verdicts";
@@ -112,7 +113,7 @@ export class Harness {
   }
 
   /** The extensions each validator would attach at `height` (its verifier's verdicts, signed). */
-  private async extensions(voteHeight: bigint): Promise<ExtendedCommitInfo> {
+  async signedExtensions(voteHeight: bigint): Promise<ExtendedCommitInfo> {
     const votes = [];
     for (const v of this.validators) {
       if (!v.votes) { votes.push({ validator: { address: v.address, power: 10n }, voteExtension: new Uint8Array(), extensionSignature: new Uint8Array(), blockIdFlag: BlockIDFlag.BLOCK_ID_FLAG_ABSENT }); continue; }
@@ -127,7 +128,7 @@ export class Harness {
   /** One height: PrepareProposal (with last height's extensions) -> ProcessProposal -> FinalizeBlock -> Commit. */
   async block(mempool: Uint8Array[], tamper?: (txs: Uint8Array[]) => Uint8Array[]) {
     const height = this.height + 1n;
-    const localLastCommit = height > 1n ? await this.extensions(height - 1n) : ExtendedCommitInfo.fromPartial({});
+    const localLastCommit = height > 1n ? await this.signedExtensions(height - 1n) : ExtendedCommitInfo.fromPartial({});
     const common = { height, time: { seconds: T0 + height, nanos: 0 }, proposerAddress: this.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [] };
     const prepared = await this.app.prepareProposal({ ...common, maxTxBytes: 22_000_000n, txs: mempool, localLastCommit });
     const txs = tamper ? tamper(prepared.txs) : prepared.txs;
@@ -139,6 +140,35 @@ export class Harness {
     for (const v of this.validators) v.verifier?.onCommit();
     for (const v of this.validators) await v.verifier?.idle();
     return { rejected: false as const, ...res };
+  }
+
+  /**
+   * Executes `txs` as the next block (with `timeOffset` seconds added to the usual time) through
+   * ProcessProposal and FinalizeBlock WITHOUT committing: `inspect` reads the pending state, which is
+   * then dropped (the next FinalizeBlock starts over). Undefined if ProcessProposal rejects.
+   */
+  async dryRun<T>(txs: Uint8Array[], timeOffset: bigint, inspect: (ctx: Context) => Promise<T>): Promise<T | undefined> {
+    const height = this.height + 1n;
+    const common = { height, time: { seconds: T0 + height + timeOffset, nanos: 0 }, proposerAddress: this.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [] };
+    const hash = Buffer.alloc(32, Number((height + timeOffset) % 256n));
+    const status = (await this.app.processProposal({ ...common, txs, proposedLastCommit: { round: 0, votes: [] }, hash })).status;
+    if (status !== ResponseProcessProposal_ProposalStatus.ACCEPT) return undefined;
+    await this.app.finalizeBlock({ ...common, txs, hash, decidedLastCommit: { round: 0, votes: [] } });
+    const header = { chainId: CHAIN_ID, height, timeSeconds: common.time.seconds, timeNanos: 0, hash, proposer: common.proposerAddress };
+    const out = await inspect(new Context(this.app.store.working, header, "query"));
+    this.app.store.discardPending();
+    return out;
+  }
+
+  /** PrepareProposal for the next height over `mempool`, with last height's signed extensions. */
+  async propose(mempool: Uint8Array[]): Promise<Uint8Array[]> {
+    const height = this.height + 1n;
+    const localLastCommit = await this.signedExtensions(height - 1n);
+    const prepared = await this.app.prepareProposal({
+      height, time: { seconds: T0 + height, nanos: 0 }, proposerAddress: this.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [],
+      maxTxBytes: 22_000_000n, txs: mempool, localLastCommit,
+    });
+    return prepared.txs;
   }
 
   async blocks(n: number): Promise<void> {
