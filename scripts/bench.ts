@@ -5,6 +5,7 @@ import { runStoreBench } from "./bench-store";
 import { runSigverifyBench } from "./bench-sigverify";
 import { runBankBench } from "./bench-bank";
 import { runVerifyBench } from "./bench-verify";
+import { runTrainBench } from "./bench-train";
 import { parseThroughputArgs, runThroughputBench, THROUGHPUT_USAGE } from "./bench-throughput";
 
 const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
@@ -12,9 +13,10 @@ const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
   sigverify: () => runSigverifyBench(),
   bank: () => runBankBench(),
   verify: () => runVerifyBench(),
+  train: () => runTrainBench(),
   throughput: (options) => runThroughputBench(parseThroughputArgs(options)),
 };
-const DEFAULT = ["store", "sigverify", "bank", "verify"];
+const DEFAULT = ["store", "sigverify", "bank", "verify", "train"];
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
