@@ -1,26 +1,37 @@
-// `npm run bench`: every benchmark, one after the other. Benchmarks print figures; they never fail on speed.
-// Select some with arguments: `npm run bench -- store sigverify bank`.
+// `npm run bench`: the quick benchmarks, one after the other. Benchmarks print figures; they never fail on speed.
+// Select some with arguments: `npm run bench -- store sigverify bank`. `throughput` (our app against
+// CometBFT's kvstore, several minutes) runs only when named, and takes options: `npm run bench -- throughput --txs 500`.
 import { runStoreBench } from "./bench-store";
 import { runSigverifyBench } from "./bench-sigverify";
 import { runBankBench } from "./bench-bank";
 import { runVerifyBench } from "./bench-verify";
+import { runTrainBench } from "./bench-train";
+import { parseThroughputArgs, runThroughputBench, THROUGHPUT_USAGE } from "./bench-throughput";
 
-const BENCHES: Record<string, () => Promise<unknown>> = {
+const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
   store: () => runStoreBench(),
   sigverify: () => runSigverifyBench(),
   bank: () => runBankBench(),
   verify: () => runVerifyBench(),
+  train: () => runTrainBench(),
+  throughput: (options) => runThroughputBench(parseThroughputArgs(options)),
 };
-const ORDER = ["store", "sigverify", "bank", "verify"];
+const DEFAULT = ["store", "sigverify", "bank", "verify", "train"];
 
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const firstOption = argv.findIndex((a) => a.startsWith("-"));
+  const wanted = firstOption < 0 ? argv : argv.slice(0, firstOption);
+  const options = firstOption < 0 ? [] : argv.slice(firstOption);
   for (const name of wanted) {
-    if (!BENCHES[name]) throw new Error(`unknown benchmark "${name}"; known: ${ORDER.join(", ")}`);
+    if (!BENCHES[name]) throw new Error(`unknown benchmark "${name}"; known: ${Object.keys(BENCHES).join(", ")}`);
   }
-  for (const name of wanted.length ? wanted : ORDER) {
+  if (options.length && (wanted.length !== 1 || wanted[0] !== "throughput")) {
+    throw new Error(`options are for the throughput benchmark alone:\n${THROUGHPUT_USAGE}`);
+  }
+  for (const name of wanted.length ? wanted : DEFAULT) {
     console.log(`\n=== ${name} ===`);
-    await BENCHES[name]();
+    await BENCHES[name](options);
   }
 }
 
