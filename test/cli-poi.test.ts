@@ -370,6 +370,20 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
     assert.equal(cheatPlan(10, 0.04, 7, "5").indices.length, 0);
   });
 
+  it("query poi validator and seed-record show the validator's verification income and its committed, then revealed, sampling seeds", async () => {
+    const consensus = (JSON.parse(fs.readFileSync(path.join(home, "config", "priv_validator_key.json"), "utf8")) as { address: string }).address;
+    const stats = json<{ validator: string; operator: string; passesMatched: string }>(["query", "poi", "validator", consensus.toLowerCase(), ...node]);
+    assert.equal(stats.validator, consensus.toUpperCase());
+    assert.equal(stats.operator, acct("operator0").address, "its income goes to operator0 (genesis valset.operators)");
+    assert.ok(Number(stats.passesMatched) >= 1, "it passed the honest results above");
+    const rec = json<{ epoch: string; record: { commitment: string; committedHeight: string; seed: string } | null }>(["query", "poi", "seed-record", consensus, "0", ...node]);
+    assert.equal(rec.epoch, "0");
+    assert.equal(rec.record?.commitment.length, 64, "a 32-byte commitment (hex)");
+    assert.equal(rec.record?.seed.length, 64, "epoch 0 is long over: its seed is revealed");
+    assert.equal(json<{ record: unknown }>(["query", "poi", "seed-record", consensus, "999999", ...node]).record, null);
+    assert.match(fails(["query", "poi", "validator", "xyz", ...node]).stderr, /invalid consensus address "xyz": want 40 hex characters/);
+  });
+
   it("worker start refuses bad options with a message", () => {
     assert.match(fails(["worker", "start", "--key", "operator0", "--cheat-fraction", "1.5", ...tx]).stderr, /invalid --cheat-fraction "1.5": want a number from 0 to 1/);
     assert.match(fails(["worker", "start", "--key", "nobody", ...tx]).stderr, /key "nobody" not found/);

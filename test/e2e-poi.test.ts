@@ -9,7 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
-import { StargateClient } from "@cosmjs/stargate";
+import { QueryClient, setupBankExtension, StargateClient } from "@cosmjs/stargate";
+import { connectComet } from "@cosmjs/tendermint-rpc";
 import { Tx } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { PoiQueryClient } from "../src/client/query";
 import { PoiTxClient } from "../src/client/tx";
@@ -21,7 +22,7 @@ import { buildMlp } from "../src/x/poi/onnx/builder";
 import { argmax, loadMnist, trainMnistMlp } from "../src/ml/train";
 import { TaskStatus, type Task } from "../src/x/poi/types";
 import { PoiWorker } from "../src/worker/worker";
-import { headerAppHash, height, poi, removeHome, rpcUrls, sleep, tmpHome } from "./helpers/chain";
+import { headerAppHash, height, poi, removeHome, rpc, rpcUrls, sleep, tmpHome } from "./helpers/chain";
 import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
 const BASE_PORT = 28000;
@@ -57,6 +58,42 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
       if (Date.now() > deadline) throw new Error(`task ${id}: ${what} did not happen within ${timeoutMs} ms; status ${t.status}, votes ${JSON.stringify(t.votes)}`);
       await sleep(250);
     }
+  }
+
+  /** Waits until every validator has revealed its sampling seed of `epoch`. */
+  async function untilRevealed(epoch: string, timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const recs = await Promise.all(validatorHex.map((v) => q.seedRecord(v, epoch)));
+      if (recs.every((r) => r && r.seed.length > 0)) return;
+      if (Date.now() > deadline) throw new Error(`seeds of epoch ${epoch} not all revealed within ${timeoutMs} ms`);
+      await sleep(300);
+    }
+  }
+
+  async function totalSupply(): Promise<bigint> {
+    const comet = await connectComet(urls[0]);
+    try {
+      return BigInt((await QueryClient.withExtensions(comet, setupBankExtension).bank.supplyOf("upoi")).amount);
+    } finally {
+      comet.disconnect();
+    }
+  }
+
+  /** Every block event about task `id` (finalize_block_events), from its creation to the latest block. */
+  async function taskEvents(id: string): Promise<Array<{ type: string; height: number; attrs: Record<string, string> }>> {
+    const from = Number((await q.task(id)).createdHeight);
+    const to = await height(urls[0]);
+    const out: Array<{ type: string; height: number; attrs: Record<string, string> }> = [];
+    for (let h = from; h <= to; h++) {
+      const r = await rpc<{ finalize_block_events?: Array<{ type: string; attributes: Array<{ key: string; value: string }> }>; txs_results?: Array<{ events: Array<{ type: string; attributes: Array<{ key: string; value: string }> }> }> }>(urls[0], `block_results?height=${h}`);
+      const events = [...(r.txs_results ?? []).flatMap((t) => t.events ?? []), ...(r.finalize_block_events ?? [])];
+      for (const e of events) {
+        const attrs = Object.fromEntries(e.attributes.map((a) => [a.key, a.value]));
+        if (attrs.task_id === id) out.push({ type: e.type, height: h, attrs });
+      }
+    }
+    return out;
   }
 
   /** upoi paid in fees by `address`, from the auth_info of every tx it signed. */
@@ -121,28 +158,39 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     assert.equal(ds.numItems, String(DIGITS));
   });
 
-  it("honest task over 1,000 digits: verified by re-execution, worker paid exactly the reward, escrow released, outputs match local onnxruntime", async () => {
+  it("honest task over 1,000 digits: verified by each validator's own sample, worker paid exactly the reward, the verification fee paid exactly to the matching voters", async () => {
     const worker = acct("operator0").address;
     const w0 = await balance(worker), fees0 = await feesPaid(worker);
     const moduleAddr = formatAddress(POI_MODULE_ACCOUNT);
     const mod0 = await balance(moduleAddr);
+    const paid0 = await Promise.all(validatorHex.map(async (v) => BigInt((await q.validator(v)).paid)));
     const { taskId } = await requester.submitInferenceTask({ modelId, dataset: { id: datasetId, start: 0, count: DIGITS }, rewardPerItem: REWARD, k: 32, deadlineBlocks: 200, bond: BOND });
-    assert.equal(await balance(moduleAddr), mod0 + REWARD * BigInt(DIGITS), "escrow held by the module account");
+    const fee = BigInt((await q.task(taskId)).verifyFee);
+    const units = BigInt((await q.model(modelId)).workUnitsPerItem);
+    assert.equal(fee, (32n * units * 1000n + 999_999n) / 1_000_000n, "verify_fee = ceil(k × work units × 1000 upoi per 10^6 units)");
+    assert.equal(await balance(moduleAddr), mod0 + REWARD * BigInt(DIGITS) + fee, "escrow and verification fee held by the module account");
     startWorker("operator0", { filter: (t) => t.id === taskId });
     const t = await until(taskId, (x) => x.status === TaskStatus.COMPLETED || x.status === TaskStatus.EXPIRED, "verification");
     assert.equal(t.status, TaskStatus.COMPLETED);
     assert.equal(t.worker, worker);
-    assert.equal(t.sample.length, 32);
-    assert.equal(await balance(moduleAddr), mod0, "escrow and bond released");
     const fees = (await feesPaid(worker)) - fees0;
     assert.equal(await balance(worker), w0 + REWARD * BigInt(DIGITS) - fees, "worker +reward exactly (less its own tx fees)");
     const votes = new Map(t.votes.map((v) => [v.validator, v.pass]));
     assert.equal(votes.get(validatorHex[0]), true);
     assert.equal(votes.get(validatorHex[1]), true, "the noisy validator (1e-6) agrees");
+    assert.equal(votes.get(validatorHex[2]), true);
     if (votes.has(validatorHex[3])) assert.equal(votes.get(validatorHex[3]), false, "node3 votes the wrong way, without effect");
     const stats = await q.worker(worker);
     assert.equal(stats.tasksPassed, "1");
-    assert.equal(BigInt(stats.verifiedWorkUnits), BigInt((await q.model(modelId)).workUnitsPerItem) * BigInt(DIGITS));
+    assert.equal(BigInt(stats.verifiedWorkUnits), units * BigInt(DIGITS));
+    // The fee: pass voters' shares pro rata to power (equal here), held until each reveals its seed of
+    // the result's epoch; the floor's remainder is burned. node3's false report earns it nothing.
+    const passers = validatorHex.filter((v) => votes.get(v) === true);
+    const share = fee / BigInt(passers.length);
+    await untilRevealed(t.resultEpoch);
+    const paid = await Promise.all(validatorHex.map(async (v) => BigInt((await q.validator(v)).paid)));
+    validatorHex.forEach((v, i) => assert.equal(paid[i] - paid0[i], passers.includes(v) ? share : 0n, `validator ${i} fee share`));
+    assert.equal(await balance(moduleAddr), mod0, "escrow, bond and the whole fee have left the module account");
     // The outputs are queryable and their argmax is what onnxruntime gives here.
     const out = await q.taskOutputs(taskId);
     const logits = new Float32Array(new Uint8Array(out).buffer);
@@ -154,13 +202,16 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
       if (argmax(r.logits.data as Float32Array) === argmax(logits.subarray(i * 10, i * 10 + 10))) agree++;
     }
     assert.equal(agree, DIGITS, "argmax of every queried output matches a local onnxruntime run");
-    console.log(`      blocks from submission to payout: ${BigInt(t.completedHeight) - BigInt(t.createdHeight)} (created ${t.createdHeight}, result ${t.resultHeight}, sampled ${t.sampleHeight}, paid ${t.completedHeight})`);
+    console.log(`      verification fee ${fee}upoi (k = 32 × ${units} units), ${share}upoi to each of ${passers.length} pass voters`);
+    console.log(`      blocks from submission to payout: ${BigInt(t.completedHeight) - BigInt(t.createdHeight)} (created ${t.createdHeight}, result ${t.resultHeight}, paid ${t.completedHeight})`);
   });
 
-  it("a worker fabricating 10% of items is caught and slashed; an honest worker then completes the task", async () => {
+  it("escalation: a worker fabricating 10% is caught by a validator's own sample, every validator re-runs the reported items, the worker is slashed; the fail voters get exactly the bounty, the rest is burned, the requester nothing", async () => {
     const cheater = acct("operator1").address;
-    const { taskId } = await requester.submitInferenceTask({ modelId, dataset: { id: datasetId, start: 0, count: DIGITS }, rewardPerItem: REWARD, k: 128, deadlineBlocks: 300, bond: BOND }); // escapes with p = 0.9^128 ≈ 1e-6
+    const { taskId } = await requester.submitInferenceTask({ modelId, dataset: { id: datasetId, start: 0, count: DIGITS }, rewardPerItem: REWARD, k: 32, deadlineBlocks: 300, bond: BOND });
     const req0 = await balance(acct("requester").address);
+    const supply0 = await totalSupply();
+    const pending0 = await Promise.all(validatorHex.map(async (v) => BigInt((await q.validator(v)).pending) + BigInt((await q.validator(v)).paid)));
     const cheat = startWorker("operator1", { cheatFraction: 0.1, filter: (t) => t.id === taskId && t.attempt === 0 });
     const failed = await until(taskId, (x) => x.failedAttempts >= 1, "the cheat's failure");
     await cheat.stop();
@@ -169,7 +220,26 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     assert.equal(stats.tasksFailed, "1");
     assert.equal(stats.slashed, BOND.toString());
     assert.equal(stats.verifiedWorkUnits, "0");
-    assert.equal(await balance(acct("requester").address), req0 + BOND / 2n, "half the bond to the requester (slash_to_requester_bps 5000), half burned");
+    assert.equal(await balance(acct("requester").address), req0, "the requester receives nothing from the slash");
+    // The failing attempt, from the chain's events: which items were reported, who voted them failing.
+    const ev = await taskEvents(taskId);
+    const failedEv = ev.find((e) => e.type === "poi_task_failed")!;
+    assert.ok(failedEv, "a poi_task_failed event");
+    const confirmed = failedEv.attrs.items.split(",");
+    const failVoters = new Set(ev.filter((e) => e.type === "poi_item_verdict" && e.attrs.attempt === "0" && confirmed.includes(e.attrs.item) && e.attrs.pass === "false").map((e) => e.attrs.validator));
+    const allVoters = new Set(ev.filter((e) => e.type === "poi_item_verdict" && e.attrs.attempt === "0").map((e) => e.attrs.validator));
+    assert.ok(allVoters.size >= 3, `the reported items were re-run and voted on by ${allVoters.size} validators`);
+    assert.ok(failVoters.size >= 3 && !failVoters.has(validatorHex[3]), "the honest validators confirmed; node3 (inverted) did not");
+    const bounty = BOND / 2n; // catch_bounty_bps = 5000
+    const share = bounty / BigInt(failVoters.size);
+    const shares = Object.fromEntries(failedEv.attrs.bounty_shares.split(",").map((x) => x.split(":")));
+    assert.deepEqual(Object.keys(shares).sort(), [...failVoters].sort(), "the bounty goes to the fail voters only");
+    for (const v of failVoters) assert.equal(BigInt(shares[v]), share, `bounty share of ${v}`);
+    const burned = BOND - share * BigInt(failVoters.size);
+    assert.equal(failedEv.attrs.burned, `${burned}upoi`);
+    assert.equal(await totalSupply(), supply0 - burned, "the rest of the bond is burned");
+    const after = await Promise.all(validatorHex.map(async (v) => BigInt((await q.validator(v)).pending) + BigInt((await q.validator(v)).paid)));
+    validatorHex.forEach((v, i) => assert.equal(after[i] - pending0[i], failVoters.has(v) ? share : 0n, `validator ${i} income from the bounty`));
     startWorker("operator2", { filter: (t) => t.id === taskId });
     const done = await until(taskId, (x) => x.status === TaskStatus.COMPLETED, "completion by the honest worker");
     assert.equal(done.worker, acct("operator2").address);

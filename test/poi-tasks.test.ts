@@ -4,144 +4,110 @@
  * FinalizeBlock, real onnxruntime re-execution, real signed txs.
  */
 import { strict as assert } from "assert";
-import * as ort from "onnxruntime-node";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { Harness } from "./helpers/poi-harness";
+import { bytesOf, IN, OUT, OUT_BYTES, PoiFlow } from "./helpers/poi-flow";
 import { parseAddress } from "../src/app/address";
 import { buildMlp } from "../src/x/poi/onnx/builder";
-import { loadMnist, randomMlpWeights } from "../src/ml/train";
+import { randomMlpWeights } from "../src/ml/train";
 import { mulberry32 } from "../src/util/random";
-import { POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
-import { resultRoot, sampleIndices, sampleSeed } from "../src/x/poi/commitment";
-import { compareItem } from "../src/x/poi/verify/compare";
+import { resultRoot } from "../src/x/poi/commitment";
+import { epochOf } from "../src/x/poi/sampling";
 import { encodeAggregateTx, decodeAggregateTx, isAggregateTx } from "../src/x/poi/verdicts";
 import {
   MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec,
-  MsgSubmitResultCodec, MsgSubmitInferenceTaskResponseCodec, MsgRegisterModelResponseCodec, TaskStatus, Q, type Task,
+  MsgSubmitResultCodec, TaskStatus, Q,
 } from "../src/x/poi/types";
-import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
-const IN = [{ name: "input", shape: ["1", "784"], dtype: "float32" }];
-const OUT = [{ name: "logits", shape: ["1", "10"], dtype: "float32" }];
 const N = 60; // digits per task
-const OUT_BYTES = 40;
 
-async function runModel(onnx: Uint8Array, images: Float32Array[]): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(onnx, SESSION_OPTIONS);
-  const out = new Float32Array(images.length * 10);
-  for (const [i, img] of images.entries()) {
-    const r = await session.run({ input: new ort.Tensor("float32", img, [1, 784]) });
-    out.set(r.logits.data as Float32Array, i * 10);
-  }
-  await session.release();
-  return out;
-}
-
-const bytesOf = (f: Float32Array) => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
-
-describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed verdicts (in process, 4 validators)", function () {
+describe("x/poi tasks: escrow, claims, results, per-validator sampled re-execution and signed verdicts (in process, 4 validators)", function () {
   let h: Harness;
+  let f: PoiFlow;
   let modelId = "";
-  let onnx: Uint8Array;
-  let images: Float32Array[];
   let honest: Float32Array;
   let inline: Float32Array;
 
-  const balance = (name: string) => h.app.bank.getBalance(h.app.queryContext(), parseAddress(h.account(name).address), "upoi");
-  const moduleBalance = () => h.app.bank.getBalance(h.app.queryContext(), POI_MODULE_ACCOUNT, "upoi");
-  const supply = () => h.app.bank.getSupply(h.app.queryContext(), "upoi");
-  const task = async (id: string) => (await h.app.poi.getTask(h.app.queryContext(), BigInt(id)))!;
-
-  async function submitTask(opts: { k?: number; bond?: string; reward?: string; deadline?: number } = {}): Promise<string> {
-    const r = await h.send("requester", MsgSubmitInferenceTaskCodec, {
-      requester: h.account("requester").address, modelId, inputs: bytesOf(inline), rewardPerItem: opts.reward ?? "1000", k: opts.k ?? 8,
-      deadlineBlocks: String(opts.deadline ?? 100), bond: opts.bond ?? "50000",
-    });
-    assert.equal(r.code, 0, r.log);
-    return MsgSubmitInferenceTaskResponseCodec.decode(TxMsgData.decode(r.data!).msgResponses[0].value).taskId;
-  }
-
-  async function claimAndSubmit(worker: string, id: string, outputs: Float32Array) {
-    const c = await h.send(worker, MsgClaimTaskCodec, { worker: h.account(worker).address, taskId: id });
-    assert.equal(c.code, 0, c.log);
-    const out = bytesOf(outputs);
-    const r = await h.send(worker, MsgSubmitResultCodec, { worker: h.account(worker).address, taskId: id, outputs: out, resultRoot: resultRoot(out, N, OUT_BYTES) });
-    assert.equal(r.code, 0, r.log);
-  }
-
-  async function untilFinal(id: string, wantStatus: TaskStatus[], maxBlocks = 12): Promise<Task> {
-    for (let i = 0; i < maxBlocks; i++) {
-      const t = await task(id);
-      if (wantStatus.includes(t.status)) return t;
-      await h.block([]);
-    }
-    return task(id);
-  }
+  const balance = (name: string) => f.balance(name);
+  const moduleBalance = () => f.moduleBalance();
+  const supply = () => f.supply();
+  const task = (id: string) => f.task(id);
+  const submitTask = (opts: { k?: number; bond?: string; reward?: string; deadline?: number } = {}) => f.submitTask(opts);
+  const claimAndSubmit = (worker: string, id: string, outputs: Float32Array) => f.claimAndSubmit(worker, id, outputs);
+  const untilFinal = (id: string, want: TaskStatus[], maxBlocks = 12) => f.untilStatus(id, want, maxBlocks);
 
   before(async () => {
     h = await Harness.create({ validators: 4, accounts: ["requester", "worker", "cheater", "poor", "other"], balances: { poor: "10000000" }, params: { maxModelBytes: "150000", claimBlocks: "4" }, faults: { 1: { noise_rel: 1e-6 }, 3: { invert_verdicts: true } } });
-    onnx = buildMlp({ inputSize: 784, hidden: 32, outputs: 10, weights: randomMlpWeights(784, 32, 10, 7) });
-    const r = await h.send("requester", MsgRegisterModelCodec, { owner: h.account("requester").address, name: "mlp", onnx, inputs: IN, outputs: OUT });
-    assert.equal(r.code, 0, r.log);
-    modelId = MsgRegisterModelResponseCodec.decode(TxMsgData.decode(r.data!).msgResponses[0].value).modelId;
-    images = loadMnist().images.slice(0, N);
-    inline = new Float32Array(N * 784);
-    images.forEach((img, i) => inline.set(img, i * 784));
-    honest = await runModel(onnx, images);
+    f = await PoiFlow.create(h, { n: N });
+    ({ modelId, honest, inline } = f);
   });
   after(async () => h && (await h.close()));
 
-  it("honest worker: escrow, claim, result, sample from a later beacon, 2/3 pass votes, exact payout and work units", async () => {
+  it("honest worker: escrow and fee, claim, result verified by each validator's own sample, a false report escalated and cleared, exact payout", async () => {
     const req0 = await balance("requester"), w0 = await balance("worker"), mod0 = await moduleBalance();
+    const params = await h.app.poi.params(h.app.queryContext());
+    const model = (await h.app.poi.getModel(h.app.queryContext(), modelId))!;
+    const fee = (8n * BigInt(model.workUnitsPerItem) * BigInt(params.verifyPricePerMegaUnit) + 999_999n) / 1_000_000n;
     const id = await submitTask({ k: 8 });
     let t = await task(id);
     assert.equal(t.status, TaskStatus.OPEN);
     assert.equal(t.escrow, String(1000 * N));
-    assert.equal(await moduleBalance(), mod0 + BigInt(1000 * N));
-    assert.equal(await balance("requester"), req0 - BigInt(1000 * N) - 2_500_000n, "requester pays escrow + fee");
+    assert.equal(t.verifyFee, fee.toString());
+    assert.equal(await moduleBalance(), mod0 + BigInt(1000 * N) + fee);
+    assert.equal(await balance("requester"), req0 - BigInt(1000 * N) - fee - 2_500_000n, "requester pays escrow + verification fee + tx fee");
 
     await claimAndSubmit("worker", id, honest);
     t = await task(id);
-    assert.equal(t.status, TaskStatus.AWAITING_SAMPLE, "no sample in the block that carries the result");
-    const resultHeight = BigInt(t.resultHeight);
-    t = await untilFinal(id, [TaskStatus.VERIFYING, TaskStatus.COMPLETED]);
-    assert.ok(BigInt(t.sampleHeight) > resultHeight, "the sample comes from a later block's beacon");
-    assert.equal(t.sample.length, 8);
+    assert.equal(t.status, TaskStatus.VERIFYING, "a result goes straight to verification: samples are private, nothing waits for randomness");
+    assert.equal(t.resultEpoch, epochOf(BigInt(t.resultHeight), BigInt(params.seedEpochBlocks)).toString());
     t = await untilFinal(id, [TaskStatus.COMPLETED]);
     assert.equal(t.status, TaskStatus.COMPLETED, JSON.stringify(t.votes));
-    // Validators 0,1(noise),2 passed; 3 (inverted) voted fail but could not change the outcome.
-    const byVal = new Map(t.votes.map((v) => [v.validator, v.pass]));
-    const hexOf = (i: number) => Buffer.from(h.validators[i].address).toString("hex").toUpperCase();
-    assert.equal(byVal.get(hexOf(1)), true, "the noisy validator agrees");
-    assert.equal(byVal.get(hexOf(3)) ?? false, false);
+    // Validators 0, 1 (noise) and 2 passed their own samples; 3 (inverted) reported an item failing.
+    const byVal = new Map(t.votes.map((v) => [v.validator, v]));
+    assert.equal(byVal.get(h.validators[0].hex)?.pass, true);
+    assert.equal(byVal.get(h.validators[1].hex)?.pass, true, "the noisy validator agrees");
+    assert.equal(byVal.get(h.validators[2].hex)?.pass, true);
+    assert.equal(byVal.get(h.validators[3].hex)?.pass, false);
+    assert.equal(byVal.get(h.validators[3].hex)?.failedItems.length, 1, "the inverted validator named one item");
+    // Its report was public: everyone re-ran the item, 3 of 4 found it passing, so the worker is paid.
+    assert.equal(t.challenges.length, 1);
+    assert.equal(t.challenges[0].item, byVal.get(h.validators[3].hex)!.failedItems[0]);
+    assert.deepEqual(t.challenges[0].votes.filter((v) => v.pass).map((v) => v.validator).sort(), [0, 1, 2].map((i) => h.validators[i].hex).sort());
     assert.equal(await balance("worker"), w0 - 2n * 2_500_000n + BigInt(1000 * N), "worker: +reward exactly, bond back, two fees");
-    assert.equal(await moduleBalance(), mod0, "escrow and bond released");
     const stats = (await h.app.poi.workerStats(h.app.queryContext(), parseAddress(h.account("worker").address)))!;
-    const model = (await h.app.poi.getModel(h.app.queryContext(), modelId))!;
     assert.equal(stats.verifiedWorkUnits, (BigInt(model.workUnitsPerItem) * BigInt(N)).toString());
     const blockWork = await h.app.poi.blockWork(h.app.queryContext(), BigInt(t.completedHeight));
     assert.deepEqual(blockWork.map((b) => b.units), [BigInt(model.workUnitsPerItem) * BigInt(N)]);
-    // Outputs stay queryable, and their argmax is what a local onnxruntime run gives.
+    // Outputs stay queryable, and they are what a local onnxruntime run gives.
     const q = await h.app.query({ path: "/poi.v1.Query/TaskOutputs", data: Q.TaskRequest.encode({ id }).finish(), height: 0n, prove: false });
     assert.equal(q.code ?? 0, 0, q.log);
     assert.deepEqual(Buffer.from(Q.TaskDataResponse.decode(q.value!).data), Buffer.from(bytesOf(honest)));
   });
 
-  it("cheating worker (10% fabricated, k = all items): caught, bond slashed (half to requester, half burned), then done by an honest worker", async () => {
+  it("cheating worker (10% fabricated): a validator's own sample finds an item, every validator confirms it, the bond is slashed (bounty to the confirmers, the rest burned, nothing to the requester)", async () => {
     const fabricated = honest.slice();
     const rand = mulberry32(99);
     for (let i = 0; i < N / 10; i++) for (let j = 0; j < 10; j++) fabricated[(i * 10 + 3) * 10 + j] = rand() * 10 - 5;
-    const id = await submitTask({ k: N, bond: "80000" });
-    const req0 = await balance("requester"), cheat0 = await balance("cheater"), supply0 = await supply();
+    const id = await submitTask({ k: N, bond: "120000" });
+    const req0 = await balance("requester"), cheat0 = await balance("cheater"), supply0 = await supply(), mod0 = await moduleBalance();
+    const vstats = () => Promise.all(h.validators.map(async (v) => (await h.app.poiModule.verification.stats(h.app.queryContext(), v.hex)) ?? { pending: "0", paid: "0" }));
+    const before = await vstats();
     await claimAndSubmit("cheater", id, fabricated);
     let t = await untilFinal(id, [TaskStatus.OPEN]);
     assert.equal(t.status, TaskStatus.OPEN, "task reopens after the failure");
     assert.equal(t.attempt, 1);
     assert.equal(t.failedAttempts, 1);
-    assert.equal(await balance("cheater"), cheat0 - 80000n - 2n * 2_500_000n, "bond lost");
-    assert.equal(await balance("requester"), req0 + 40000n, "half the bond to the requester");
-    assert.equal(await supply(), supply0 - 40000n, "the other half burned");
+    assert.equal(await balance("cheater"), cheat0 - 120000n - 2n * 2_500_000n, "bond lost");
+    assert.equal(await balance("requester"), req0, "the requester gets nothing from a slash");
+    // 50% of the bond is the confirmers' bounty, 20000 to each of validators 0, 1 and 2 (held until they
+    // reveal their seeds); the rest is burned.
+    assert.equal(supply0 - (await supply()), 60000n, "half the bond burned");
+    // Income (pending + paid) grew by the shares; what earlier reveals paid out left the module account.
+    const after = await vstats();
+    const income = after.map((a, i) => BigInt(a.pending) + BigInt(a.paid) - BigInt(before[i].pending) - BigInt(before[i].paid));
+    assert.deepEqual(income, [20000n, 20000n, 20000n, 0n], "bounty shares: the fail voters only");
+    const paidOut = after.reduce((s, a, i) => s + BigInt(a.paid) - BigInt(before[i].paid), 0n);
+    assert.equal((await moduleBalance()) - mod0 + paidOut, 60000n, "the bounty stays in the module account until paid");
     const stats = (await h.app.poi.workerStats(h.app.queryContext(), parseAddress(h.account("cheater").address)))!;
     assert.equal(stats.tasksFailed, "1");
     assert.equal(stats.verifiedWorkUnits, "0");
@@ -167,7 +133,7 @@ describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed 
     };
     const out = bytesOf(honest);
     const root = resultRoot(out, N, OUT_BYTES);
-    const task = (k: Partial<Record<string, unknown>>) => ({ requester: address("requester"), modelId, inputs: bytesOf(inline), rewardPerItem: "1", k: 1, deadlineBlocks: "50", bond: "1", ...k });
+    const task = (k: Partial<Record<string, unknown>>) => ({ requester: address("requester"), modelId, inputs: bytesOf(inline), rewardPerItem: "1", k: 1, deadlineBlocks: "50", bond: "100000", ...k });
 
     // Models: bad bytes, disallowed op and memory bomb are in poi-registry.test.ts; here the size cap.
     const big = buildMlp({ inputSize: 784, hidden: 64, outputs: 10, weights: randomMlpWeights(784, 64, 10, 5) });
@@ -181,7 +147,12 @@ describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed 
     assert.equal((await h.send("requester", MsgUploadDatasetChunkCodec, { owner: address("requester"), datasetId: dsId, index: 0, data: chunk })).code, 0);
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ inputs: new Uint8Array(), datasetId: dsId, start: "0", count: "4" }), 10, /dataset items have shape \[10\] but the model's input "input" has shape \[1,784\]/);
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ k: 0 }), 10, /k \(items to re-execute\) must be at least 1/);
-    await refuse("poor", MsgSubmitInferenceTaskCodec, task({ requester: address("poor"), rewardPerItem: "1000000" }), 10, /escrow of 60000000upoi \(60 items × 1000000\) exceeds the requester's balance/);
+    await refuse("poor", MsgSubmitInferenceTaskCodec, task({ requester: address("poor"), rewardPerItem: "1000000", bond: "60000000" }), 10, /escrow of 60000000upoi \(60 items × 1000000\) plus the verification fee \d+upoi exceeds the requester's balance/);
+    // Tasks no honest worker could finish, and bonds too small to make claiming costly.
+    await refuse("requester", MsgSubmitInferenceTaskCodec, task({ k: 61 }), 10, /k = 61 is more than the task's 60 items/);
+    await refuse("requester", MsgSubmitInferenceTaskCodec, task({ deadlineBlocks: "43" }), 10, /deadline_blocks 43 leaves no time to claim, run and verify: at least 44 \(claim 4 \+ verification 30 \+ margin 10\)/);
+    await refuse("requester", MsgSubmitInferenceTaskCodec, task({ bond: "99999" }), 10, /bond 99999upoi is below the minimum 100000upoi/);
+    await refuse("requester", MsgSubmitInferenceTaskCodec, task({ rewardPerItem: "5000", bond: "299999" }), 10, /bond 299999upoi is below the minimum 300000upoi \(max of min_bond 100000 and 10000 bps of the 300000upoi escrow\)/);
 
     const id = await submitTask({ k: 4, bond: "9000000" });
     // A claim without the bond; a result for a task nobody claimed; unknown task.
@@ -199,7 +170,7 @@ describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed 
     assert.equal((await untilFinal(id, [TaskStatus.COMPLETED])).status, TaskStatus.COMPLETED);
 
     // A result after the claim expired (claim_blocks = 4): refused; the lapse then forfeits the bond.
-    const late = await submitTask({ k: 4, bond: "30000" });
+    const late = await submitTask({ k: 4, bond: "100000" });
     assert.equal((await h.send("cheater", MsgClaimTaskCodec, { worker: address("cheater"), taskId: late })).code, 0);
     const expires = BigInt((await h.app.poi.getTask(h.app.queryContext(), BigInt(late)))!.claimExpiresHeight);
     while (h.height + 1n < expires) await h.block([]);
@@ -249,52 +220,4 @@ describe("x/poi tasks: escrow, claims, results, sampled re-execution and signed 
     assert.equal((await h.block([])).rejected, false);
   });
 
-});
-
-describe("x/poi sampling: detection rate matches 1-(1-f)^k (1,000+ trials per f, real onnxruntime outputs)", () => {
-  it("for f = 0.05 and f = 0.2 with k = 20 over 1,000 digits", async () => {
-    const onnx = buildMlp({ inputSize: 784, hidden: 32, outputs: 10, weights: randomMlpWeights(784, 32, 10, 3) });
-    const images = loadMnist().images.slice(0, 1000);
-    const honest = await runModel(onnx, images);
-    const n = 1000, k = 20, trials = 1500;
-    for (const f of [0.05, 0.2]) {
-      const rand = mulberry32(Math.round(f * 1000));
-      let detected = 0;
-      for (let t = 0; t < trials; t++) {
-        // The cheat fabricates round(f·n) items at random positions.
-        const fake = new Set<number>();
-        while (fake.size < Math.round(f * n)) fake.add(Math.floor(rand() * n));
-        const beacon = sha256(Buffer.from(`trial ${f} ${t}`));
-        const sample = sampleIndices(sampleSeed(beacon, BigInt(t + 1), 0, new Uint8Array(32)), BigInt(n), BigInt(k));
-        const caught = sample.some((i) => {
-          const idx = Number(i);
-          const ref = honest.subarray(idx * 10, idx * 10 + 10);
-          const claimed = fake.has(idx) ? Float32Array.from({ length: 10 }, () => rand() * 10 - 5) : ref;
-          return !compareItem(ref, claimed, [10]).pass;
-        });
-        if (caught) detected++;
-      }
-      const rate = detected / trials;
-      const formula = 1 - Math.pow(1 - f, k);
-      // Distinct indices (no replacement) detect slightly more often: the exact hypergeometric value.
-      let miss = 1;
-      for (let i = 0; i < k; i++) miss *= (n - Math.round(f * n) - i) / (n - i);
-      const exact = 1 - miss;
-      const sigma = Math.sqrt((formula * (1 - formula)) / trials);
-      console.log(`      f=${f} k=${k}: measured ${rate.toFixed(4)} over ${trials} trials; 1-(1-f)^k = ${formula.toFixed(4)}; exact without replacement ${exact.toFixed(4)}; σ = ${sigma.toFixed(4)}`);
-      assert.ok(Math.abs(rate - formula) <= 4 * sigma + (exact - formula), `rate ${rate} vs ${formula} ± ${4 * sigma}`);
-      assert.ok(Math.abs(rate - exact) <= 4 * sigma, `rate ${rate} vs exact ${exact} ± ${4 * sigma}`);
-    }
-  });
-
-  it("sampleIndices: k distinct sorted indices, all when k >= n, uniform over positions", () => {
-    const s = sampleIndices(new Uint8Array(32), 100n, 10n);
-    assert.equal(s.length, 10);
-    assert.equal(new Set(s).size, 10);
-    assert.deepEqual(s, [...s].sort((a, b) => (a < b ? -1 : 1)));
-    assert.deepEqual(sampleIndices(new Uint8Array(32), 5n, 9n), [0n, 1n, 2n, 3n, 4n]);
-    const counts = new Array(10).fill(0);
-    for (let i = 0; i < 5000; i++) for (const x of sampleIndices(sha256(Buffer.from(String(i))), 10n, 1n)) counts[Number(x)]++;
-    for (const c of counts) assert.ok(c > 400 && c < 600, `counts ${counts}`);
-  });
 });

@@ -11,15 +11,17 @@ describe("cli rendering of poi objects and tx results", () => {
   });
 
   it("toJson gives a message's fields in .proto order, 64-bit integers as strings, bytes as hex and the task status by name", () => {
-    const task = TaskCodec.fromPartial({ id: "7", status: TaskStatus.AWAITING_SAMPLE, resultRoot: new Uint8Array([1, 2, 255]), k: 5, sample: ["3", "9"] });
+    const task = TaskCodec.fromPartial({
+      id: "7", status: TaskStatus.VERIFYING, resultRoot: new Uint8Array([1, 2, 255]), k: 5,
+      challenges: [{ item: "3", reporters: ["AB"], votes: [{ validator: "AB", pass: false, height: "9" }] }],
+    });
     const j = toJson(task, "poi.v1.Task") as Record<string, unknown>;
     assert.deepEqual(Object.keys(j).slice(0, 4), ["id", "requester", "modelId", "datasetId"]);
-    assert.equal(j.status, "awaiting_sample");
+    assert.equal(j.status, "verifying");
     assert.equal(j.resultRoot, "0102ff");
-    assert.equal(j.sampleSeed, "");
     assert.equal(j.createdHeight, "0");
     assert.equal(j.k, 5);
-    assert.deepEqual(j.sample, ["3", "9"]);
+    assert.deepEqual(j.challenges, [{ item: "3", reporters: ["AB"], votes: [{ validator: "AB", pass: false, height: "9" }] }]);
     assert.deepEqual(j.votes, []);
     // Without a type: any value, bigints and bytes made JSON-safe.
     assert.deepEqual(toJson({ a: 12n, b: new Uint8Array([10]), c: [1n] }), { a: "12", b: "0a", c: ["1"] });

@@ -227,7 +227,8 @@ describe("x/poi/verify", () => {
         assert.equal(c.argmaxOk, false);
         // One logit moved by 2× its allowed error.
         const shifted = r.slice();
-        shifted[3] += 2 * (DEFAULT_TOLERANCE.atol + DEFAULT_TOLERANCE.rtol * Math.abs(r[3]));
+        const maxRef = r.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        shifted[3] += 2 * (DEFAULT_TOLERANCE.scale * maxRef + DEFAULT_TOLERANCE.rtol * Math.abs(r[3]));
         const s = compareItem(r, shifted, SIZES);
         assert.equal(s.pass, false);
         assert.match(s.reason ?? "", /^element 3:/);
@@ -253,6 +254,24 @@ describe("x/poi/verify", () => {
       assert.equal(compareItem(inf, ninf, SIZES).pass, false);
     });
 
+    it("the absolute part scales with the output: zeros claimed for tiny outputs fail, scaled honest noise passes", () => {
+      // A fixed atol of 1e-4 accepted zeros for any output below 1e-4 in magnitude.
+      const tiny = new Float32Array([3e-5, -2e-5, 1e-5, 0, 4e-6, 0, 0, 0, 0, -1e-6]);
+      const zeros = new Float32Array(10);
+      const z = compareItem(tiny, zeros, SIZES);
+      assert.equal(z.pass, false);
+      assert.match(z.reason ?? "", /^element 0:/);
+      // The same relative noise passes at any scale: 1e-6 relative to the output's largest element.
+      for (const scale of [1e-6, 1, 1e6]) {
+        const r = Float32Array.from(ref[0], (v) => v * scale);
+        const m = r.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+        const noisy = Float32Array.from(r, (v, i) => v + (i % 2 ? 1 : -1) * 1e-6 * m);
+        assert.ok(compareItem(r, noisy, SIZES).pass, `scale ${scale}`);
+        const off = Float32Array.from(r, (v, i) => (i === 5 ? v + 1e-2 * m : v));
+        assert.equal(compareItem(r, off, SIZES).pass, false, `1e-2 of the largest element is beyond tolerance at scale ${scale}`);
+      }
+    });
+
     it("length mismatch fails", () => {
       const c = compareItem(ref[0], ref[0].subarray(0, 9), SIZES);
       assert.equal(c.pass, false);
@@ -262,7 +281,7 @@ describe("x/poi/verify", () => {
     });
 
     it("near tie: the claimed argmax may be the other of two logits within tolerance", () => {
-      const r = new Float32Array([0.1, 5.0, 5.0 - 0.004, -2, 0, 0, 0, 0, 0, 0]); // tol at 5.0 is 0.0051
+      const r = new Float32Array([0.1, 5.0, 5.0 - 0.004, -2, 0, 0, 0, 0, 0, 0]); // tol at 5.0 is 1e-4·5 + 1e-3·5 = 0.0055
       const c = r.slice();
       c[1] = 5.0 - 0.002;
       c[2] = 5.0 - 0.001; // claimed argmax 2, each element within tolerance

@@ -123,6 +123,10 @@ export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId
   genesis.genesis_time = new Date().toISOString();
   genesis.validators = nodes.map((n) => n.validator);
   genesis.app_state.bank.balances = accounts.map((a) => ({ address: a.address, coins: [{ denom: BOND_DENOM, amount: ACCOUNT_BALANCE.toString() }] }));
+  // Validator i's verification income goes to the account operator<i>.
+  genesis.app_state.valset = {
+    operators: nodes.flatMap((n, i) => accounts.filter((a) => a.name === `operator${i}`).map((a) => ({ address: n.validator.address, operator: a.address }))),
+  };
   const text = JSON.stringify(genesis, null, 2);
   for (const n of nodes) fs.writeFileSync(path.join(n.home, "config", "genesis.json"), text);
 }

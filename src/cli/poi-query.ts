@@ -32,6 +32,17 @@ interface QueryRow<Req, Res> {
 }
 
 const row = <Req, Res>(r: QueryRow<Req, Res>) => r as unknown as QueryRow<unknown, unknown>;
+
+/** A validator's consensus address: 40 hex characters (CometBFT's /validators prints them uppercase). */
+function consensusAddressArg(a: string): string {
+  if (!/^[0-9a-fA-F]{40}$/.test(a)) throw new Error(`invalid consensus address "${a.slice(0, 64)}": want 40 hex characters, as CometBFT's /validators shows`);
+  return a.toUpperCase();
+}
+
+function epochArg(e: string): string {
+  if (!/^(0|[1-9][0-9]{0,18})$/.test(e)) throw new Error(`invalid epoch "${e.slice(0, 32)}": want a non-negative integer`);
+  return e;
+}
 const noRequest = () => undefined;
 
 const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
@@ -81,6 +92,15 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
   row({
     name: "worker", args: ["ADDRESS"], request: ([address]) => checkAddress(address, "worker address"),
     query: (q, address) => q.worker(address), render: (stats) => toJson(stats, "poi.v1.WorkerStats"),
+  }),
+  row({
+    name: "validator", args: ["CONSENSUS_ADDRESS"], request: ([a]) => consensusAddressArg(a),
+    query: (q, address) => q.validator(address), render: (stats) => toJson(stats, "poi.v1.ValidatorStats"),
+  }),
+  row({
+    name: "seed-record", args: ["CONSENSUS_ADDRESS", "EPOCH"], request: ([a, e]) => ({ validator: consensusAddressArg(a), epoch: epochArg(e) }),
+    query: async (q, { validator, epoch }) => ({ validator, epoch, record: await q.seedRecord(validator, epoch) }),
+    render: ({ validator, epoch, record }) => ({ validator, epoch, record: record ? toJson(record, "poi.v1.SeedRecord") : null }),
   }),
   row({
     name: "params", args: [], request: noRequest,

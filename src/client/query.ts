@@ -9,7 +9,10 @@ import { StargateClient, type Account } from "@cosmjs/stargate";
 import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
 import { BOND_DENOM } from "../app/params";
 import { POI_CODESPACE, ErrDatasetNotFound, ErrModelNotFound } from "../x/poi/errors";
-import { Q, type Dataset, type Model, type Params, type PoiCodec, type Task, type TaskStatus, type WorkerStats } from "../x/poi/types";
+import { ErrNotFound } from "../app/errors";
+import {
+  Q, type Dataset, type Model, type Params, type PoiCodec, type SeedRecord, type Task, type TaskStatus, type ValidatorStats, type WorkerStats,
+} from "../x/poi/types";
 import { QueryRefusedError, errorMessage } from "./results";
 
 export class PoiQueryClient {
@@ -94,6 +97,19 @@ export class PoiQueryClient {
   }
   async worker(address: string): Promise<WorkerStats> {
     return (await this.call("Worker", Q.WorkerRequest, { address }, Q.WorkerResponse)).stats!;
+  }
+  /** What verification earned or cost a validator; `address` is its hex consensus address. */
+  async validator(address: string): Promise<ValidatorStats> {
+    return (await this.call("Validator", Q.ValidatorRequest, { address }, Q.ValidatorResponse)).stats!;
+  }
+  /** A validator's sampling-seed record of an epoch (commitment, reveal), or undefined when it has none. */
+  async seedRecord(validator: string, epoch: bigint | string): Promise<SeedRecord | undefined> {
+    try {
+      return (await this.call("SeedRecord", Q.SeedRecordRequest, { validator, epoch: String(epoch) }, Q.SeedRecordResponse)).record;
+    } catch (err) {
+      if (err instanceof QueryRefusedError && err.codespace === "sdk" && err.code === ErrNotFound.code) return undefined;
+      throw err;
+    }
   }
 
   // ---- bank, auth, blocks (CosmJS) ---------------------------------------------------------------

@@ -38,6 +38,10 @@ export interface PoiWorkerOptions {
   gasPrice?: string;
   /** Cap on one task's inference, model load included (default 120 s). */
   runTimeoutMs?: number;
+  /** Largest bond to lock, as a share of the balance in basis points (default 5000: half). */
+  maxBondShareBps?: number;
+  /** Blocks that must be left before a task's deadline for a claim (default 10). */
+  minBlocksLeft?: number;
 }
 
 export interface PoiWorkerStats {
@@ -123,6 +127,8 @@ export class PoiWorker {
   private readonly badModels = new Set<string>();
   /** Tasks on which this worker was slashed: not claimed again (the same run would fail again). */
   private readonly slashedTasks = new Set<string>();
+  /** Tasks whose claim lapsed here: not claimed again (whatever kept us from finishing may recur). */
+  private readonly lapsedTasks = new Set<string>();
   private readonly counters: PoiWorkerStats = {
     claimed: 0, lostClaims: 0, submitted: 0, completed: 0, failed: 0, verifyTimeouts: 0, lapsed: 0, expired: 0, errors: 0,
     itemsRun: 0, itemsFabricated: 0, earned: 0n, slashed: 0n,
@@ -210,11 +216,11 @@ export class PoiWorker {
     const q = this.query!;
     const open = await q.tasks({ status: TaskStatus.OPEN });
     if (open.length === 0) return;
-    const height = await this.query!.height();
+    const height = BigInt(await this.query!.height());
     const balance = await this.balance();
-    const candidates = open.filter((t) =>
-      BigInt(t.deadlineHeight) > BigInt(height) + 1n && BigInt(t.bond) <= balance && !this.badModels.has(t.modelId) && !this.slashedTasks.has(t.id) &&
-      (this.opts.taskFilter?.(t) ?? true));
+    const params = await this.query!.params();
+    const candidates: Task[] = [];
+    for (const t of open) if (await this.canFinish(t, height, balance, BigInt(params.maxResultBytes))) candidates.push(t);
     if (candidates.length === 0) return;
     // Workers start at different places in the list, so several of them rarely race for one task.
     const start = createHash("sha256").update(this._address!).digest().readUInt32BE(0) % candidates.length;
@@ -225,6 +231,24 @@ export class PoiWorker {
         await this.work(t, claimed);
         return;
       }
+    }
+  }
+
+  /**
+   * Only tasks this worker can finish: enough blocks left before the deadline, outputs that fit one
+   * result tx, a bond it can afford to lock, a model it can run, and not a task it failed or let lapse.
+   */
+  private async canFinish(t: Task, height: bigint, balance: bigint, maxResultBytes: bigint): Promise<boolean> {
+    if (this.badModels.has(t.modelId) || this.slashedTasks.has(t.id) || this.lapsedTasks.has(t.id)) return false;
+    if (!(this.opts.taskFilter?.(t) ?? true)) return false;
+    if (BigInt(t.deadlineHeight) - height < BigInt(this.opts.minBlocksLeft ?? 10)) return false;
+    if (BigInt(t.bond) * 10000n > balance * BigInt(this.opts.maxBondShareBps ?? 5000)) return false;
+    try {
+      const { model } = await this.loadModel(t.modelId);
+      return BigInt(t.numItems) * BigInt(outputValuesPerItem(model)) * 4n <= maxResultBytes;
+    } catch {
+      this.badModels.add(t.modelId);
+      return false;
     }
   }
 
@@ -283,7 +307,7 @@ export class PoiWorker {
       if (this.stopping) this.log(`task ${t.id}: submitting before stopping`);
       const { tx } = await this.tx!.submitResult(t.id, outputs, n);
       c.submitted = true;
-      c.lastStatus = TaskStatus.AWAITING_SAMPLE;
+      c.lastStatus = TaskStatus.CLAIMED;
       this.counters.submitted++;
       this.log(`task ${t.id}: result submitted at height ${tx.height} (${outputs.byteLength} bytes, gas ${tx.gas_used}, tx ${tx.txhash})`);
     } catch (err) {
@@ -346,7 +370,7 @@ export class PoiWorker {
           this.log(`task ${c.id}: verified, paid ${c.reward}${DENOM} (bond ${c.bond}${DENOM} returned) at height ${t.completedHeight}`);
         } else if (t.status !== c.lastStatus) {
           c.lastStatus = t.status;
-          if (t.status === TaskStatus.VERIFYING) this.log(`task ${c.id}: verifying; validators re-run items [${t.sample.join(", ")}]`);
+          if (t.status === TaskStatus.VERIFYING) this.log(`task ${c.id}: verifying; each validator re-runs ${t.k} items of its own private sample`);
           else this.log(`task ${c.id}: ${TASK_STATUS_NAMES[t.status] ?? t.status}`);
         }
         continue;
@@ -361,11 +385,12 @@ export class PoiWorker {
         this.log(`task ${c.id}: failed verification, bond slashed (${c.bond}${DENOM})${expired}`);
       } else if (c.submitted) {
         this.counters.verifyTimeouts++;
-        this.log(`task ${c.id}: no verdict before the verification timeout; bond returned, task reopened${expired}`);
+        this.log(`task ${c.id}: no verdict (validators split or did not vote in time); bond returned, task reopened${expired}`);
       } else {
         this.counters.lapsed++;
+        this.lapsedTasks.add(c.id);
         this.counters.slashed += c.bond;
-        this.log(`task ${c.id}: claim lapsed without a result; bond forfeited (${c.bond}${DENOM})${expired}`);
+        this.log(`task ${c.id}: claim lapsed without a result; bond burned (${c.bond}${DENOM})${expired}`);
       }
       if (expired) this.counters.expired++;
     }

@@ -3,6 +3,7 @@
  * txs, real onnxruntime verification (VerifierService), and ed25519-signed vote extensions fed through
  * PrepareProposal -> ProcessProposal -> FinalizeBlock -> Commit exactly as CometBFT would.
  */
+import { randomBytes } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { DirectSecp256k1HdWallet, encodePubkey, makeAuthInfoBytes, makeSignDoc } from "@cosmjs/proto-signing";
 import { encodeSecp256k1Pubkey } from "@cosmjs/amino";
@@ -11,6 +12,7 @@ import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { ExtendedCommitInfo, ResponseProcessProposal_ProposalStatus } from "cosmjs-types/tendermint/abci/types";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
 import { PoiApp } from "../../src/app/app";
+import { Context } from "../../src/app/context";
 import { parseAddress } from "../../src/app/address";
 import { consensusAddress } from "../../src/x/valset/module";
 import { voteExtensionSignBytes } from "../../src/x/poi/verdicts";
@@ -26,9 +28,15 @@ export interface SimValidator {
   secret: Uint8Array;
   pubkey: Uint8Array;
   address: Uint8Array;
+  /** Uppercase hex of the address, as the chain records votes. */
+  hex: string;
   fault?: VerifierFault;
   /** When false this validator's precommit carries no extension (absent or late). */
   votes: boolean;
+  /** Its own verifier (own sampling secret), unless the harness runs without verification. */
+  verifier?: VerifierService;
+  /** Replaces the extension this validator signs (a Byzantine validator); gets the honest one. */
+  extensionOverride?: (voteHeight: bigint, honest: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 }
 
 export interface Account { name: string; address: string; wallet: DirectSecp256k1HdWallet; pubkey: Uint8Array; sequence: number; accountNumber: number }
@@ -38,35 +46,37 @@ export class Harness {
   height = 0n;
   readonly validators: SimValidator[] = [];
   readonly accounts = new Map<string, Account>();
-  /** One verifier per distinct fault setting; clean validators share the clean one. */
-  private readonly verifiers = new Map<string, VerifierService>();
 
+  /**
+   * `accounts` are funded test accounts; each validator i also gets an account "operator<i>" (funded
+   * with 0 unless `balances` says otherwise) that receives its verification income.
+   */
   static async create(opts: { validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean; faults?: Record<number, VerifierFault> }): Promise<Harness> {
     const h = new Harness();
     for (let i = 0; i < opts.validators; i++) {
       const secret = ed25519.utils.randomSecretKey();
       const pubkey = ed25519.getPublicKey(secret);
-      h.validators.push({ secret, pubkey, address: consensusAddress(pubkey), fault: opts.faults?.[i], votes: true });
+      const address = consensusAddress(pubkey);
+      h.validators.push({ secret, pubkey, address, hex: Buffer.from(address).toString("hex").toUpperCase(), fault: opts.faults?.[i], votes: true });
     }
-    for (const [i, name] of opts.accounts.entries()) {
+    const operators = h.validators.map((_, i) => `operator${i}`);
+    for (const [i, name] of [...opts.accounts, ...operators].entries()) {
       const wallet = await DirectSecp256k1HdWallet.generate(12, { prefix: "poi" });
       const [acc] = await wallet.getAccounts();
       h.accounts.set(name, { name, address: acc.address, wallet, pubkey: acc.pubkey, sequence: 0, accountNumber: i });
     }
     h.app = await PoiApp.open(tmpHome("poi-harness"), { minGasPrices: "0.025upoi" });
-    const balances = [...h.accounts.values()].map((a) => ({ address: a.address, coins: [{ denom: "upoi", amount: opts.balances?.[a.name] ?? "1000000000000" }] }))
+    const balances = [...h.accounts.values()].map((a) => ({ address: a.address, coins: [{ denom: "upoi", amount: opts.balances?.[a.name] ?? (operators.includes(a.name) ? "0" : "1000000000000") }] }))
       .filter((b) => b.coins[0].amount !== "0");
+    const valset = { operators: h.validators.map((v, i) => ({ address: v.hex, operator: h.account(`operator${i}`).address })) };
     await h.app.initChain({
       time: { seconds: T0, nanos: 0 }, chainId: CHAIN_ID, initialHeight: 1n,
       validators: h.validators.map((v) => ({ pubKey: { ed25519: v.pubkey }, power: 10n })),
       consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },
-      appStateBytes: Buffer.from(JSON.stringify({ bank: { balances }, poi: { params: opts.params ?? {} } })),
+      appStateBytes: Buffer.from(JSON.stringify({ bank: { balances }, valset, poi: { params: opts.params ?? {} } })),
     });
     if (opts.verify !== false) {
-      for (const v of h.validators) {
-        const key = JSON.stringify(v.fault ?? {});
-        if (!h.verifiers.has(key)) h.verifiers.set(key, new VerifierService(h.app, { fault: v.fault }));
-      }
+      for (const v of h.validators) v.verifier = new VerifierService(h.app, { validator: v.hex, secret: randomBytes(32) }, { fault: v.fault });
     }
     // Account numbers follow genesis order; read them to sign correctly.
     await h.block([]);
@@ -103,12 +113,12 @@ export class Harness {
   }
 
   /** The extensions each validator would attach at `height` (its verifier's verdicts, signed). */
-  private async extensions(voteHeight: bigint): Promise<ExtendedCommitInfo> {
+  async signedExtensions(voteHeight: bigint): Promise<ExtendedCommitInfo> {
     const votes = [];
     for (const v of this.validators) {
       if (!v.votes) { votes.push({ validator: { address: v.address, power: 10n }, voteExtension: new Uint8Array(), extensionSignature: new Uint8Array(), blockIdFlag: BlockIDFlag.BLOCK_ID_FLAG_ABSENT }); continue; }
-      const verifier = this.verifiers.get(JSON.stringify(v.fault ?? {}));
-      const ext = verifier ? await verifier.extension() : new Uint8Array();
+      const honest = v.verifier ? await v.verifier.extension(voteHeight) : new Uint8Array();
+      const ext = v.extensionOverride ? await v.extensionOverride(voteHeight, honest) : honest;
       const sig = ed25519.sign(voteExtensionSignBytes(ext, voteHeight, 0n, CHAIN_ID), v.secret);
       votes.push({ validator: { address: v.address, power: 10n }, voteExtension: ext, extensionSignature: sig, blockIdFlag: BlockIDFlag.BLOCK_ID_FLAG_COMMIT });
     }
@@ -118,7 +128,7 @@ export class Harness {
   /** One height: PrepareProposal (with last height's extensions) -> ProcessProposal -> FinalizeBlock -> Commit. */
   async block(mempool: Uint8Array[], tamper?: (txs: Uint8Array[]) => Uint8Array[]) {
     const height = this.height + 1n;
-    const localLastCommit = height > 1n ? await this.extensions(height - 1n) : ExtendedCommitInfo.fromPartial({});
+    const localLastCommit = height > 1n ? await this.signedExtensions(height - 1n) : ExtendedCommitInfo.fromPartial({});
     const common = { height, time: { seconds: T0 + height, nanos: 0 }, proposerAddress: this.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [] };
     const prepared = await this.app.prepareProposal({ ...common, maxTxBytes: 22_000_000n, txs: mempool, localLastCommit });
     const txs = tamper ? tamper(prepared.txs) : prepared.txs;
@@ -127,8 +137,38 @@ export class Harness {
     const res = await this.app.finalizeBlock({ ...common, txs, hash: Buffer.alloc(32, Number(height % 256n)), decidedLastCommit: { round: 0, votes: [] } });
     await this.app.commit();
     this.height = height;
-    for (const v of this.verifiers.values()) { v.onCommit(); await v.idle(); }
+    for (const v of this.validators) v.verifier?.onCommit();
+    for (const v of this.validators) await v.verifier?.idle();
     return { rejected: false as const, ...res };
+  }
+
+  /**
+   * Executes `txs` as the next block (with `timeOffset` seconds added to the usual time) through
+   * ProcessProposal and FinalizeBlock WITHOUT committing: `inspect` reads the pending state, which is
+   * then dropped (the next FinalizeBlock starts over). Undefined if ProcessProposal rejects.
+   */
+  async dryRun<T>(txs: Uint8Array[], timeOffset: bigint, inspect: (ctx: Context) => Promise<T>): Promise<T | undefined> {
+    const height = this.height + 1n;
+    const common = { height, time: { seconds: T0 + height + timeOffset, nanos: 0 }, proposerAddress: this.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [] };
+    const hash = Buffer.alloc(32, Number((height + timeOffset) % 256n));
+    const status = (await this.app.processProposal({ ...common, txs, proposedLastCommit: { round: 0, votes: [] }, hash })).status;
+    if (status !== ResponseProcessProposal_ProposalStatus.ACCEPT) return undefined;
+    await this.app.finalizeBlock({ ...common, txs, hash, decidedLastCommit: { round: 0, votes: [] } });
+    const header = { chainId: CHAIN_ID, height, timeSeconds: common.time.seconds, timeNanos: 0, hash, proposer: common.proposerAddress };
+    const out = await inspect(new Context(this.app.store.working, header, "query"));
+    this.app.store.discardPending();
+    return out;
+  }
+
+  /** PrepareProposal for the next height over `mempool`, with last height's signed extensions. */
+  async propose(mempool: Uint8Array[]): Promise<Uint8Array[]> {
+    const height = this.height + 1n;
+    const localLastCommit = await this.signedExtensions(height - 1n);
+    const prepared = await this.app.prepareProposal({
+      height, time: { seconds: T0 + height, nanos: 0 }, proposerAddress: this.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [],
+      maxTxBytes: 22_000_000n, txs: mempool, localLastCommit,
+    });
+    return prepared.txs;
   }
 
   async blocks(n: number): Promise<void> {
@@ -136,7 +176,7 @@ export class Harness {
   }
 
   async close(): Promise<void> {
-    for (const v of this.verifiers.values()) await v.close();
+    for (const v of this.validators) await v.verifier?.close();
     await this.app.close();
   }
 }

@@ -38,13 +38,6 @@ export function resultRoot(outputs: Uint8Array, numItems: number, itemBytes: num
   return merkleRoot(leaves);
 }
 
-/** Seed of a task attempt's sample: the block's beacon mixed with what the worker committed to. */
-export function sampleSeed(beacon: Uint8Array, taskId: bigint, attempt: number, root: Uint8Array): Uint8Array {
-  const a = Buffer.alloc(4);
-  a.writeUInt32BE(attempt);
-  return sha256(Buffer.concat([Buffer.from("poi/sample/v1"), beacon, u64(taskId), a, root]));
-}
-
 /**
  * `k` distinct indices in [0, n), sorted, drawn from `seed` (all of them when k >= n). Each draw is
  * sha256(seed ‖ counter) read as a u64, with rejection above the largest multiple of the range so

@@ -24,4 +24,6 @@ export interface ConsensusValidator {
 export interface ValsetKeeper {
   /** All validators, in address order. */
   validators(ctx: Context): Promise<ConsensusValidator[]>;
+  /** The account a validator's verification income is paid to (undefined: none known, the income is burned). */
+  operator(ctx: Context, consensusAddr: Uint8Array): Promise<Uint8Array | undefined>;
 }

@@ -21,7 +21,8 @@ export const POI_MODULE = "poi";
 //   0x0a | task id                -> (empty) while the task is not final: the end-of-block work list
 //   0x0b | worker address         -> WorkerStats
 //   0x0c | height u64 | worker    -> work units verified for that worker in that block (u64 BE)
-//   0x0d                          -> beacon of the latest verdict aggregate: height u64 | 32 bytes
+//   0x0d                          -> (unused: the old sampling beacon)
+//   0x10..0x13                    -> validators' seeds, held income, reports, stats: verification_keeper.ts
 //   0x0e                          -> consensus_params.abci.vote_extensions_enable_height from InitChain (u64 BE)
 const PARAMS = Buffer.from([0x00]);
 const MODEL = 0x01;
@@ -36,7 +37,6 @@ const TASK_OUTPUTS = 0x09;
 const ACTIVE_TASK = 0x0a;
 const WORKER = 0x0b;
 const BLOCK_WORK = 0x0c;
-const BEACON = Buffer.from([0x0d]);
 const VE_ENABLE_HEIGHT = Buffer.from([0x0e]);
 
 const key = (prefix: number, ...parts: Uint8Array[]) => Buffer.concat([Buffer.from([prefix]), ...parts]);
@@ -55,8 +55,20 @@ export const DEFAULT_PARAMS: Params = {
   maxInlineInputBytes: String(1024 * 1024),
   claimBlocks: "30",
   verifyTimeoutBlocks: "30",
-  slashToRequesterBps: "5000",
   maxDeadlineBlocks: "100000",
+  seedEpochBlocks: "10",
+  verifyVoteBlocks: "8",
+  revealWindowEpochs: "3",
+  maxReportsPerValidator: "4",
+  verifyPricePerMegaUnit: "1000",
+  catchBountyBps: "5000",
+  minBond: "100000",
+  bondFactorBps: "10000",
+  deadlineMarginBlocks: "10",
+  maxVerifyUnitsPerTask: "200000000",
+  maxResultBytes: String(3 * 1024 * 1024),
+  toleranceScalePpb: "100000",
+  toleranceRelPpb: "1000000",
 };
 
 /** The poi module account: holds task escrows and worker bonds. */
@@ -96,6 +108,11 @@ export class PoiKeeper {
   async getModelBytes(ctx: Context, id: string): Promise<Uint8Array | undefined> {
     if (!isContentId(id)) return undefined;
     return ctx.store(POI_MODULE).get(key(MODEL_BYTES, idBytes(id)));
+  }
+
+  /** Rewrites a model's metadata (e.g. its flag); the ONNX bytes stay. */
+  setModelInfo(ctx: Context, model: Model): void {
+    ctx.store(POI_MODULE).set(key(MODEL, idBytes(model.id)), ModelCodec.encode(model).finish());
   }
 
   setModel(ctx: Context, model: Model, onnx: Uint8Array): void {
@@ -267,11 +284,7 @@ export class PoiKeeper {
     return rows.map(([k, v]) => ({ worker: Buffer.from(k.subarray(prefix.length)), units: Buffer.from(v).readBigUInt64BE(0) }));
   }
 
-  // ---- randomness ---------------------------------------------------------------------------
-
-  setBeacon(ctx: Context, height: bigint, beacon: Uint8Array): void {
-    ctx.store(POI_MODULE).set(BEACON, Buffer.concat([u64(height), beacon]));
-  }
+  // ---- vote extensions ---------------------------------------------------------------------
 
   /** 0 = vote extensions off: no verdicts can arrive, so tasks time out instead of being verified. */
   async voteExtensionsEnableHeight(ctx: Context): Promise<bigint> {
@@ -281,11 +294,6 @@ export class PoiKeeper {
 
   setVoteExtensionsEnableHeight(ctx: Context, height: bigint): void {
     ctx.store(POI_MODULE).set(VE_ENABLE_HEIGHT, u64(height));
-  }
-
-  async beacon(ctx: Context): Promise<{ height: bigint; beacon: Uint8Array } | undefined> {
-    const raw = await ctx.store(POI_MODULE).get(BEACON);
-    return raw ? { height: Buffer.from(raw).readBigUInt64BE(0), beacon: Buffer.from(raw.subarray(8)) } : undefined;
   }
 }
 

@@ -7,6 +7,7 @@ import type { BankKeeper, ValsetKeeper } from "./expected_keepers";
 import { poiMsgHandlers } from "./msgs/msg_server";
 import { poiQueryHandlers } from "./queries";
 import { endBlockTasks, type PoiDeps } from "./abci";
+import { VerificationKeeper } from "./verification_keeper";
 import { VerdictHooks, type VerdictSource } from "./verdict_hooks";
 import type { Params } from "./types";
 
@@ -21,13 +22,16 @@ export class PoiModule implements AppModule {
   readonly queryHandlers;
   readonly pseudoTx: PseudoTxHandler;
   private readonly deps: PoiDeps;
+  /** Validators' seeds, reports, held income and stats. */
+  readonly verification: VerificationKeeper;
   private readonly verdicts: VerdictHooks;
 
   constructor(readonly keeper: PoiKeeper, bank: BankKeeper, valset: ValsetKeeper) {
-    this.deps = { keeper, bank, valset };
+    this.verification = new VerificationKeeper();
+    this.deps = { keeper, verification: this.verification, bank, valset };
     this.msgHandlers = poiMsgHandlers(keeper, bank);
-    this.queryHandlers = poiQueryHandlers(keeper);
-    this.verdicts = new VerdictHooks(keeper, valset);
+    this.queryHandlers = poiQueryHandlers(keeper, this.deps.verification);
+    this.verdicts = new VerdictHooks(this.deps);
     this.pseudoTx = this.verdicts.pseudoTx;
   }
 
@@ -45,7 +49,12 @@ export class PoiModule implements AppModule {
       if (typeof v !== "string" || !/^[1-9][0-9]{0,15}$/.test(v)) throw ErrInvalidRequest(`poi genesis: params.${k} must be a positive integer string, got ${JSON.stringify(v)}`);
       params[k] = v;
     }
-    if (BigInt(params.slashToRequesterBps) > 10000n) throw ErrInvalidRequest(`poi genesis: params.slashToRequesterBps ${params.slashToRequesterBps} is more than 10000`);
+    for (const k of ["catchBountyBps", "bondFactorBps"] as const) {
+      if (BigInt(params[k]) > 10000n) throw ErrInvalidRequest(`poi genesis: params.${k} ${params[k]} is more than 10000`);
+    }
+    if (BigInt(params.deadlineMarginBlocks) + BigInt(params.claimBlocks) + BigInt(params.verifyTimeoutBlocks) > BigInt(params.maxDeadlineBlocks)) {
+      throw ErrInvalidRequest("poi genesis: claimBlocks + verifyTimeoutBlocks + deadlineMarginBlocks exceed maxDeadlineBlocks: no task could be submitted");
+    }
     this.keeper.setParams(ctx, params);
   }
 

@@ -1,14 +1,15 @@
 import { grpcQuery, type QueryHandler } from "../../app/module";
-import { ErrInvalidRequest } from "../../app/errors";
+import { ErrInvalidRequest, ErrNotFound } from "../../app/errors";
 import { parseAddress } from "../../app/address";
 import { ErrDatasetNotFound, ErrModelNotFound, ErrTaskNotFound } from "./errors";
 import { itemSize, type PoiKeeper } from "./keeper";
+import type { VerificationKeeper } from "./verification_keeper";
 import { Q, type Task } from "./types";
 
 /** Items per DatasetItems answer: keeps a response far under CometBFT's RPC body cap. */
 const MAX_ITEMS_BYTES = 2 * 1024 * 1024;
 
-export function poiQueryHandlers(keeper: PoiKeeper): QueryHandler[] {
+export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKeeper): QueryHandler[] {
   const S = "/poi.v1.Query/";
   return [
     grpcQuery(S + "Model", Q.ModelRequest, Q.ModelResponse, async (ctx, req) => {
@@ -64,7 +65,24 @@ export function poiQueryHandlers(keeper: PoiKeeper): QueryHandler[] {
         stats: stats ?? { address: req.address, verifiedWorkUnits: "0", tasksPassed: "0", tasksFailed: "0", claimsLapsed: "0", earned: "0", slashed: "0" },
       };
     }),
+    grpcQuery(S + "Validator", Q.ValidatorRequest, Q.ValidatorResponse, async (ctx, req) => {
+      const v = consensusHex(req.address);
+      const stats = await verification.stats(ctx, v);
+      return {
+        stats: stats ?? { validator: v, operator: "", pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0" },
+      };
+    }),
+    grpcQuery(S + "SeedRecord", Q.SeedRecordRequest, Q.SeedRecordResponse, async (ctx, req) => {
+      const record = await verification.seedRecord(ctx, consensusHex(req.validator), BigInt(req.epoch));
+      if (!record) throw ErrNotFound(`no seed commitment of validator ${consensusHex(req.validator)} for epoch ${req.epoch}`);
+      return { record };
+    }),
   ];
+
+  function consensusHex(address: string): string {
+    if (!/^[0-9a-fA-F]{40}$/.test(address)) throw ErrInvalidRequest(`validator address must be 40 hex characters (a consensus address), got ${JSON.stringify(address.slice(0, 64))}`);
+    return address.toUpperCase();
+  }
 
   async function task(ctx: Parameters<typeof keeper.getTask>[0], id: string): Promise<Task> {
     const t = BigInt(id) > 0n ? await keeper.getTask(ctx, BigInt(id)) : undefined;

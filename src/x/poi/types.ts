@@ -51,6 +51,7 @@ export interface TensorSpec { name: string; shape: string[]; dtype: string }
 export interface Model {
   id: string; owner: string; name: string; inputs: TensorSpec[]; outputs: TensorSpec[];
   workUnitsPerItem: string; sizeBytes: string; registeredHeight: string;
+  flagged: boolean; flagReason: string; flaggedHeight: string;
 }
 export interface Dataset {
   id: string; owner: string; name: string; item?: TensorSpec; numItems: string; numChunks: number;
@@ -59,28 +60,41 @@ export interface Dataset {
 export interface Params {
   maxModelBytes: string; maxInitializerBytes: string; maxIntermediateElements: string;
   maxDatasetChunkBytes: string; maxDatasetItems: string; maxTaskItems: string; maxK: string;
-  maxInlineInputBytes: string; claimBlocks: string; verifyTimeoutBlocks: string; slashToRequesterBps: string;
-  maxDeadlineBlocks: string;
+  maxInlineInputBytes: string; claimBlocks: string; verifyTimeoutBlocks: string; maxDeadlineBlocks: string;
+  seedEpochBlocks: string; verifyVoteBlocks: string; revealWindowEpochs: string; maxReportsPerValidator: string;
+  verifyPricePerMegaUnit: string; catchBountyBps: string; minBond: string; bondFactorBps: string;
+  deadlineMarginBlocks: string; maxVerifyUnitsPerTask: string; maxResultBytes: string;
+  toleranceScalePpb: string; toleranceRelPpb: string;
 }
 
 export enum TaskStatus { UNSPECIFIED = 0, OPEN = 1, CLAIMED = 2, AWAITING_SAMPLE = 3, VERIFYING = 4, COMPLETED = 5, EXPIRED = 6 }
 export const TASK_STATUS_NAMES: Record<number, string> = {
   0: "unspecified", 1: "open", 2: "claimed", 3: "awaiting_sample", 4: "verifying", 5: "completed", 6: "expired",
 };
-export interface TaskVote { validator: string; pass: boolean; height: string }
+export interface TaskVote { validator: string; pass: boolean; height: string; failedItems: string[] }
+export interface ChallengeVote { validator: string; pass: boolean; height: string }
+export interface Challenge { item: string; reporters: string[]; votes: ChallengeVote[] }
 export interface Task {
   id: string; requester: string; modelId: string; datasetId: string; start: string; numItems: string;
   rewardPerItem: string; k: number; bond: string; escrow: string; createdHeight: string; deadlineHeight: string;
   status: TaskStatus; attempt: number; worker: string; claimExpiresHeight: string; resultRoot: Uint8Array;
-  resultHeight: string; sampleSeed: Uint8Array; sampleHeight: string; sample: string[]; verifyDeadlineHeight: string;
-  votes: TaskVote[]; completedHeight: string; failedAttempts: number;
+  resultHeight: string; verifyDeadlineHeight: string; votes: TaskVote[]; completedHeight: string; failedAttempts: number;
+  resultEpoch: string; voteWindowEndHeight: string; challenges: Challenge[]; verifyFee: string;
 }
 export interface WorkerStats {
   address: string; verifiedWorkUnits: string; tasksPassed: string; tasksFailed: string; claimsLapsed: string;
   earned: string; slashed: string;
 }
-export interface Verdict { taskId: string; attempt: number; pass: boolean }
-export interface VoteExtension { verdicts: Verdict[] }
+export interface Verdict { taskId: string; attempt: number; pass: boolean; failedItems: string[] }
+export interface ItemVerdict { taskId: string; attempt: number; item: string; pass: boolean }
+export interface SeedCommitment { epoch: string; hash: Uint8Array }
+export interface SeedReveal { epoch: string; seed: Uint8Array }
+export interface VoteExtension { verdicts: Verdict[]; itemVerdicts: ItemVerdict[]; commitments: SeedCommitment[]; reveals: SeedReveal[] }
+export interface SeedRecord { commitment: Uint8Array; committedHeight: string; seed: Uint8Array; revealedHeight: string; faulty: boolean }
+export interface ValidatorStats {
+  validator: string; operator: string; pending: string; paid: string; forfeited: string;
+  passesMatched: string; catches: string; falseReports: string; faults: string;
+}
 export interface SignedVoteExtension { validatorAddress: Uint8Array; extension: Uint8Array; signature: Uint8Array }
 export interface VerdictAggregate { height: string; round: string; votes: SignedVoteExtension[] }
 
@@ -114,6 +128,9 @@ export const MsgUploadDatasetChunkResponseCodec = codec<MsgUploadDatasetChunkRes
 export const TaskCodec = codec<Task>("Task");
 export const WorkerStatsCodec = codec<WorkerStats>("WorkerStats");
 export const VoteExtensionCodec = codec<VoteExtension>("VoteExtension");
+export const SeedRecordCodec = codec<SeedRecord>("SeedRecord");
+export const ReportRecordCodec = codec<{ items: string[]; resultRoot: Uint8Array; numItems: string; k: number }>("ReportRecord");
+export const ValidatorStatsCodec = codec<ValidatorStats>("ValidatorStats");
 export const VerdictAggregateCodec = codec<VerdictAggregate>("VerdictAggregate");
 export const MsgSubmitInferenceTaskCodec = codec<MsgSubmitInferenceTask>("MsgSubmitInferenceTask");
 export const MsgSubmitInferenceTaskResponseCodec = codec<MsgSubmitInferenceTaskResponse>("MsgSubmitInferenceTaskResponse");
@@ -141,4 +158,8 @@ export const Q = {
   TaskDataResponse: codec<{ data: Uint8Array }>("QueryTaskDataResponse"),
   WorkerRequest: codec<{ address: string }>("QueryWorkerRequest"),
   WorkerResponse: codec<{ stats?: WorkerStats }>("QueryWorkerResponse"),
+  ValidatorRequest: codec<{ address: string }>("QueryValidatorRequest"),
+  ValidatorResponse: codec<{ stats?: ValidatorStats }>("QueryValidatorResponse"),
+  SeedRecordRequest: codec<{ validator: string; epoch: string }>("QuerySeedRecordRequest"),
+  SeedRecordResponse: codec<{ record?: SeedRecord }>("QuerySeedRecordResponse"),
 };

@@ -10,11 +10,10 @@ import type { ExtendVoteRequest, PseudoTxHandler, VerifyVoteExtensionRequest } f
 import { toAbciError } from "../../app/errors";
 import { Branch } from "../../store/store";
 import { ErrInvalidAggregate } from "./errors";
-import type { PoiKeeper } from "./keeper";
-import type { ValsetKeeper } from "./expected_keepers";
-import { recordVerdicts } from "./abci";
+import type { PoiDeps } from "./outcomes";
+import { applyExtension } from "./extension_apply";
 import {
-  beaconOf, buildAggregate, checkAggregate, decodeAggregateTx, encodeAggregateTx, isAggregateTx, MAX_EXTENSION_BYTES, validVotes,
+  buildAggregate, checkAggregate, decodeAggregateTx, encodeAggregateTx, isAggregateTx, MAX_EXTENSION_BYTES, validVotes,
 } from "./verdicts";
 
 /**
@@ -32,7 +31,13 @@ export class VerdictHooks {
   /** This validator's verifier (nodes attach one; in-process tests may not). */
   verifier?: VerdictSource;
 
-  constructor(private readonly keeper: PoiKeeper, private readonly valset: ValsetKeeper) {}
+  private readonly keeper: PoiDeps["keeper"];
+  private readonly valset: PoiDeps["valset"];
+
+  constructor(private readonly deps: PoiDeps) {
+    this.keeper = deps.keeper;
+    this.valset = deps.valset;
+  }
 
   /** Whether blocks at `height` must open with a verdict aggregate (vote extensions exist from enable height + 1). */
   async aggregateRequired(ctx: Context, height: bigint): Promise<boolean> {
@@ -93,8 +98,8 @@ export class VerdictHooks {
 
   /**
    * Applies the verdict aggregate at the head of a block: checks it again (FinalizeBlock also runs
-   * during replay, without ProcessProposal), stores the block's beacon and records the verdicts. A bad
-   * aggregate changes nothing and gets an error code in its tx result.
+   * during replay, without ProcessProposal), then applies each validator's extension in address
+   * order. A bad aggregate changes nothing and gets an error code in its tx result.
    */
   private async applyAggregate(ctx: Context, tx: Uint8Array): Promise<Partial<ExecTxResult>> {
     const branch = new Branch(ctx.kv);
@@ -107,12 +112,17 @@ export class VerdictHooks {
       } catch (err) {
         throw ErrInvalidAggregate((err as Error).message);
       }
-      this.keeper.setBeacon(bctx, ctx.header.height, beaconOf(agg));
-      let recorded = 0;
+      const params = await this.keeper.params(bctx);
+      const total = { commitments: 0, reveals: 0, verdicts: 0, itemVerdicts: 0 };
       for (const vote of checked) {
-        if (vote.extension) recorded += await recordVerdicts(bctx, this.keeper, vote.validatorHex, vote.extension.verdicts);
+        if (!vote.extension) continue;
+        const a = await applyExtension(bctx, this.deps, params, vote.validatorHex, vote.extension);
+        total.commitments += a.commitments; total.reveals += a.reveals; total.verdicts += a.verdicts; total.itemVerdicts += a.itemVerdicts;
       }
-      bctx.events.emit("poi_verdict_aggregate", [["vote_height", agg.height], ["votes", String(checked.length)], ["verdicts_recorded", String(recorded)]]);
+      bctx.events.emit("poi_verdict_aggregate", [
+        ["vote_height", agg.height], ["votes", String(checked.length)], ["verdicts_recorded", String(total.verdicts)],
+        ["item_verdicts_recorded", String(total.itemVerdicts)], ["seed_commitments", String(total.commitments)], ["seed_reveals", String(total.reveals)],
+      ]);
       branch.write();
       return { code: 0, events: bctx.events.events };
     } catch (err) {

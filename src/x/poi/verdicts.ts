@@ -8,7 +8,6 @@
  *      signers hold more than 2/3 of the power; FinalizeBlock then records the verdicts.
  * Validators may disagree about floats; they cannot disagree about which signed votes are in a block.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import type { ExtendedCommitInfo } from "cosmjs-types/tendermint/abci/types";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
@@ -132,14 +131,4 @@ export function checkAggregate(agg: VerdictAggregate, validators: readonly Conse
   }
   if (signed * 3n <= total * 2n) throw new Error(`signed power ${signed} of ${total} is not more than 2/3`);
   return out.sort((a, b) => (a.validatorHex < b.validatorHex ? -1 : a.validatorHex > b.validatorHex ? 1 : 0));
-}
-
-/**
- * The block's randomness beacon: sha256 over (address ‖ signature) of the votes in address order.
- * ed25519 signatures are deterministic but need the signer's private key, so nobody can compute the
- * others' before they sign; the proposer can only choose which >2/3 subset to include (see README).
- */
-export function beaconOf(agg: VerdictAggregate): Uint8Array {
-  const sorted = [...agg.votes].sort((a, b) => Buffer.compare(Buffer.from(a.validatorAddress), Buffer.from(b.validatorAddress)));
-  return sha256(Buffer.concat([Buffer.from("poi/beacon/v1"), ...sorted.flatMap((v) => [Buffer.from(v.validatorAddress), Buffer.from(v.signature)])]));
 }

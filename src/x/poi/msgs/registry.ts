@@ -67,6 +67,7 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
       keeper.setModel(ctx, {
         id, owner: formatAddress(m.ownerBytes), name: m.name, inputs: m.inputs, outputs: m.outputs,
         workUnitsPerItem: workUnits, sizeBytes: String(m.onnx.length), registeredHeight: ctx.header.height.toString(),
+        flagged: false, flagReason: "", flaggedHeight: "0",
       }, m.onnx);
       ctx.events.emit("poi_model_registered", [["model_id", id], ["owner", formatAddress(m.ownerBytes)], ["work_units_per_item", workUnits], ["size_bytes", String(m.onnx.length)]]);
       return { typeUrl: MsgRegisterModelResponseCodec.typeUrl, value: MsgRegisterModelResponseCodec.encode({ modelId: id, workUnitsPerItem: workUnits }).finish() };

@@ -1,12 +1,14 @@
 /**
- * Task messages: submit (escrow), claim (bond), submit result (commitment). What happens to a task at
- * the end of every block (sampling, tally, payout, slashing, expiry) is in ../abci.ts.
+ * Task messages: submit (escrow of reward and verification fee), claim (bond), submit result
+ * (commitment). What happens to a task at the end of every block (tally, payout, slashing, expiry) is
+ * in ../abci.ts; how an attempt ends in ../outcomes.ts.
  *
  * Life of a task attempt:
- *   OPEN --claim--> CLAIMED --result--> AWAITING_SAMPLE --beacon--> VERIFYING --2/3 pass--> COMPLETED
- *                     |                                               |--> 1/3 fail: slash, reopen (OPEN)
- *                     '-- claim lapses: bond forfeited, reopen         '--> timeout: bond back, reopen
- *   OPEN or a reopen at/after the deadline --> EXPIRED (escrow refunded)
+ *   OPEN --claim--> CLAIMED --result--> VERIFYING --2/3 private passes, no confirmed failure--> COMPLETED
+ *                     |                     |--> a reported item confirmed failing by 2/3: slash, reopen (OPEN)
+ *                     '-- claim lapses:     '--> no decision by the deadline (split or silence): bond back, reopen
+ *                         bond burned, reopen
+ *   OPEN or a reopen at/after the deadline --> EXPIRED (escrow and verification fee refunded)
  */
 import { type MsgHandler, msgHandler } from "../../../app/module";
 import { parseAddress, formatAddress } from "../../../app/address";
@@ -20,6 +22,8 @@ import {
 import { isContentId, modelIo, POI_MODULE, POI_MODULE_ACCOUNT, type PoiKeeper } from "../keeper";
 import type { BankKeeper } from "../expected_keepers";
 import { resultRoot } from "../commitment";
+import { epochOf } from "../sampling";
+import { taskTerms } from "./task_terms";
 import {
   MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskCodec, MsgClaimTaskResponseCodec,
   MsgSubmitResultCodec, MsgSubmitResultResponseCodec, TASK_STATUS_NAMES, TaskStatus,
@@ -79,6 +83,7 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
       const params = await keeper.params(ctx);
       const model = await keeper.getModel(ctx, m.modelId);
       if (!model) throw ErrModelNotFound(`model ${m.modelId}`);
+      if (model.flagged) throw ErrInvalidTask(`model ${m.modelId} is flagged (${model.flagReason}) at height ${model.flaggedHeight}: it takes no new tasks`);
       if (model.inputs.length !== 1) throw ErrInvalidTask(`model ${m.modelId} has ${model.inputs.length} inputs; tasks support single-input models`);
       const io = modelIo(model);
       const itemBytes = io.inputElems * 4n;
@@ -104,9 +109,12 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
       if (BigInt(m.deadlineBlocks) > BigInt(params.maxDeadlineBlocks)) throw ErrInvalidTask(`deadline_blocks ${m.deadlineBlocks} is more than the limit ${params.maxDeadlineBlocks}`);
 
       const escrow = m.reward * numItems;
+      const { verifyFee } = taskTerms(params, model, numItems, BigInt(m.k), BigInt(m.deadlineBlocks), escrow, m.bondAmount);
       const balance = await bank.getBalance(ctx, m.requesterBytes, BOND_DENOM);
-      if (balance < escrow) throw ErrInvalidTask(`escrow of ${escrow}${BOND_DENOM} (${numItems} items × ${m.reward}) exceeds the requester's balance ${balance}${BOND_DENOM}`);
-      await bank.sendCoins(ctx, m.requesterBytes, POI_MODULE_ACCOUNT, coins(escrow));
+      if (balance < escrow + verifyFee) {
+        throw ErrInvalidTask(`escrow of ${escrow}${BOND_DENOM} (${numItems} items × ${m.reward}) plus the verification fee ${verifyFee}${BOND_DENOM} exceeds the requester's balance ${balance}${BOND_DENOM}`);
+      }
+      await bank.sendCoins(ctx, m.requesterBytes, POI_MODULE_ACCOUNT, coins(escrow + verifyFee));
 
       const id = await keeper.nextTaskId(ctx);
       const h = ctx.header.height;
@@ -115,13 +123,15 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
         start: m.datasetId === "" ? "0" : String(m.start), numItems: numItems.toString(), rewardPerItem: m.reward.toString(), k: m.k,
         bond: m.bondAmount.toString(), escrow: escrow.toString(), createdHeight: h.toString(), deadlineHeight: (h + BigInt(m.deadlineBlocks)).toString(),
         status: TaskStatus.OPEN, attempt: 0, worker: "", claimExpiresHeight: "0", resultRoot: new Uint8Array(), resultHeight: "0",
-        sampleSeed: new Uint8Array(), sampleHeight: "0", sample: [], verifyDeadlineHeight: "0", votes: [], completedHeight: "0", failedAttempts: 0,
+        verifyDeadlineHeight: "0", votes: [], completedHeight: "0", failedAttempts: 0, resultEpoch: "0", voteWindowEndHeight: "0", challenges: [],
+        verifyFee: verifyFee.toString(),
       };
       keeper.setTask(ctx, task, false);
       if (m.datasetId === "") keeper.setTaskInputs(ctx, id, m.inputs);
       ctx.events.emit("poi_task_submitted", [
         ["task_id", task.id], ["requester", task.requester], ["model_id", task.modelId], ["dataset_id", task.datasetId], ["num_items", task.numItems],
-        ["escrow", `${escrow}${BOND_DENOM}`], ["k", String(m.k)], ["bond", `${m.bondAmount}${BOND_DENOM}`], ["deadline_height", task.deadlineHeight],
+        ["escrow", `${escrow}${BOND_DENOM}`], ["verify_fee", `${verifyFee}${BOND_DENOM}`], ["k", String(m.k)], ["bond", `${m.bondAmount}${BOND_DENOM}`],
+        ["deadline_height", task.deadlineHeight],
       ]);
       return { typeUrl: MsgSubmitInferenceTaskResponseCodec.typeUrl, value: MsgSubmitInferenceTaskResponseCodec.encode({ taskId: task.id, escrow: task.escrow }).finish() };
     },
@@ -188,10 +198,13 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
       const params = await keeper.params(ctx);
       keeper.setTaskOutputs(ctx, m.id, m.outputs);
       keeper.setTask(ctx, {
-        ...task, status: TaskStatus.AWAITING_SAMPLE, resultRoot: root, resultHeight: h.toString(),
-        verifyDeadlineHeight: (h + BigInt(params.verifyTimeoutBlocks)).toString(),
+        ...task, status: TaskStatus.VERIFYING, resultRoot: root, resultHeight: h.toString(), resultEpoch: epochOf(h, BigInt(params.seedEpochBlocks)).toString(),
+        voteWindowEndHeight: (h + BigInt(params.verifyVoteBlocks)).toString(), verifyDeadlineHeight: (h + BigInt(params.verifyTimeoutBlocks)).toString(),
       }, false);
-      ctx.events.emit("poi_result_submitted", [["task_id", task.id], ["worker", worker], ["attempt", String(task.attempt)], ["result_root", Buffer.from(root).toString("hex")]]);
+      ctx.events.emit("poi_result_submitted", [
+        ["task_id", task.id], ["worker", worker], ["attempt", String(task.attempt)], ["result_root", Buffer.from(root).toString("hex")],
+        ["result_epoch", epochOf(h, BigInt(params.seedEpochBlocks)).toString()],
+      ]);
       return { typeUrl: MsgSubmitResultResponseCodec.typeUrl, value: MsgSubmitResultResponseCodec.encode({ resultHeight: h.toString() }).finish() };
     },
   };

@@ -63,6 +63,12 @@ export class Attrs {
     return this.byName.get(name)?.ints;
   }
 
+  /** Whether a FLOAT attribute is given as +0.0 or -0.0 (read as bits, never as a number). */
+  floatIsZero(name: string): boolean {
+    const f = this.byName.get(name)?.f;
+    return f === 0 || f === 0x80000000;
+  }
+
   /** STRING attribute as text, or the default. */
   string(name: string, def: string): string {
     const a = this.byName.get(name);

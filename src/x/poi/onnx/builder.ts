@@ -1,9 +1,10 @@
 /**
  * A small ONNX graph builder: writes ModelProto bytes with the onnx-proto (protobufjs) schema.
  *
- * Everything it writes follows the rules of ./validate.ts, so a model built here is one the chain
- * accepts: default-domain opset (13 unless asked), float32 graph inputs/outputs with static shapes,
- * initializers as little-endian raw_data, nodes in topological order (the order they are added).
+ * What it writes follows the format rules of ./validate.ts: default-domain opset (13 unless asked),
+ * float32 graph inputs/outputs with static shapes, initializers as little-endian raw_data, nodes in
+ * topological order (the order they are added). The graph itself is the caller's: validate.ts
+ * also refuses, e.g., an output that does not depend on the input (all-zero weights).
  *
  * Shapes are static on purpose, batch dimension included (batch 1): the chain prices and bounds
  * a model from its declared shapes before anyone runs it, which needs every dimension known.
@@ -14,7 +15,7 @@
  *
  *   const g = new GraphBuilder("tiny");
  *   g.addInput("x", [1, 4]);
- *   g.addInitializer("w", [4, 2], new Float32Array(8));
+ *   g.addInitializer("w", [4, 2], Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
  *   g.addNode("MatMul", ["x", "w"], ["y"]);
  *   g.addOutput("y", [1, 2]);
  *   const bytes = encodeModel(g.toModelProto());

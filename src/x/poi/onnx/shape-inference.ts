@@ -17,6 +17,8 @@ export interface NodeContext {
 export interface Inferred {
   shape: Shape;
   work: bigint;
+  /** Gemm and Conv: the part of `work` that adds C or B (all they do when the product is known zero). */
+  biasWork?: bigint;
   /** Elements of a temporary buffer the runtime allocates (Conv's im2col), to bound it too. */
   scratchElements?: bigint;
 }
@@ -203,7 +205,8 @@ function inferGemm(ctx: NodeContext): Inferred {
     }
   }
   const mac = BigInt(m) * BigInt(k) * BigInt(n);
-  return { shape, work: c === undefined ? mac : mac + BigInt(m) * BigInt(n) };
+  const biasWork = c === undefined ? 0n : BigInt(m) * BigInt(n);
+  return { shape, work: mac + biasWork, biasWork };
 }
 
 /** An INTS attribute with exactly `len` entries each in [min, max], or the default. */
@@ -291,6 +294,7 @@ function inferConv(ctx: NodeContext): Inferred {
   return {
     shape,
     work: bias === undefined ? mac : mac + outElements,
+    biasWork: bias === undefined ? 0n : outElements,
     // im2col buffer of one image and group: (C/group · kernel) × output positions.
     scratchElements: BigInt(cPerGroup) * kernelSize * outSpatial,
   };

@@ -1,4 +1,5 @@
 /** Checks of tensors the model declares: initializers, graph inputs and outputs, value_info. */
+import { initializerFlow, type Flow } from "./dependence";
 import type { ModelLimits } from "./limits";
 import type { ParsedDim, ParsedTensor, ParsedValueInfo } from "./model-parse";
 
@@ -15,6 +16,8 @@ export interface Value {
   dtype: "float32" | "int64";
   shape: Shape;
   origin: "input" | "initializer" | "node";
+  /** Whether it depends on a graph input, or is known to be zeros (dependence.ts). */
+  flow: Flow;
   /** For int64 initializers: their values (used as Reshape targets). */
   int64Values?: bigint[];
 }
@@ -104,7 +107,7 @@ export function checkInitializer(
     fail(`${where} raw_data is ${t.rawData.length} bytes but dims ${fmtShape(t.dims.map(Number))} of ${dtype} need ${bytes}`);
   }
   const shape = t.dims.map(Number);
-  const value: Value = { dtype, shape, origin: "initializer" };
+  const value: Value = { dtype, shape, origin: "initializer", flow: initializerFlow(dtype, t.rawData) };
   if (dtype === "int64") {
     // int64 tensors exist only as Reshape targets: a short 1-D list.
     if (shape.length !== 1 || shape[0] > lim.maxRank) {

@@ -12,13 +12,16 @@
  * same message.
  *
  * The parts: limits.ts (the limits), model-parse.ts (protobuf structure), ops.ts (the whitelist),
- * attributes.ts, tensors.ts (initializers, declared inputs and outputs), shape-inference.ts.
+ * attributes.ts, tensors.ts (initializers, declared inputs and outputs), shape-inference.ts,
+ * dependence.ts (which values depend on the input; only needed, input-dependent work is credited).
  *
  * Check order: size → protobuf structure (model-parse.ts) → ir_version → opset imports → every
  * node's domain and op against the whitelist → initializers → graph inputs → nodes in order
- * (inputs defined, attributes, shape inference, size and cost bounds) → value_info → outputs.
+ * (inputs defined, attributes, shape inference, size and cost bounds) → value_info → outputs →
+ * every output depends on the input (dependence.ts).
  */
 import { checkAttributes } from "./attributes";
+import { checkOutputsVary, creditedWork, INPUT_FLOW, nodeFlow, type NodeFlow } from "./dependence";
 import { ModelValidationError } from "./errors";
 import { resolveLimits, type ModelLimits } from "./limits";
 import { parseModel, type ParsedNode } from "./model-parse";
@@ -44,8 +47,13 @@ export interface TensorInfo {
 export interface ModelSummary {
   inputs: TensorInfo[];
   outputs: TensorInfo[];
-  /** Integer cost of one run of the graph (one item: shapes are static, batch included). */
+  /**
+   * Work credited for one run of the graph (one item: shapes are static, batch included): only the
+   * nodes whose output depends on the input and is needed by an output (dependence.ts).
+   */
   workUnitsPerItem: bigint;
+  /** Work of every node, constant ones included (what onnxruntime does at load and per run); ≤ maxWorkUnitsPerItem. */
+  totalWorkUnits: bigint;
   /** Default-domain opset version the model imports. */
   opset: number;
   irVersion: number;
@@ -143,7 +151,7 @@ export function validateModel(bytes: Uint8Array, limits: Partial<ModelLimits> = 
       fail(`${where} has the name of an initializer; overridable initializers are not allowed`);
     }
     const shape = staticFloatTensorType(vi, where, lim, fail);
-    defineName(vi.name, `graph input ${i}`, { dtype: "float32", shape, origin: "input" });
+    defineName(vi.name, `graph input ${i}`, { dtype: "float32", shape, origin: "input", flow: INPUT_FLOW });
     inputs.push({ name: vi.name, shape, dtype: "float32" });
   });
 
@@ -154,6 +162,7 @@ export function validateModel(bytes: Uint8Array, limits: Partial<ModelLimits> = 
   // Nodes, in file order: that order must be topological.
   let work = 0n;
   let totalElements = 0n;
+  const deps: { inputs: string[]; output: string; dep: NodeFlow }[] = [];
   graph.nodes.forEach((node, index) => {
     const where = nodeLabel(node, index);
     const spec = opSpec(node.opType)!;
@@ -199,10 +208,13 @@ export function validateModel(bytes: Uint8Array, limits: Partial<ModelLimits> = 
     if (totalElements > BigInt(lim.maxTotalIntermediateElements)) {
       nfail(`intermediate tensors total over ${lim.maxTotalIntermediateElements} elements`);
     }
+    // The limit bounds all work, constant nodes included; only input-dependent work is credited.
     work += res.work;
     if (work > lim.maxWorkUnitsPerItem) nfail(`work per item exceeds the limit of ${lim.maxWorkUnitsPerItem} units`);
     if (outName === "") nfail("output name is empty");
-    defineName(outName, where, { dtype: "float32", shape: res.shape, origin: "node" });
+    const dep = nodeFlow(ctx, where, res);
+    deps.push({ inputs: node.inputs, output: outName, dep });
+    defineName(outName, where, { dtype: "float32", shape: res.shape, origin: "node", flow: dep.flow });
   });
 
   // value_info: optional shape annotations of intermediate values; they must agree with ours.
@@ -233,11 +245,14 @@ export function validateModel(bytes: Uint8Array, limits: Partial<ModelLimits> = 
     if (!sameShape(shape, v!.shape)) fail(`${where} declares shape ${fmtShape(shape)} but the graph computes ${fmtShape(v!.shape)}`);
     outputs.push({ name: vi.name, shape, dtype: "float32" });
   });
+  // Every output must depend on the input: otherwise it could be returned without running the model.
+  checkOutputsVary(outputs.map((o) => ({ name: o.name, flow: values.get(o.name)!.flow })), inputs.map((t) => t.name), fail);
 
   return {
     inputs,
     outputs,
-    workUnitsPerItem: work,
+    workUnitsPerItem: creditedWork(deps, outputs.map((o) => o.name)),
+    totalWorkUnits: work,
     opset,
     irVersion: Number(irVersion),
     nodeCount: graph.nodes.length,

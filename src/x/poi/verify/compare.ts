@@ -12,13 +12,15 @@
  *
  * Rules (an item passes when all hold):
  *  1. Lengths: claimed.length === reference.length === sum(outputSizes), else fail.
- *  2. Every element: |claimed − ref| ≤ atol + rtol·|ref|.
+ *  2. Every element of output o: |claimed − ref| ≤ scale·M_o + rtol·|ref|, where M_o is the largest
+ *     finite |ref| of that output (of that item). The absolute part scales with the output, so tiny
+ *     outputs are still checked (a fixed atol of 1e-4 accepted zeros for any output below 1e-4).
  *     NaN must meet NaN: both NaN is fine, NaN on one side only fails.
  *     ±Infinity must be equal on both sides (the formula above would accept any finite claim
  *     against an infinite reference, so infinities are compared exactly).
  *  3. Argmax agreement, for each output with more than one element (classifiers): the claimed
  *     argmax k must be a near-maximum of the reference,
- *         ref[k] ≥ max(ref) − (atol + rtol·|max(ref)|)
+ *         ref[k] ≥ max(ref) − (scale·M_o + rtol·|max(ref)|)
  *     (argmax and max over non-NaN elements; first index on ties). Plain "argmax equal" would let
  *     two near-tied logits split honest validators running on different CPUs; this form only
  *     fails if the combined error on the two logits involved exceeds one tolerance, while honest
@@ -27,8 +29,24 @@
  *     "the predicted class is right" an explicit, separately reported check.
  */
 
-export interface Tolerance { atol: number; rtol: number }
-export const DEFAULT_TOLERANCE: Tolerance = { atol: 1e-4, rtol: 1e-3 };
+export interface Tolerance { scale: number; rtol: number }
+/** The chain's defaults (params tolerance_scale_ppb, tolerance_rel_ppb); margins: README, "Tolerance". */
+export const DEFAULT_TOLERANCE: Tolerance = { scale: 1e-4, rtol: 1e-3 };
+
+/** The tolerance a chain's params set (parts per 10^9). */
+export function toleranceFromParams(p: { toleranceScalePpb: string; toleranceRelPpb: string }): Tolerance {
+  return { scale: Number(p.toleranceScalePpb) / 1e9, rtol: Number(p.toleranceRelPpb) / 1e9 };
+}
+
+/** Largest finite |v| over v[start, end) (0 when there is none). */
+function maxAbs(v: Float32Array, start: number, end: number): number {
+  let m = 0;
+  for (let i = start; i < end; i++) {
+    const a = Math.abs(v[i]);
+    if (a > m && a !== Infinity) m = a;
+  }
+  return m;
+}
 
 export interface ItemComparison {
   pass: boolean;
@@ -57,8 +75,8 @@ export function compareItem(
   outputSizes: readonly number[],
   tol: Tolerance = DEFAULT_TOLERANCE,
 ): ItemComparison {
-  if (!(tol.atol >= 0 && tol.rtol >= 0 && Number.isFinite(tol.atol) && Number.isFinite(tol.rtol))) {
-    throw new RangeError(`tolerance must be finite and ≥ 0, got atol ${tol.atol}, rtol ${tol.rtol}`);
+  if (!(tol.scale >= 0 && tol.rtol >= 0 && Number.isFinite(tol.scale) && Number.isFinite(tol.rtol))) {
+    throw new RangeError(`tolerance must be finite and ≥ 0, got scale ${tol.scale}, rtol ${tol.rtol}`);
   }
   let total = 0;
   for (const n of outputSizes) {
@@ -72,7 +90,11 @@ export function compareItem(
     return { pass: false, maxAbsDiff: Infinity, argmaxOk: false, reason: `length ${claimed.length}, expected ${reference.length}` };
   }
 
-  // Rule 2: element-wise.
+  // Rule 2: element-wise, with each output's absolute tolerance.
+  const atolAt = new Float64Array(reference.length);
+  for (let o = 0, start = 0; o < outputSizes.length; start += outputSizes[o], o++) {
+    atolAt.fill(tol.scale * maxAbs(reference, start, start + outputSizes[o]), start, start + outputSizes[o]);
+  }
   let maxAbsDiff = 0;
   let reason: string | undefined;
   for (let i = 0; i < reference.length; i++) {
@@ -88,10 +110,10 @@ export function compareItem(
     } else {
       const d = Math.abs(c - r);
       if (d > maxAbsDiff) maxAbsDiff = d;
-      ok = d <= tol.atol + tol.rtol * Math.abs(r);
+      ok = d <= atolAt[i] + tol.rtol * Math.abs(r);
     }
     if (!ok && reason === undefined) {
-      reason = `element ${i}: claimed ${c}, reference ${r}, allowed |diff| ≤ ${tol.atol} + ${tol.rtol}·|ref|`;
+      reason = `element ${i}: claimed ${c}, reference ${r}, allowed |diff| ≤ ${atolAt[i]} + ${tol.rtol}·|ref|`;
     }
   }
 
@@ -109,7 +131,7 @@ export function compareItem(
         ok = k < 0 && m < 0; // all-NaN on both sides: nothing to rank
       } else {
         const refMax = reference[m];
-        const floor = refMax === Infinity ? Infinity : refMax - (tol.atol + tol.rtol * Math.abs(refMax));
+        const floor = refMax === Infinity ? Infinity : refMax - (atolAt[m] + tol.rtol * Math.abs(refMax));
         ok = reference[k] >= floor;
       }
       if (!ok && argmaxOk) {

@@ -1,18 +1,23 @@
 /**
- * A validator's verifier: after each Commit it looks for tasks under verification in committed state,
- * re-executes their sampled items on onnxruntime (ReexecRunner: a worker thread, off the ABCI path),
- * compares with the worker's outputs (compare.ts) and keeps a pass/fail verdict per task attempt.
- * ExtendVote takes the ready verdicts. Nothing here writes state: verdicts reach the chain only as
- * signed vote extensions (see ../verdicts.ts).
+ * A validator's verifier. After each Commit it looks at the attempts under verification in committed
+ * state and, off the ABCI path:
+ *   - private round: re-executes the k items of ITS OWN sample (drawn from its secret seed of the
+ *     result's epoch, README "Sampling nobody can steer") and keeps a pass, or a fail naming the failing
+ *     items (at most params.max_reports_per_validator);
+ *   - public round: re-executes every item another validator reported, and keeps a vote per item.
+ * ExtendVote then takes what is ready (extension.ts). Nothing here writes state: verdicts reach the
+ * chain only as signed vote extensions.
  */
 import type { Context } from "../../../app/context";
 import type { VerdictSource } from "../verdict_hooks";
 import { itemSize, modelIo, type PoiKeeper } from "../keeper";
+import { VerificationKeeper } from "../verification_keeper";
 import { resultRoot } from "../commitment";
-import { TaskStatus, VoteExtensionCodec, type Task, type Verdict } from "../types";
-import { MAX_EXTENSION_BYTES } from "../verdicts";
-import { compareItem, DEFAULT_TOLERANCE, type Tolerance } from "./compare";
+import { seedFor, validatorSample } from "../sampling";
+import { TaskStatus, type Model, type Params, type Task } from "../types";
+import { compareItem, toleranceFromParams, type Tolerance } from "./compare";
 import { ReexecRunner } from "./runner";
+import { buildExtension, type LocalVerdicts } from "./extension";
 
 /**
  * Test knobs (documented in src/x/poi/README.md), set per node in config/app.json "verifier_fault":
@@ -24,21 +29,31 @@ export interface VerifierFault {
   invert_verdicts?: boolean;
 }
 
+/** Who this verifier votes as. */
+export interface VerifierIdentity {
+  /** This validator's consensus address, uppercase hex. */
+  validator: string;
+  /** 32 secret bytes: the root of this validator's sampling seeds. Never leaves the node. */
+  secret: Uint8Array;
+}
+
 export interface VerifierOptions {
   fault?: VerifierFault;
+  /** Overrides the chain's tolerance (tests only). */
   tolerance?: Tolerance;
-  /** Cap on one task's re-execution (model load included). */
+  /** Cap on one re-execution job (model load included). */
   timeoutMs?: number;
   log?: (msg: string) => void;
 }
 
-/** One task attempt's re-execution, for logs and measurements. */
+/** One re-execution, for logs and measurements. */
 export interface VerificationRecord {
   taskId: string;
   attempt: number;
+  round: "private" | "public";
   pass: boolean;
   items: number;
-  /** Wall time of onnxruntime's session.run over the sampled items, µs. */
+  /** Wall time of onnxruntime's session.run over the items, µs. */
   reexecMicros: number;
   /** Everything: reading state, re-execution, comparison, ms. */
   totalMs: number;
@@ -49,14 +64,19 @@ const MAX_TRIES = 3;
 
 export class VerifierService implements VerdictSource {
   private readonly runner: ReexecRunner;
-  private readonly verdicts = new Map<string, boolean>(); // "id/attempt" -> pass (lookups only)
+  private readonly local: LocalVerdicts = { verdicts: new Map(), items: new Map() };
   private readonly tries = new Map<string, number>();
+  private readonly verification = new VerificationKeeper();
   private scanning = false;
   private rescan = false;
   readonly records: VerificationRecord[] = [];
   private readonly log: (msg: string) => void;
 
-  constructor(private readonly source: { queryContext(): Context; poi: PoiKeeper }, private readonly opts: VerifierOptions = {}) {
+  constructor(
+    private readonly source: { queryContext(): Context; poi: PoiKeeper },
+    readonly identity: VerifierIdentity,
+    private readonly opts: VerifierOptions = {},
+  ) {
     this.runner = new ReexecRunner({ timeoutMs: opts.timeoutMs ?? 30_000, noiseRel: opts.fault?.noise_rel });
     this.log = opts.log ?? (() => undefined);
   }
@@ -75,19 +95,9 @@ export class VerifierService implements VerdictSource {
     while (this.scanning) await new Promise((r) => setTimeout(r, 5));
   }
 
-  async extension(): Promise<Uint8Array> {
-    const ctx = this.source.queryContext();
-    const verdicts: Verdict[] = [];
-    for (const id of await this.source.poi.activeTaskIds(ctx)) {
-      const task = await this.source.poi.getTask(ctx, id);
-      if (!task || task.status !== TaskStatus.VERIFYING) continue;
-      const pass = this.verdicts.get(`${task.id}/${task.attempt}`);
-      if (pass === undefined) continue;
-      verdicts.push({ taskId: task.id, attempt: task.attempt, pass: this.opts.fault?.invert_verdicts ? !pass : pass });
-    }
-    let bytes = VoteExtensionCodec.encode({ verdicts }).finish();
-    while (bytes.length > MAX_EXTENSION_BYTES) bytes = VoteExtensionCodec.encode({ verdicts: verdicts.splice(0, verdicts.length >> 1) }).finish();
-    return bytes;
+  /** This validator's vote extension for `height`: seeds to commit and reveal, and ready verdicts. */
+  async extension(height: bigint): Promise<Uint8Array> {
+    return buildExtension(this.source.queryContext(), this.source.poi, this.verification, this.identity, this.local, height, this.opts.fault?.invert_verdicts === true);
   }
 
   async close(): Promise<void> {
@@ -97,33 +107,62 @@ export class VerifierService implements VerdictSource {
 
   private async scan(): Promise<void> {
     const ctx = this.source.queryContext();
+    const keeper = this.source.poi;
+    const params = await keeper.params(ctx);
     const live = new Set<string>();
-    for (const id of await this.source.poi.activeTaskIds(ctx)) {
-      const task = await this.source.poi.getTask(ctx, id);
+    for (const id of await keeper.activeTaskIds(ctx)) {
+      const task = await keeper.getTask(ctx, id);
       if (!task || task.status !== TaskStatus.VERIFYING) continue;
       const key = `${task.id}/${task.attempt}`;
       live.add(key);
-      if (this.verdicts.has(key) || (this.tries.get(key) ?? 0) >= MAX_TRIES) continue;
-      this.tries.set(key, (this.tries.get(key) ?? 0) + 1);
+      if ((this.tries.get(key) ?? 0) >= MAX_TRIES) continue;
+      const needPrivate = !this.local.verdicts.has(key) && !task.votes.some((v) => v.validator === this.identity.validator)
+        && (await this.eligible(ctx, task));
+      const pendingItems = task.challenges.map((c) => c.item)
+        .filter((item) => !this.local.items.has(`${key}/${item}`) && !task.challenges.find((c) => c.item === item)!.votes.some((v) => v.validator === this.identity.validator));
+      if (!needPrivate && pendingItems.length === 0) continue;
       try {
-        const rec = await this.verify(ctx, task);
-        if (!rec) continue;
-        this.verdicts.set(key, rec.pass);
-        this.records.push(rec);
-        if (this.records.length > 1000) this.records.shift();
-        this.log(`verifier: task ${task.id} attempt ${task.attempt}: ${rec.items} sampled items re-executed in ${(rec.reexecMicros / 1000).toFixed(2)} ms `
-          + `(${rec.totalMs.toFixed(1)} ms total) -> ${rec.pass ? "PASS" : `FAIL (${rec.firstFailure})`}${this.opts.fault?.invert_verdicts ? " [voting inverted: test fault]" : ""}`);
+        if (needPrivate) await this.verifyPrivate(ctx, params, task);
+        if (pendingItems.length) await this.verifyItems(ctx, params, task, pendingItems.map(BigInt));
       } catch (err) {
+        this.tries.set(key, (this.tries.get(key) ?? 0) + 1);
         this.log(`verifier: task ${task.id} attempt ${task.attempt}: no verdict (try ${this.tries.get(key)} of ${MAX_TRIES}): ${(err as Error).message}`);
       }
     }
-    // Forget tasks that left verification.
-    for (const key of [...this.verdicts.keys()]) if (!live.has(key)) this.verdicts.delete(key);
-    for (const key of [...this.tries.keys()]) if (!live.has(key)) this.tries.delete(key);
+    // Forget attempts that left verification.
+    for (const k of [...this.local.verdicts.keys()]) if (!live.has(k)) this.local.verdicts.delete(k);
+    for (const k of [...this.local.items.keys()]) if (!live.has(k.split("/").slice(0, 2).join("/"))) this.local.items.delete(k);
+    for (const k of [...this.tries.keys()]) if (!live.has(k)) this.tries.delete(k);
   }
 
-  /** Re-executes one task's sample; undefined if committed state moved on while reading it. */
-  private async verify(ctx: Context, task: Task): Promise<VerificationRecord | undefined> {
+  private async eligible(ctx: Context, task: Task): Promise<boolean> {
+    const rec = await this.verification.seedRecord(ctx, this.identity.validator, BigInt(task.resultEpoch));
+    return rec !== undefined && BigInt(rec.committedHeight) < BigInt(task.resultHeight);
+  }
+
+  /** The items this validator samples for an attempt (its seed of the result's epoch). */
+  sampleOf(chainId: string, task: Task): bigint[] {
+    const seed = seedFor(this.identity.secret, chainId, BigInt(task.resultEpoch));
+    return validatorSample(seed, BigInt(task.id), task.attempt, task.resultRoot, BigInt(task.numItems), BigInt(task.k));
+  }
+
+  private async verifyPrivate(ctx: Context, params: Params, task: Task): Promise<void> {
+    const sample = this.sampleOf(ctx.header.chainId, task);
+    const rec = await this.reexecute(ctx, params, task, sample, "private");
+    if (!rec) return;
+    const failed = rec.failing.slice(0, Number(params.maxReportsPerValidator)).map(String);
+    this.local.verdicts.set(`${task.id}/${task.attempt}`, { pass: failed.length === 0, failedItems: failed, sample: sample.map(String) });
+  }
+
+  private async verifyItems(ctx: Context, params: Params, task: Task, items: bigint[]): Promise<void> {
+    const rec = await this.reexecute(ctx, params, task, items, "public");
+    if (!rec) return;
+    const failing = new Set(rec.failing);
+    for (const item of items) this.local.items.set(`${task.id}/${task.attempt}/${item}`, !failing.has(item));
+  }
+
+  /** Re-runs `items` of an attempt and compares; undefined if committed state moved on while reading. */
+  private async reexecute(ctx: Context, params: Params, task: Task, items: readonly bigint[], round: "private" | "public"): Promise<(VerificationRecord & { failing: bigint[] }) | undefined> {
     const t0 = performance.now();
     const keeper = this.source.poi;
     const model = await keeper.getModel(ctx, task.modelId);
@@ -132,27 +171,33 @@ export class VerifierService implements VerdictSource {
     if (!model || !onnx || !outputs) return undefined;
     const io = modelIo(model);
     const outBytes = Number(io.outputElems) * 4;
-    const n = Number(task.numItems);
-    // The outputs must be the ones the sample was drawn against (a read racing a commit is retried).
-    if (!Buffer.from(resultRoot(outputs, n, outBytes)).equals(Buffer.from(task.resultRoot))) return undefined;
-    const itemBytes = itemSize(model.inputs[0].shape) * 4n;
-    const sample = task.sample.map((s) => BigInt(s));
-    const items = await keeper.taskItemsAt(ctx, task, itemBytes, sample);
-    const res = await this.runner.run({
-      modelId: model.id, onnx, inputName: model.inputs[0].name, inputShape: model.inputs[0].shape.map(Number),
-      outputNames: model.outputs.map((o) => o.name), items: items.map(toFloat32),
-    });
+    // The outputs must be the ones the attempt committed to (a read racing a commit is retried).
+    if (!Buffer.from(resultRoot(outputs, Number(task.numItems), outBytes)).equals(Buffer.from(task.resultRoot))) return undefined;
+    const inputs = await keeper.taskItemsAt(ctx, task, itemSize(model.inputs[0].shape) * 4n, items);
+    const res = await this.runner.run(job(model, onnx, inputs));
     const sizes = io.outputSizes.map(Number);
-    let pass = true;
+    const tol = this.opts.tolerance ?? toleranceFromParams(params);
+    const failing: bigint[] = [];
     let firstFailure: string | undefined;
-    for (const [j, idx] of sample.entries()) {
+    for (const [j, idx] of items.entries()) {
       const i = Number(idx);
-      const claimed = toFloat32(outputs.subarray(i * outBytes, (i + 1) * outBytes));
-      const cmp = compareItem(res.outputs[j], claimed, sizes, this.opts.tolerance ?? DEFAULT_TOLERANCE);
-      if (!cmp.pass) { pass = false; firstFailure ??= `item ${i}: ${cmp.reason ?? "mismatch"}`; }
+      const cmp = compareItem(res.outputs[j], toFloat32(outputs.subarray(i * outBytes, (i + 1) * outBytes)), sizes, tol);
+      if (!cmp.pass) { failing.push(idx); firstFailure ??= `item ${i}: ${cmp.reason ?? "mismatch"}`; }
     }
-    return { taskId: task.id, attempt: task.attempt, pass, items: sample.length, reexecMicros: res.micros, totalMs: performance.now() - t0, firstFailure };
+    const rec = { taskId: task.id, attempt: task.attempt, round, pass: failing.length === 0, items: items.length, reexecMicros: res.micros, totalMs: performance.now() - t0, firstFailure };
+    this.records.push(rec);
+    if (this.records.length > 1000) this.records.shift();
+    this.log(`verifier: task ${task.id} attempt ${task.attempt} (${round}): ${items.length} items re-executed in ${(res.micros / 1000).toFixed(2)} ms `
+      + `(${rec.totalMs.toFixed(1)} ms total) -> ${rec.pass ? "PASS" : `FAIL (${firstFailure})`}${this.opts.fault?.invert_verdicts ? " [voting inverted: test fault]" : ""}`);
+    return { ...rec, failing };
   }
+}
+
+function job(model: Model, onnx: Uint8Array, inputs: Uint8Array[]) {
+  return {
+    modelId: model.id, onnx, inputName: model.inputs[0].name, inputShape: model.inputs[0].shape.map(Number),
+    outputNames: model.outputs.map((o) => o.name), items: inputs.map(toFloat32),
+  };
 }
 
 /** A Float32Array over a copy (state bytes need not be 4-byte aligned). */

@@ -1,0 +1,71 @@
+/**
+ * What a validator puts in its vote extension at a height, from committed state and its local
+ * verdicts: commitments to its seeds of the carrying block's epoch and the next (until recorded),
+ * reveals of its seeds of epochs that are over (until recorded), and its verdicts on attempts still
+ * under verification that the chain has not recorded from it yet. Everything is repeated until it
+ * lands, so a proposer that leaves the extension out only delays it.
+ */
+import type { Context } from "../../../app/context";
+import type { PoiKeeper } from "../keeper";
+import type { VerificationKeeper } from "../verification_keeper";
+import { epochOf, seedCommitment, seedFor } from "../sampling";
+import { MAX_EXTENSION_BYTES } from "../verdicts";
+import { TaskStatus, VoteExtensionCodec, type ItemVerdict, type SeedCommitment, type SeedReveal, type Verdict } from "../types";
+
+/** Verdicts this validator has reached and not yet seen recorded: "task/attempt" and "task/attempt/item" keys. */
+export interface LocalVerdicts {
+  verdicts: Map<string, { pass: boolean; failedItems: string[]; sample: string[] }>;
+  items: Map<string, boolean>;
+}
+
+export async function buildExtension(
+  ctx: Context, keeper: PoiKeeper, verification: VerificationKeeper, me: { validator: string; secret: Uint8Array },
+  local: LocalVerdicts, height: bigint, invert: boolean,
+): Promise<Uint8Array> {
+  const params = await keeper.params(ctx);
+  const E = BigInt(params.seedEpochBlocks);
+  const chainId = ctx.header.chainId;
+
+  // The block that carries this extension is height + 1.
+  const commitments: SeedCommitment[] = [];
+  const carrying = epochOf(height + 1n, E);
+  for (const e of [carrying, carrying + 1n]) {
+    if (!(await verification.seedRecord(ctx, me.validator, e))) commitments.push({ epoch: e.toString(), hash: seedCommitment(seedFor(me.secret, chainId, e)) });
+  }
+  const reveals: SeedReveal[] = [];
+  const over = epochOf(height, E); // epochs before the one this extension is signed in
+  const oldest = over > BigInt(params.revealWindowEpochs) + 1n ? over - BigInt(params.revealWindowEpochs) - 1n : 0n;
+  for (let e = oldest; e < over && reveals.length < 4; e++) {
+    const rec = await verification.seedRecord(ctx, me.validator, e);
+    if (rec && rec.seed.length === 0 && !rec.faulty) reveals.push({ epoch: e.toString(), seed: seedFor(me.secret, chainId, e) });
+  }
+
+  const verdicts: Verdict[] = [];
+  const itemVerdicts: ItemVerdict[] = [];
+  for (const id of await keeper.activeTaskIds(ctx)) {
+    const task = await keeper.getTask(ctx, id);
+    if (!task || task.status !== TaskStatus.VERIFYING) continue;
+    const key = `${task.id}/${task.attempt}`;
+    const v = local.verdicts.get(key);
+    if (v && !task.votes.some((x) => x.validator === me.validator)) {
+      // The inverting test fault passes what failed and reports the first sampled item of what passed.
+      const pass = invert ? !v.pass : v.pass;
+      verdicts.push({ taskId: task.id, attempt: task.attempt, pass, failedItems: pass ? [] : invert ? v.sample.slice(0, 1) : v.failedItems });
+    }
+    for (const c of task.challenges) {
+      const ok = local.items.get(`${key}/${c.item}`);
+      if (ok === undefined || c.votes.some((x) => x.validator === me.validator)) continue;
+      itemVerdicts.push({ taskId: task.id, attempt: task.attempt, item: c.item, pass: invert ? !ok : ok });
+    }
+  }
+
+  const encode = () => VoteExtensionCodec.encode({ verdicts, itemVerdicts, commitments, reveals }).finish();
+  let bytes = encode();
+  // Over the cap: drop verdicts from the end (they are carried again in the next extensions).
+  while (bytes.length > MAX_EXTENSION_BYTES && (verdicts.length || itemVerdicts.length)) {
+    if (itemVerdicts.length) itemVerdicts.splice(itemVerdicts.length >> 1);
+    else verdicts.splice(verdicts.length >> 1);
+    bytes = encode();
+  }
+  return bytes;
+}
