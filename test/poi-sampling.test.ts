@@ -68,7 +68,7 @@ describe("x/poi sampling: influence of a block's contents on honest samples (rea
       const a = decodeAggregateTx(agg);
       const mine = a.votes.find((x) => Buffer.from(x.validatorAddress).equals(Buffer.from(adversary.address)))!;
       const ext = VoteExtensionCodec.decode(mine.extension);
-      ext.verdicts.push({ taskId: String(1000 + v), attempt: v % 3, pass: v % 2 === 0, failedItems: [] });
+      ext.verdicts.push({ taskId: String(1000 + v), attempt: v % 3, pass: v % 2 === 0, failedItems: [], cannotVerify: false });
       mine.extension = VoteExtensionCodec.encode(ext).finish();
       mine.signature = ed25519.sign(voteExtensionSignBytes(mine.extension, voteHeight, 0n, h.app.queryContext().header.chainId), adversary.secret);
       const drop = v % 4; // 0: keep all; 1..3: leave one honest validator's extension out (3 of 4 is still > 2/3)
@@ -105,7 +105,7 @@ describe("x/poi sampling: grinding cannot beat (1−f)^(k·h) (1,000+ trials, up
   const adversaryKey = sha256(Buffer.from("grind adversary key"));
   const adversaryAddr = sha256(ed25519.getPublicKey(adversaryKey)).subarray(0, 20);
   const ownVariants = Array.from({ length: 2500 }, (_, j) => {
-    const ext = VoteExtensionCodec.encode({ verdicts: [{ taskId: String(j + 1), attempt: 0, pass: true, failedItems: [] }], itemVerdicts: [], commitments: [], reveals: [] }).finish();
+    const ext = VoteExtensionCodec.encode({ verdicts: [{ taskId: String(j + 1), attempt: 0, pass: true, failedItems: [], cannotVerify: false }], itemVerdicts: [], commitments: [], reveals: [] }).finish();
     return ed25519.sign(voteExtensionSignBytes(ext, 41n, 0n, CHAIN), adversaryKey);
   });
   const honestKeys = Array.from({ length: honestValidators }, (_, v) => sha256(Buffer.from(`grind honest key ${v}`)));

@@ -11,6 +11,9 @@ import { PoiFlow } from "./helpers/poi-flow";
 import { VoteExtensionCodec, MsgSubmitInferenceTaskCodec, TaskStatus } from "../src/x/poi/types";
 import { epochOf } from "../src/x/poi/sampling";
 import { parseAddress } from "../src/app/address";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { VerifierService } from "../src/x/poi/verify/service";
 
 const N = 60;
 
@@ -199,5 +202,48 @@ describe("x/poi sampling seeds: committed, revealed, checked (in process, 4 vali
     const s = await f.validatorStats(1);
     assert.equal(BigInt(s.forfeited) - forfeited0, held);
     assert.equal(s.pending, "0");
+  });
+});
+
+describe("x/poi: a model that crashes the verifier (in process, 4 validators, real child processes)", function () {
+  let h: Harness;
+  let f: PoiFlow;
+  before(async () => {
+    // Every validator's re-execution process aborts on models named "crash-me", as on a model that
+    // crashes onnxruntime everywhere.
+    const crash = { abort_models_named: "crash-me" };
+    h = await Harness.create({ validators: 4, accounts: ["requester", "worker"], params: { claimBlocks: "6" }, faults: { 0: crash, 1: crash, 2: crash, 3: crash }, verifierStateDirs: true });
+    f = await PoiFlow.create(h, { n: N, name: "crash-me" });
+  });
+  after(async () => h && (await h.close()));
+
+  it("each verifier's child process dies, the node lives on; ≥ 2/3 vote 'cannot verify': no fault, bond back, model flagged; after a restart the verifier does not run the model again", async () => {
+    const a = await f.submitTask({ k: 8 });
+    const b = await f.submitTask({ k: 8 });
+    const w0 = await f.balance("worker");
+    await f.claimAndSubmit("worker", a, f.honest);
+    const ta = await f.untilStatus(a, [TaskStatus.OPEN, TaskStatus.COMPLETED], 20);
+    assert.equal(ta.status, TaskStatus.OPEN, "no verdict either way");
+    assert.equal(ta.failedAttempts, 0);
+    assert.equal(await f.balance("worker"), w0 - 2n * 2_500_000n, "the bond came back");
+    const model = (await h.app.poi.getModel(h.app.queryContext(), f.modelId))!;
+    assert.equal(model.flagged, true);
+    assert.match(model.flagReason, /cannot run the model/);
+    for (const v of h.validators) {
+      assert.equal(v.verifier!.runnerStats().crashes, 1, "its re-execution process crashed once");
+      assert.ok(fs.existsSync(path.join(v.stateDir!, "verifier-crashes.json")), "the crash is recorded on disk");
+    }
+    // Restart validator 0's verifier (same identity, same state dir): it votes "cannot verify" on the
+    // next attempt of this model without starting a re-execution process.
+    const v0 = h.validators[0];
+    const identity = v0.verifier!.identity;
+    await v0.verifier!.close();
+    v0.verifier = new VerifierService(h.app, identity, { fault: v0.fault, stateDir: v0.stateDir });
+    await f.claimAndSubmit("worker", b, f.honest);
+    const tb = await f.untilStatus(b, [TaskStatus.OPEN, TaskStatus.COMPLETED], 20);
+    assert.equal(tb.status, TaskStatus.OPEN);
+    const votes = (await h.app.poi.getTask(h.app.queryContext(), BigInt(b)))!;
+    assert.equal(votes.failedAttempts, 0);
+    assert.equal(v0.verifier.runnerStats().processesStarted, 0, "the restarted verifier never ran the model");
   });
 });

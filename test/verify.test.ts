@@ -9,7 +9,7 @@ import { buildMlp, MLP_INPUT, MLP_OUTPUT } from "../src/x/poi/onnx/builder";
 import { argmax, loadMnist, mlpForward, trainMnistMlp, type TrainResult } from "../src/ml/train";
 import { mulberry32 } from "../src/util/random";
 import { compareItem, DEFAULT_TOLERANCE } from "../src/x/poi/verify/compare";
-import { ReexecRunner, ReexecTimeoutError, type ReexecJob } from "../src/x/poi/verify/runner";
+import { ReexecCrashError, ReexecRunner, ReexecTimeoutError, type ReexecJob } from "../src/x/poi/verify/runner";
 import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 
 const SIZES = [10];
@@ -93,11 +93,11 @@ describe("x/poi/verify", () => {
           return true;
         });
         assert.equal(runner.stats().timeouts, 1);
-        // Same runner, relaxed cap: a fresh thread is spawned and works.
+        // Same runner, relaxed cap: a fresh process is started and works.
         (runner as unknown as { timeoutMs: number }).timeoutMs = 30_000;
         const res = await runner.run(job(images.slice(0, 5)));
         assert.deepEqual(bits(res.outputs[0]), bits(await directRun(images[0])));
-        assert.equal(runner.stats().threadsStarted, 2);
+        assert.equal(runner.stats().processesStarted, 2);
       } finally {
         await runner.close();
       }
@@ -117,24 +117,42 @@ describe("x/poi/verify", () => {
         await assert.rejects(runner.run({ ...job(images.slice(0, 1)), outputNames: ["nope"] }), /no output "nope"/);
         const res = await runner.run(job(images.slice(0, 3)));
         assert.equal(res.outputs.length, 3);
-        assert.equal(runner.stats().threadsStarted, 1, "errors must not kill the thread");
+        assert.equal(runner.stats().processesStarted, 1, "errors must not kill the process");
       } finally {
         await runner.close();
       }
     });
 
-    it("a crashed thread rejects the pending job; the next job gets a fresh thread", async () => {
+    it("a crashed process (killed, or a native abort) rejects the pending job with ReexecCrashError; this process lives on; the next job gets a fresh child", async () => {
       const runner = new ReexecRunner();
       try {
         await runner.run(job(images.slice(0, 1)));
         const p = runner.run(job(images)); // 10,000 items: ~100 ms
-        // Simulate a crash: kill the thread from outside while the job is in flight.
+        // A crash from outside while the job is in flight.
         await new Promise((r) => setTimeout(r, 5));
-        await (runner as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
-        await assert.rejects(p, /re-execution thread exited unexpectedly/);
+        (runner as unknown as { child: { kill(s: string): void } }).child.kill("SIGSEGV");
+        await assert.rejects(p, (e: unknown) => e instanceof ReexecCrashError && /re-execution process died \(signal SIGSEGV\)/.test((e as Error).message));
+        // A native abort inside the child (the test knob a crashing model stands in for).
+        await assert.rejects(runner.run({ ...job(images.slice(0, 1)), abort: true }), /re-execution process died \(signal SIGABRT\)/);
         const res = await runner.run(job(images.slice(0, 1)));
         assert.equal(res.outputs.length, 1);
-        assert.equal(runner.stats().threadsStarted, 2);
+        assert.equal(runner.stats().processesStarted, 3);
+        assert.equal(runner.stats().crashes, 2);
+      } finally {
+        await runner.close();
+      }
+    });
+
+    it("a timed-out job's child is killed at once (its core is freed)", async () => {
+      const runner = new ReexecRunner({ timeoutMs: 1 });
+      try {
+        const pending = runner.run(job(images));
+        const child = (runner as unknown as { child: { pid: number; killed: boolean } }).child;
+        await assert.rejects(pending, ReexecTimeoutError);
+        await new Promise((r) => setTimeout(r, 200));
+        let alive = true;
+        try { process.kill(child.pid, 0); } catch { alive = false; }
+        assert.equal(alive, false, "the child is gone");
       } finally {
         await runner.close();
       }

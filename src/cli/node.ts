@@ -48,7 +48,7 @@ export async function startNode(home: string, withCometbft: boolean): Promise<vo
   const log = (m: string) => process.stderr.write(stamp(m) + "\n");
   const app = await PoiApp.open(path.join(home, "data", "poi-app"), { maxTxBytes: cfg.max_tx_bytes, minGasPrices: cfg.min_gas_prices, log });
   // Every node verifies: it re-executes sampled items and votes through its vote extensions.
-  const verifier = new VerifierService(app, loadValidatorIdentity(home), { fault: cfg.verifier_fault, log });
+  const verifier = new VerifierService(app, loadValidatorIdentity(home), { fault: cfg.verifier_fault, log, stateDir: path.join(home, "data") });
   app.poiModule.setVerifier(verifier);
   if (cfg.verifier_fault) log(`TEST FAULT in effect for this validator's verifier: ${JSON.stringify(cfg.verifier_fault)}`);
   const server = new AbciServer(app, { log });

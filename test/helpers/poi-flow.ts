@@ -43,11 +43,11 @@ export class PoiFlow {
   private constructor(readonly h: Harness, readonly n: number) {}
 
   /** Registers a 784-32-10 MLP (seeded weights) as `owner` and computes its outputs on `n` digits. */
-  static async create(h: Harness, opts: { owner?: string; n?: number; seed?: number } = {}): Promise<PoiFlow> {
+  static async create(h: Harness, opts: { owner?: string; n?: number; seed?: number; name?: string } = {}): Promise<PoiFlow> {
     const f = new PoiFlow(h, opts.n ?? 60);
     f.onnx = buildMlp({ inputSize: 784, hidden: 32, outputs: 10, weights: randomMlpWeights(784, 32, 10, opts.seed ?? 7) });
     const owner = opts.owner ?? "requester";
-    const r = await h.send(owner, MsgRegisterModelCodec, { owner: h.account(owner).address, name: "mlp", onnx: f.onnx, inputs: IN, outputs: OUT });
+    const r = await h.send(owner, MsgRegisterModelCodec, { owner: h.account(owner).address, name: opts.name ?? "mlp", onnx: f.onnx, inputs: IN, outputs: OUT });
     assert.equal(r.code, 0, r.log);
     f.modelId = MsgRegisterModelResponseCodec.decode(TxMsgData.decode(r.data!).msgResponses[0].value).modelId;
     const images = loadMnist().images.slice(0, f.n);

@@ -35,6 +35,8 @@ export interface SimValidator {
   votes: boolean;
   /** Its own verifier (own sampling secret), unless the harness runs without verification. */
   verifier?: VerifierService;
+  /** Where its verifier keeps crash records (with verifierStateDirs). */
+  stateDir?: string;
   /** Replaces the extension this validator signs (a Byzantine validator); gets the honest one. */
   extensionOverride?: (voteHeight: bigint, honest: Uint8Array) => Uint8Array | Promise<Uint8Array>;
 }
@@ -51,7 +53,10 @@ export class Harness {
    * `accounts` are funded test accounts; each validator i also gets an account "operator<i>" (funded
    * with 0 unless `balances` says otherwise) that receives its verification income.
    */
-  static async create(opts: { validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean; faults?: Record<number, VerifierFault> }): Promise<Harness> {
+  static async create(opts: {
+    validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean;
+    faults?: Record<number, VerifierFault>; verifierStateDirs?: boolean;
+  }): Promise<Harness> {
     const h = new Harness();
     for (let i = 0; i < opts.validators; i++) {
       const secret = ed25519.utils.randomSecretKey();
@@ -76,7 +81,10 @@ export class Harness {
       appStateBytes: Buffer.from(JSON.stringify({ bank: { balances }, valset, poi: { params: opts.params ?? {} } })),
     });
     if (opts.verify !== false) {
-      for (const v of h.validators) v.verifier = new VerifierService(h.app, { validator: v.hex, secret: randomBytes(32) }, { fault: v.fault });
+      for (const v of h.validators) {
+        if (opts.verifierStateDirs) v.stateDir = tmpHome("verifier-state");
+        v.verifier = new VerifierService(h.app, { validator: v.hex, secret: randomBytes(32) }, { fault: v.fault, stateDir: v.stateDir });
+      }
     }
     // Account numbers follow genesis order; read them to sign correctly.
     await h.block([]);

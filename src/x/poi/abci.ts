@@ -8,6 +8,8 @@
  *   - an item some validator reported failing, confirmed failing by ≥ 2/3 of T: fail (slash);
  *   - the private round is over (every eligible validator voted, or vote_window_end_height passed),
  *     every reported item was confirmed passing by ≥ 2/3 of T, and private passes hold ≥ 2/3 of T: pass;
+ *   - validators holding ≥ 2/3 vote that they cannot run the model (their verifier crashed or timed
+ *     out on it): no fault, and the model is flagged;
  *   - at verify_deadline_height without either: no fault. If a reported item split the validators
  *     (neither side reached 2/3), the model is flagged.
  */
@@ -66,6 +68,10 @@ async function tally(ctx: Context, deps: PoiDeps, params: Params, table: PowerTa
     }
   }
   if (confirmed.length > 0) return failWorker(ctx, deps, task, table, confirmed, confirmers, BigInt(params.catchBountyBps));
+  // Validators holding ≥ 2/3 cannot run the model at all (it crashes or hangs their verifiers).
+  if (twoThirds(powerOf(table, task.votes.filter((v) => v.cannotVerify).map((v) => v.validator)), table)) {
+    return noFault(ctx, deps, task, "validators holding 2/3 of the power cannot run the model", true);
+  }
 
   const deadline = h >= BigInt(task.verifyDeadlineHeight);
   if (!split && (await privateRoundOver(ctx, deps, task, table))) {

@@ -97,15 +97,19 @@ async function applyVerdicts(ctx: Context, deps: PoiDeps, params: Params, v: str
     const numItems = BigInt(task.numItems);
     const items = [...new Set(verdict.failedItems.map(toBig).filter((i): i is bigint => i !== undefined && i >= 0n && i < numItems))]
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, maxReports);
-    if (!verdict.pass && items.length === 0) continue; // a failure must name the items it found
-    const failedItems = verdict.pass ? [] : items.map(String);
-    const votes = [...task.votes, { validator: v, pass: verdict.pass, height: ctx.header.height.toString(), failedItems }];
-    const challenges = verdict.pass ? task.challenges : addChallenges(task.challenges, failedItems, v);
+    const cannotVerify = verdict.cannotVerify && !verdict.pass;
+    if (!verdict.pass && !cannotVerify && items.length === 0) continue; // a failure must name the items it found
+    const failedItems = verdict.pass || cannotVerify ? [] : items.map(String);
+    const votes = [...task.votes, { validator: v, pass: verdict.pass, height: ctx.header.height.toString(), failedItems, cannotVerify }];
+    const challenges = failedItems.length === 0 ? task.challenges : addChallenges(task.challenges, failedItems, v);
     deps.keeper.setTask(ctx, { ...task, votes, challenges }, false);
-    if (!verdict.pass) {
+    if (failedItems.length > 0) {
       deps.verification.addReport(ctx, v, BigInt(task.resultEpoch), { taskId: BigInt(task.id), attempt: task.attempt, items, resultRoot: task.resultRoot, numItems, k: task.k });
     }
-    ctx.events.emit("poi_verdict", [["task_id", task.id], ["attempt", String(task.attempt)], ["validator", v], ["pass", String(verdict.pass)], ["failed_items", failedItems.join(",")]]);
+    ctx.events.emit("poi_verdict", [
+      ["task_id", task.id], ["attempt", String(task.attempt)], ["validator", v], ["pass", String(verdict.pass)], ["failed_items", failedItems.join(",")],
+      ["cannot_verify", String(cannotVerify)],
+    ]);
     n++;
   }
   return n;

@@ -71,7 +71,7 @@ export enum TaskStatus { UNSPECIFIED = 0, OPEN = 1, CLAIMED = 2, AWAITING_SAMPLE
 export const TASK_STATUS_NAMES: Record<number, string> = {
   0: "unspecified", 1: "open", 2: "claimed", 3: "awaiting_sample", 4: "verifying", 5: "completed", 6: "expired",
 };
-export interface TaskVote { validator: string; pass: boolean; height: string; failedItems: string[] }
+export interface TaskVote { validator: string; pass: boolean; height: string; failedItems: string[]; cannotVerify: boolean }
 export interface ChallengeVote { validator: string; pass: boolean; height: string }
 export interface Challenge { item: string; reporters: string[]; votes: ChallengeVote[] }
 export interface Task {
@@ -85,7 +85,7 @@ export interface WorkerStats {
   address: string; verifiedWorkUnits: string; tasksPassed: string; tasksFailed: string; claimsLapsed: string;
   earned: string; slashed: string;
 }
-export interface Verdict { taskId: string; attempt: number; pass: boolean; failedItems: string[] }
+export interface Verdict { taskId: string; attempt: number; pass: boolean; failedItems: string[]; cannotVerify: boolean }
 export interface ItemVerdict { taskId: string; attempt: number; item: string; pass: boolean }
 export interface SeedCommitment { epoch: string; hash: Uint8Array }
 export interface SeedReveal { epoch: string; seed: Uint8Array }

@@ -14,7 +14,7 @@ import { TaskStatus, VoteExtensionCodec, type ItemVerdict, type SeedCommitment, 
 
 /** Verdicts this validator has reached and not yet seen recorded: "task/attempt" and "task/attempt/item" keys. */
 export interface LocalVerdicts {
-  verdicts: Map<string, { pass: boolean; failedItems: string[]; sample: string[] }>;
+  verdicts: Map<string, { pass: boolean; failedItems: string[]; sample: string[]; cannotVerify?: boolean }>;
   items: Map<string, boolean>;
 }
 
@@ -48,9 +48,13 @@ export async function buildExtension(
     const key = `${task.id}/${task.attempt}`;
     const v = local.verdicts.get(key);
     if (v && !task.votes.some((x) => x.validator === me.validator)) {
-      // The inverting test fault passes what failed and reports the first sampled item of what passed.
-      const pass = invert ? !v.pass : v.pass;
-      verdicts.push({ taskId: task.id, attempt: task.attempt, pass, failedItems: pass ? [] : invert ? v.sample.slice(0, 1) : v.failedItems });
+      if (v.cannotVerify) {
+        verdicts.push({ taskId: task.id, attempt: task.attempt, pass: false, failedItems: [], cannotVerify: true });
+      } else {
+        // The inverting test fault passes what failed and reports the first sampled item of what passed.
+        const pass = invert ? !v.pass : v.pass;
+        verdicts.push({ taskId: task.id, attempt: task.attempt, pass, failedItems: pass ? [] : invert ? v.sample.slice(0, 1) : v.failedItems, cannotVerify: false });
+      }
     }
     for (const c of task.challenges) {
       const ok = local.items.get(`${key}/${c.item}`);

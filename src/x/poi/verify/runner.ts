@@ -1,25 +1,30 @@
 /**
- * Parent side of the re-execution runner: one worker_threads thread (runner-thread.ts) running
- * onnxruntime, jobs queued and run one at a time, each with a wall-clock cap.
+ * Parent side of the re-execution runner: one child process (runner-child.ts) running onnxruntime,
+ * jobs queued and run one at a time, each with a wall-clock cap.
  *
- * - The thread is created lazily, and again after a timeout or a crash (its session cache is lost).
- * - On timeout the thread is terminated and the job rejects with ReexecTimeoutError at once;
- *   the thread itself only stops when its current native session.run returns (see runner-thread.ts).
- * - The thread is unref'ed while idle, so an idle runner never keeps a process alive.
+ * - The child is started lazily, and again after a timeout or a crash (its session cache is lost).
+ * - Isolation: a native abort or segfault in onnxruntime ends the child, not this process; the job
+ *   rejects with ReexecCrashError. On timeout the child is SIGKILLed at once (freeing its core) and the
+ *   job rejects with ReexecTimeoutError.
+ * - Memory: where util-linux's prlimit exists, the child runs under an address-space limit.
+ * - The child and its IPC channel are unref'ed while idle, so an idle runner never keeps a process alive.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { Worker } from "node:worker_threads";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mulberry32 } from "../../../util/random";
-import type { ThreadJob, ThreadReply } from "./runner-thread";
+import type { ChildJob, ChildReply } from "./runner-child";
 
 export interface ReexecJob {
-  /** Must identify the bytes (e.g. their hash): the thread reuses a cached session for the same id. */
+  /** Must identify the bytes (e.g. their hash): the child reuses a cached session for the same id. */
   modelId: string;
   onnx: Uint8Array;
   inputName: string;
   inputShape: number[];
   outputNames: string[];
   items: Float32Array[];
+  /** TEST knob: the child aborts instead of running (a stand-in for a model that crashes onnxruntime). */
+  abort?: boolean;
 }
 
 export interface ReexecResult {
@@ -39,12 +44,14 @@ export interface RunnerOptions {
   noiseRel?: number;
   /** Seed of the noise PRNG (default 1). */
   noiseSeed?: number;
+  /** Address-space limit of the child, MiB (default 8192; applied where /usr/bin/prlimit exists). */
+  memoryLimitMb?: number;
 }
 
 export interface RunnerStats {
   jobs: number;
-  threadsStarted: number;
-  /** onnxruntime sessions created, over all threads. */
+  processesStarted: number;
+  /** onnxruntime sessions created, over all child processes. */
   sessionsCreated: number;
   timeouts: number;
   crashes: number;
@@ -57,7 +64,16 @@ export class ReexecTimeoutError extends Error {
   }
 }
 
-const THREAD_SCRIPT = path.join(__dirname, "runner-thread.js");
+/** The child crashed (native abort, segfault, out of memory) while running a job. */
+export class ReexecCrashError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ReexecCrashError";
+  }
+}
+
+const CHILD_SCRIPT = path.join(__dirname, "runner-child.js");
+const PRLIMIT = "/usr/bin/prlimit";
 
 interface Pending {
   id: number;
@@ -70,17 +86,19 @@ export class ReexecRunner {
   private readonly timeoutMs: number;
   private readonly noiseRel: number;
   private readonly noise?: () => number;
-  private worker?: Worker;
+  private child?: ChildProcess;
+  private readonly memoryLimitMb: number;
   private pending?: Pending;
   private queue: Promise<unknown> = Promise.resolve();
   private nextId = 1;
   private closed = false;
-  private readonly counters: RunnerStats = { jobs: 0, threadsStarted: 0, sessionsCreated: 0, timeouts: 0, crashes: 0 };
+  private readonly counters: RunnerStats = { jobs: 0, processesStarted: 0, sessionsCreated: 0, timeouts: 0, crashes: 0 };
 
   constructor(opts: RunnerOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.noiseRel = opts.noiseRel ?? 0;
     if (this.noiseRel !== 0) this.noise = mulberry32(opts.noiseSeed ?? 1);
+    this.memoryLimitMb = opts.memoryLimitMb ?? 8192;
   }
 
   /** Queues a job; jobs run one at a time in submission order. */
@@ -94,17 +112,18 @@ export class ReexecRunner {
     return { ...this.counters };
   }
 
-  /** Terminates the thread; a running job rejects, later run() calls reject. */
+  /** Stops the child; a running job rejects, later run() calls reject. */
   async close(): Promise<void> {
     this.closed = true;
-    const w = this.worker;
+    const c = this.child;
+    const exited = c && c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once("exit", r)) : undefined;
     this.fail(new Error("ReexecRunner closed"));
-    if (w) await w.terminate();
+    await exited;
   }
 
   private exec(job: ReexecJob): Promise<ReexecResult> {
     if (this.closed) return Promise.reject(new Error("ReexecRunner is closed"));
-    const w = this.worker ?? this.spawn();
+    const c = this.child ?? this.spawn();
     const id = this.nextId++;
     this.counters.jobs++;
     return new Promise<ReexecResult>((resolve, reject) => {
@@ -113,35 +132,43 @@ export class ReexecRunner {
         this.fail(new ReexecTimeoutError(`re-execution of model ${job.modelId} (${job.items.length} items) exceeded ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending = { id, resolve, reject, timer };
-      w.ref(); // keep the process alive while a job is in flight
-      const msg: ThreadJob = { id, ...job };
-      w.postMessage(msg); // structured clone: the caller keeps its arrays
+      this.hold(c, true); // keep this process alive while a job is in flight
+      const msg: ChildJob = { id, ...job };
+      c.send(msg);
     });
   }
 
-  private spawn(): Worker {
-    const w = new Worker(THREAD_SCRIPT);
-    w.unref();
-    this.counters.threadsStarted++;
-    this.worker = w;
-    // Events of a thread that was already replaced are ignored.
-    w.on("message", (reply: ThreadReply) => {
-      if (this.worker === w) this.onReply(reply);
+  private spawn(): ChildProcess {
+    const node = [process.execPath, CHILD_SCRIPT];
+    const argv = fs.existsSync(PRLIMIT) ? [PRLIMIT, `--as=${this.memoryLimitMb * 1024 * 1024}`, ...node] : node;
+    const c = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
+    this.counters.processesStarted++;
+    this.child = c;
+    this.hold(c, false);
+    // Events of a child that was already replaced are ignored.
+    c.on("message", (reply: ChildReply) => {
+      if (this.child === c) this.onReply(reply);
     });
-    w.on("error", (err) => {
-      if (this.worker !== w) return;
+    c.on("error", (err) => {
+      if (this.child !== c) return;
       this.counters.crashes++;
-      this.fail(new Error(`re-execution thread crashed: ${err.message}`));
+      this.fail(new ReexecCrashError(`re-execution process failed: ${err.message}`));
     });
-    w.on("exit", (code) => {
-      if (this.worker !== w) return;
+    c.on("exit", (code, signal) => {
+      if (this.child !== c) return;
       this.counters.crashes++;
-      this.fail(new Error(`re-execution thread exited unexpectedly (code ${code})`));
+      this.fail(new ReexecCrashError(`re-execution process died (${signal ? `signal ${signal}` : `exit code ${code}`})`));
     });
-    return w;
+    return c;
   }
 
-  private onReply(reply: ThreadReply): void {
+  /** ref/unref the child and its IPC channel together. */
+  private hold(c: ChildProcess, busy: boolean): void {
+    const ch = c.channel as unknown as { ref(): void; unref(): void } | undefined;
+    if (busy) { c.ref(); ch?.ref(); } else { c.unref(); ch?.unref(); }
+  }
+
+  private onReply(reply: ChildReply): void {
     this.counters.sessionsCreated += reply.sessionsCreated;
     const p = this.pending;
     if (!p || p.id !== reply.id) return;
@@ -158,20 +185,20 @@ export class ReexecRunner {
     p.resolve({ outputs: reply.outputs, micros: reply.micros });
   }
 
-  /** Clears the pending job and lets an idle thread stop holding the process open. */
+  /** Clears the pending job and lets an idle child stop holding the process open. */
   private settle(): void {
     if (this.pending) clearTimeout(this.pending.timer);
     this.pending = undefined;
-    this.worker?.unref();
+    if (this.child) this.hold(this.child, false);
   }
 
-  /** Rejects the pending job (if any) and discards the thread; the next job spawns a fresh one. */
+  /** Rejects the pending job (if any) and SIGKILLs the child; the next job spawns a fresh one. */
   private fail(err: Error): void {
     const p = this.pending;
     this.settle();
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) void w.terminate();
+    const c = this.child;
+    this.child = undefined;
+    if (c && c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
     p?.reject(err);
   }
 }

@@ -16,7 +16,8 @@ import { resultRoot } from "../commitment";
 import { seedFor, validatorSample } from "../sampling";
 import { TaskStatus, type Model, type Params, type Task } from "../types";
 import { compareItem, toleranceFromParams, type Tolerance } from "./compare";
-import { ReexecRunner } from "./runner";
+import { ReexecCrashError, ReexecRunner, ReexecTimeoutError } from "./runner";
+import { CrashRecords } from "./crash-records";
 import { buildExtension, type LocalVerdicts } from "./extension";
 
 /**
@@ -27,6 +28,8 @@ import { buildExtension, type LocalVerdicts } from "./extension";
 export interface VerifierFault {
   noise_rel?: number;
   invert_verdicts?: boolean;
+  /** The re-execution process aborts on models with this name (a stand-in for a model that crashes onnxruntime). */
+  abort_models_named?: string;
 }
 
 /** Who this verifier votes as. */
@@ -43,6 +46,8 @@ export interface VerifierOptions {
   tolerance?: Tolerance;
   /** Cap on one re-execution job (model load included). */
   timeoutMs?: number;
+  /** Where crash records live (the node's data dir); in memory when absent. */
+  stateDir?: string;
   log?: (msg: string) => void;
 }
 
@@ -67,6 +72,7 @@ export class VerifierService implements VerdictSource {
   private readonly local: LocalVerdicts = { verdicts: new Map(), items: new Map() };
   private readonly tries = new Map<string, number>();
   private readonly verification = new VerificationKeeper();
+  private readonly crashes: CrashRecords;
   private scanning = false;
   private rescan = false;
   readonly records: VerificationRecord[] = [];
@@ -78,6 +84,7 @@ export class VerifierService implements VerdictSource {
     private readonly opts: VerifierOptions = {},
   ) {
     this.runner = new ReexecRunner({ timeoutMs: opts.timeoutMs ?? 30_000, noiseRel: opts.fault?.noise_rel });
+    this.crashes = new CrashRecords(opts.stateDir);
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -103,6 +110,11 @@ export class VerifierService implements VerdictSource {
   async close(): Promise<void> {
     await this.idle();
     await this.runner.close();
+  }
+
+  /** The re-execution runner's counters (processes started, crashes, timeouts, ...). */
+  runnerStats() {
+    return this.runner.stats();
   }
 
   private async scan(): Promise<void> {
@@ -148,13 +160,21 @@ export class VerifierService implements VerdictSource {
 
   private async verifyPrivate(ctx: Context, params: Params, task: Task): Promise<void> {
     const sample = this.sampleOf(ctx.header.chainId, task);
+    const key = `${task.id}/${task.attempt}`;
+    const gaveUp = this.crashes.unusable(task.modelId);
+    if (gaveUp) {
+      this.local.verdicts.set(key, { pass: false, failedItems: [], sample: sample.map(String), cannotVerify: true });
+      this.log(`verifier: task ${task.id} attempt ${task.attempt}: cannot verify: model ${task.modelId} crashed or hung this verifier before (${gaveUp.last}); not running it again`);
+      return;
+    }
     const rec = await this.reexecute(ctx, params, task, sample, "private");
     if (!rec) return;
     const failed = rec.failing.slice(0, Number(params.maxReportsPerValidator)).map(String);
-    this.local.verdicts.set(`${task.id}/${task.attempt}`, { pass: failed.length === 0, failedItems: failed, sample: sample.map(String) });
+    this.local.verdicts.set(key, { pass: failed.length === 0, failedItems: failed, sample: sample.map(String) });
   }
 
   private async verifyItems(ctx: Context, params: Params, task: Task, items: bigint[]): Promise<void> {
+    if (this.crashes.unusable(task.modelId)) return; // no item verdicts on a model this node cannot run
     const rec = await this.reexecute(ctx, params, task, items, "public");
     if (!rec) return;
     const failing = new Set(rec.failing);
@@ -174,7 +194,21 @@ export class VerifierService implements VerdictSource {
     // The outputs must be the ones the attempt committed to (a read racing a commit is retried).
     if (!Buffer.from(resultRoot(outputs, Number(task.numItems), outBytes)).equals(Buffer.from(task.resultRoot))) return undefined;
     const inputs = await keeper.taskItemsAt(ctx, task, itemSize(model.inputs[0].shape) * 4n, items);
-    const res = await this.runner.run(job(model, onnx, inputs));
+    let res;
+    try {
+      res = await this.runner.run({ ...job(model, onnx, inputs), abort: this.opts.fault?.abort_models_named === model.name });
+    } catch (err) {
+      // A crash or a hang is recorded on disk first, so a restart does not run the model again.
+      if (err instanceof ReexecCrashError || err instanceof ReexecTimeoutError) {
+        this.crashes.record(model.id, err instanceof ReexecCrashError ? "crash" : "timeout", (err as Error).message);
+        this.log(`verifier: model ${model.id} ${err instanceof ReexecCrashError ? "crashed" : "timed out in"} the re-execution process: ${(err as Error).message}`);
+        if (this.crashes.unusable(model.id)) {
+          if (round === "private") await this.verifyPrivate(ctx, params, task); // now a "cannot verify" vote
+          return undefined;
+        }
+      }
+      throw err;
+    }
     const sizes = io.outputSizes.map(Number);
     const tol = this.opts.tolerance ?? toleranceFromParams(params);
     const failing: bigint[] = [];

@@ -1,18 +1,19 @@
 /**
- * worker_threads entry of the re-execution runner (see runner.ts): runs ONNX models with
- * onnxruntime-node off the main thread, one job at a time, one item at a time (batch dim 1).
+ * Child-process entry of the re-execution runner (see runner.ts): runs ONNX models with
+ * onnxruntime-node in its own process, one job at a time, one item at a time (batch dim 1). A native
+ * abort or segfault in onnxruntime kills only this process; the parent kills it at a job's deadline,
+ * which also frees the core a runaway native run holds.
  *
  * Session options are fixed so a given model behaves identically run to run on this machine.
- * Note onnxruntime-node's session.run and model loading are synchronous native calls: while one is
- * running, this thread's JS is blocked, and Worker.terminate() only takes effect once it returns.
  */
-import { parentPort } from "node:worker_threads";
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import { SESSION_OPTIONS } from "./session-options";
 
-export interface ThreadJob {
+export interface ChildJob {
   id: number;
+  /** TEST knob (verifier_fault.abort_models_named): abort the process, as a crashing model would. */
+  abort?: boolean;
   /** Must identify the bytes (e.g. their hash): a cached session is reused for the same id. */
   modelId: string;
   onnx?: Uint8Array;
@@ -22,15 +23,15 @@ export interface ThreadJob {
   items: Float32Array[];
 }
 
-/** sessionsCreated: sessions this job created in the thread (0 on a cache hit, 1 on a miss). */
-export type ThreadReply =
+/** sessionsCreated: sessions this job created in the process (0 on a cache hit, 1 on a miss). */
+export type ChildReply =
   | { id: number; outputs: Float32Array[]; micros: number; sessionsCreated: number }
   | { id: number; error: string; sessionsCreated: number };
 
 
 const CACHE_CAP = 8;
 const sessions = new Map<string, ort.InferenceSession>(); // insertion order = LRU order
-let sessionsCreated = 0; // in this thread's lifetime
+let sessionsCreated = 0; // in this process's lifetime
 
 async function getSession(modelId: string, onnx: Uint8Array | undefined): Promise<ort.InferenceSession> {
   const hit = sessions.get(modelId);
@@ -39,7 +40,7 @@ async function getSession(modelId: string, onnx: Uint8Array | undefined): Promis
     sessions.set(modelId, hit);
     return hit;
   }
-  if (!onnx) throw new Error(`model ${modelId} is not cached in this thread and no bytes were sent`);
+  if (!onnx) throw new Error(`model ${modelId} is not cached in this process and no bytes were sent`);
   const s = await ort.InferenceSession.create(onnx, SESSION_OPTIONS);
   sessionsCreated++;
   sessions.set(modelId, s);
@@ -51,7 +52,7 @@ async function getSession(modelId: string, onnx: Uint8Array | undefined): Promis
   return s;
 }
 
-async function runJob(job: ThreadJob): Promise<{ outputs: Float32Array[]; micros: number }> {
+async function runJob(job: ChildJob): Promise<{ outputs: Float32Array[]; micros: number }> {
   const need = job.inputShape.reduce((a, b) => a * b, 1);
   job.items.forEach((x, i) => {
     if (!(x instanceof Float32Array) || x.length !== need) {
@@ -91,23 +92,23 @@ async function runJob(job: ThreadJob): Promise<{ outputs: Float32Array[]; micros
   return { outputs, micros };
 }
 
-const port = parentPort;
-if (!port) throw new Error("runner-thread.js must be started as a worker thread");
+if (!process.send) throw new Error("runner-child.js must be started by the runner with an IPC channel");
+const send = process.send.bind(process);
 
 // The parent sends one job at a time; chaining keeps jobs serial even if it did not.
 let chain: Promise<void> = Promise.resolve();
-port.on("message", (job: ThreadJob) => {
+process.on("message", (job: ChildJob) => {
   chain = chain.then(async () => {
+    if (job.abort) process.abort();
     const before = sessionsCreated;
-    let reply: ThreadReply;
-    let transfer: ArrayBuffer[] = [];
+    let reply: ChildReply;
     try {
-      const r = await runJob(job);
-      reply = { id: job.id, ...r, sessionsCreated: sessionsCreated - before };
-      transfer = r.outputs.map((o) => o.buffer as ArrayBuffer);
+      reply = { id: job.id, ...(await runJob(job)), sessionsCreated: sessionsCreated - before };
     } catch (e) {
       reply = { id: job.id, error: e instanceof Error ? e.message : String(e), sessionsCreated: sessionsCreated - before };
     }
-    port.postMessage(reply, transfer);
+    send(reply);
   });
 });
+// Without a parent there is nothing to do: exit when the IPC channel closes.
+process.on("disconnect", () => process.exit(0));
