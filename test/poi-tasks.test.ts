@@ -13,10 +13,12 @@ import { randomMlpWeights } from "../src/ml/train";
 import { mulberry32 } from "../src/util/random";
 import { resultRoot } from "../src/x/poi/commitment";
 import { epochOf } from "../src/x/poi/sampling";
-import { encodeAggregateTx, decodeAggregateTx, isAggregateTx } from "../src/x/poi/verdicts";
+import { encodeAggregateTx, decodeAggregateTx, isAggregateTx, voteExtensionSignBytes } from "../src/x/poi/verdicts";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { CHAIN_ID } from "./helpers/poi-harness";
 import {
   MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec,
-  MsgSubmitResultCodec, TaskStatus, Q,
+  MsgSubmitResultCodec, TaskStatus, Q, VoteExtensionCodec,
 } from "../src/x/poi/types";
 
 const N = 60; // digits per task
@@ -220,4 +222,55 @@ describe("x/poi tasks: escrow, claims, results, per-validator sampled re-executi
     assert.equal((await h.block([])).rejected, false);
   });
 
+  it("junk extensions: rule-breaking or oversized ones are rejected by VerifyVoteExtension, left out of the aggregate, and a block carrying one is rejected; blocks go on with valid aggregates", async () => {
+    const { ResponseVerifyVoteExtension_VerifyStatus: S } = await import("cosmjs-types/tendermint/abci/types");
+    const junk = VoteExtensionCodec.encode({
+      verdicts: Array.from({ length: 2000 }, (_, i) => ({ taskId: String(100000 + i), attempt: 0, pass: true, failedItems: [], cannotVerify: false })),
+      itemVerdicts: [], commitments: [], reveals: [],
+    }).finish();
+    const height = h.height + 1n;
+    const verify = async (ext: Uint8Array) => (await h.app.verifyVoteExtension({ voteExtension: ext, height, hash: new Uint8Array(32), validatorAddress: h.validators[3].address })).status;
+    assert.equal(await verify(junk), S.REJECT, "verdicts on tasks that are not under verification");
+    assert.equal(await verify(new Uint8Array(70 * 1024).fill(7)), S.REJECT, "over 64 KiB");
+    assert.equal(await verify(Uint8Array.from([0xff, 0xff, 0xff])), S.REJECT, "does not decode");
+    assert.equal(await verify(await h.validators[0].verifier!.extension(height)), S.ACCEPT, "an honest extension passes");
+
+    h.validators[3].extensionOverride = () => junk;
+    try {
+      const res = await h.block([]);
+      assert.equal(res.rejected, false, "the block goes on without the junk");
+      const agg = decodeAggregateTx((await h.propose([]))[0]);
+      assert.equal(agg.votes.length, 3);
+      assert.ok(!agg.votes.some((v) => Buffer.from(v.validatorAddress).equals(Buffer.from(h.validators[3].address))), "the junk extension is left out");
+      // A proposer that puts it in anyway has its block rejected.
+      const withJunk = await h.block([], (txs) => txs.map((t) => {
+        if (!isAggregateTx(t)) return t;
+        const a = decodeAggregateTx(t);
+        const commit = a.votes[0];
+        const sig = ed25519.sign(voteExtensionSignBytes(junk, BigInt(a.height), 0n, CHAIN_ID), h.validators[3].secret);
+        a.votes.push({ ...commit, validatorAddress: h.validators[3].address, extension: junk, signature: sig });
+        a.votes.sort((x, y) => Buffer.compare(Buffer.from(x.validatorAddress), Buffer.from(y.validatorAddress)));
+        return encodeAggregateTx(a);
+      }));
+      assert.equal(withJunk.rejected, true);
+    } finally {
+      h.validators[3].extensionOverride = undefined;
+    }
+    assert.equal((await h.block([])).rejected, false);
+  });
+
+  it("PrepareProposal fits the aggregate into max_tx_bytes with the txs: the largest extensions go first while > 2/3 remain; txs that do not fit wait", async () => {
+    const height = h.height + 1n;
+    const localLastCommit = await h.signedExtensions(height - 1n);
+    const base = { height, time: { seconds: 1_700_000_000n + height, nanos: 0 }, proposerAddress: h.validators[0].address, nextValidatorsHash: new Uint8Array(), misbehavior: [], localLastCommit };
+    const full = (await h.app.prepareProposal({ ...base, maxTxBytes: 1_000_000n, txs: [] })).txs[0];
+    assert.equal(decodeAggregateTx(full).votes.length, 4);
+    const tight = await h.app.prepareProposal({ ...base, maxTxBytes: BigInt(full.length - 1), txs: [new Uint8Array(full.length).fill(1)] });
+    assert.equal(tight.txs.length, 1, "only the aggregate: the tx does not fit beside it");
+    const agg = decodeAggregateTx(tight.txs[0]);
+    assert.equal(agg.votes.length, 3, "one extension left out, 3 of 4 still more than 2/3");
+    assert.ok(tight.txs[0].length <= full.length - 1);
+    const roomy = await h.app.prepareProposal({ ...base, maxTxBytes: BigInt(full.length + 50), txs: [new Uint8Array(50).fill(1), new Uint8Array(10).fill(2)] });
+    assert.deepEqual(roomy.txs.map((t) => t.length), [full.length, 50], "the aggregate and what fits after it");
+  });
 });

@@ -48,6 +48,7 @@ export async function endBlockTasks(ctx: Context, deps: PoiDeps): Promise<void> 
     }
   }
   await settleUnrevealed(ctx, deps, params);
+  if (h > 1n) await deps.verification.clearEnded(ctx, h - 1n);
 }
 
 const powerOf = (table: PowerTable, validators: readonly string[]) => [...new Set(validators)].reduce((s, v) => s + (table.power.get(v) ?? 0n), 0n);

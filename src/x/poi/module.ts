@@ -83,8 +83,8 @@ export class PoiModule implements AppModule {
     return this.verdicts.extendVote(req);
   }
 
-  async verifyVoteExtension(_ctx: Context, req: VerifyVoteExtensionRequest): Promise<boolean> {
-    return this.verdicts.verifyVoteExtension(req);
+  verifyVoteExtension(ctx: Context, req: VerifyVoteExtensionRequest): Promise<boolean> {
+    return this.verdicts.verifyVoteExtension(ctx, req);
   }
 
   afterCommit(): void {

@@ -83,8 +83,14 @@ async function burn(ctx: Context, deps: PoiDeps, amount: bigint): Promise<void> 
   if (amount > 0n) await deps.bank.burnCoins(ctx, POI_MODULE_ACCOUNT, coins(amount));
 }
 
+/** Notes the attempt that leaves verification now, for the next block's extension checks. */
+function noteEnded(deps: PoiDeps, ctx: Context, task: Task): void {
+  deps.verification.setEnded(ctx, BigInt(task.id), { attempt: task.attempt, numItems: task.numItems, challengeItems: task.challenges.map((c) => c.item) });
+}
+
 export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable, passPower: bigint): Promise<void> {
   const { keeper, bank } = deps;
+  noteEnded(deps, ctx, task);
   const worker = parseAddress(task.worker);
   const escrow = BigInt(task.escrow), bond = BigInt(task.bond), fee = BigInt(task.verifyFee);
   await bank.sendCoins(ctx, POI_MODULE_ACCOUNT, worker, coins(escrow + bond));
@@ -116,6 +122,7 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
 
 /** A confirmed failing item: the bond is slashed, the confirmers share the bounty, the rest is burned, the task reopens. */
 export async function failWorker(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable, confirmedItems: readonly string[], confirmers: readonly string[], bountyBps: bigint): Promise<void> {
+  noteEnded(deps, ctx, task);
   const bond = BigInt(task.bond);
   const bounty = (bond * bountyBps) / 10000n;
   const { shares, remainder } = splitByPower(bounty, confirmers, table);
@@ -134,6 +141,7 @@ export async function failWorker(ctx: Context, deps: PoiDeps, task: Task, table:
 
 /** No fault shown: the bond goes back and the task reopens; `flag` marks the model unusable for new tasks. */
 export async function noFault(ctx: Context, deps: PoiDeps, task: Task, reason: string, flag: boolean): Promise<void> {
+  noteEnded(deps, ctx, task);
   await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.worker), coins(BigInt(task.bond)));
   ctx.events.emit("poi_verification_no_fault", [["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reason", reason], ["votes", String(task.votes.length)]]);
   if (flag) {

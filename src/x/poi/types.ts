@@ -129,6 +129,8 @@ export const TaskCodec = codec<Task>("Task");
 export const WorkerStatsCodec = codec<WorkerStats>("WorkerStats");
 export const VoteExtensionCodec = codec<VoteExtension>("VoteExtension");
 export const SeedRecordCodec = codec<SeedRecord>("SeedRecord");
+export interface EndedAttempt { attempt: number; numItems: string; challengeItems: string[] }
+export const EndedAttemptCodec = codec<EndedAttempt>("EndedAttempt");
 export const ReportRecordCodec = codec<{ items: string[]; resultRoot: Uint8Array; numItems: string; k: number }>("ReportRecord");
 export const ValidatorStatsCodec = codec<ValidatorStats>("ValidatorStats");
 export const VerdictAggregateCodec = codec<VerdictAggregate>("VerdictAggregate");

@@ -12,6 +12,7 @@ import { Branch } from "../../store/store";
 import { ErrInvalidAggregate } from "./errors";
 import type { PoiDeps } from "./outcomes";
 import { applyExtension } from "./extension_apply";
+import { extensionProblem } from "./extension_rules";
 import {
   buildAggregate, checkAggregate, decodeAggregateTx, encodeAggregateTx, isAggregateTx, MAX_EXTENSION_BYTES, validVotes,
 } from "./verdicts";
@@ -45,12 +46,38 @@ export class VerdictHooks {
     return enable > 0n && height > enable;
   }
 
-  /** The aggregate of the last commit's extensions whose signatures verify, as the block's first tx. */
+  /**
+   * The aggregate of the last commit's extensions whose signatures verify and whose content follows
+   * the rules (late precommits reach local_last_commit unverified), as the block's first tx. It must
+   * fit max_tx_bytes with the txs: if it does not, the largest extensions are left out for as long as
+   * the rest still hold more than 2/3 of the power.
+   */
   async prepareProposal(ctx: Context, req: RequestPrepareProposal): Promise<Uint8Array[]> {
     if (!(await this.aggregateRequired(ctx, req.height))) return [];
     const agg = buildAggregate(req.localLastCommit, req.height - 1n);
-    agg.votes = validVotes(agg, await this.valset.validators(ctx), ctx.header.chainId);
-    return [encodeAggregateTx(agg)];
+    const validators = await this.valset.validators(ctx);
+    const params = await this.keeper.params(ctx);
+    const votes = [];
+    for (const v of validVotes(agg, validators, ctx.header.chainId)) {
+      if ((await extensionProblem(ctx, this.keeper, this.deps.verification, params, req.height - 1n, v.extension)) === undefined) votes.push(v);
+    }
+    agg.votes = votes;
+    let tx = encodeAggregateTx(agg);
+    if (BigInt(tx.length) > req.maxTxBytes) {
+      const power = new Map(validators.map((v) => [Buffer.from(v.address).toString("hex"), v.power]));
+      const total = validators.reduce((s, v) => s + v.power, 0n);
+      const bySize = [...agg.votes].sort((a, b) => b.extension.length - a.extension.length);
+      let signed = agg.votes.reduce((s, v) => s + (power.get(Buffer.from(v.validatorAddress).toString("hex")) ?? 0n), 0n);
+      for (const v of bySize) {
+        if (BigInt(tx.length) <= req.maxTxBytes) break;
+        const p = power.get(Buffer.from(v.validatorAddress).toString("hex")) ?? 0n;
+        if ((signed - p) * 3n <= total * 2n) continue;
+        signed -= p;
+        agg.votes = agg.votes.filter((x) => x !== v);
+        tx = encodeAggregateTx(agg);
+      }
+    }
+    return [tx];
   }
 
   /**
@@ -64,7 +91,13 @@ export class VerdictHooks {
       if (i !== 0) return `verdict aggregate at position ${i}; it may only be the block's first tx`;
       if (!required) return `verdict aggregate at height ${req.height}, where no vote extensions precede the block`;
       try {
-        checkAggregate(decodeAggregateTx(tx), await this.valset.validators(ctx), ctx.header.chainId, req.height);
+        const agg = decodeAggregateTx(tx);
+        checkAggregate(agg, await this.valset.validators(ctx), ctx.header.chainId, req.height);
+        const params = await this.keeper.params(ctx);
+        for (const v of agg.votes) {
+          const problem = await extensionProblem(ctx, this.keeper, this.deps.verification, params, req.height - 1n, v.extension);
+          if (problem) return `extension of ${Buffer.from(v.validatorAddress).toString("hex").toUpperCase()} breaks the rules: ${problem}`;
+        }
       } catch (err) {
         return (err as Error).message;
       }
@@ -77,9 +110,11 @@ export class VerdictHooks {
     return this.verifier ? this.verifier.extension(req.height) : new Uint8Array();
   }
 
-  /** Content is checked where it is applied; here only the size (a malformed one just carries no verdicts). */
-  verifyVoteExtension(req: VerifyVoteExtensionRequest): boolean {
-    return req.voteExtension.length <= MAX_EXTENSION_BYTES;
+  /** The size cap and the content rules (extension_rules.ts), against committed state. */
+  async verifyVoteExtension(ctx: Context, req: VerifyVoteExtensionRequest): Promise<boolean> {
+    if (req.voteExtension.length > MAX_EXTENSION_BYTES) return false;
+    const height = req.height ?? ctx.header.height;
+    return (await extensionProblem(ctx, this.keeper, this.deps.verification, await this.keeper.params(ctx), height, req.voteExtension)) === undefined;
   }
 
   afterCommit(): void {
@@ -116,6 +151,9 @@ export class VerdictHooks {
       const total = { commitments: 0, reveals: 0, verdicts: 0, itemVerdicts: 0 };
       for (const vote of checked) {
         if (!vote.extension) continue;
+        // ProcessProposal refuses blocks with rule-breaking extensions; replay skips them the same way.
+        const raw = agg.votes.find((v) => Buffer.from(v.validatorAddress).toString("hex").toUpperCase() === vote.validatorHex)!.extension;
+        if ((await extensionProblem(bctx, this.keeper, this.deps.verification, params, BigInt(agg.height), raw))) continue;
         const a = await applyExtension(bctx, this.deps, params, vote.validatorHex, vote.extension);
         total.commitments += a.commitments; total.reveals += a.reveals; total.verdicts += a.verdicts; total.itemVerdicts += a.itemVerdicts;
       }

@@ -7,17 +7,21 @@
  *   0x11 | epoch u64 | validator(20)                          -> income held for that epoch (u64 BE upoi)
  *   0x12 | epoch u64 | validator(20) | task u64 | attempt u32 -> the items it reported failing (ReportRecord)
  *   0x13 | validator(20)                                       -> ValidatorStats
+ *   0x14 | height u64 | task u64                               -> an attempt that left verification in that
+ *                                                                 block (EndedAttempt), kept one block: the
+ *                                                                 extensions of that height were built before
  */
 import type { Context } from "../../app/context";
 import { u64 } from "../../util/bigint";
 import { prefixEnd } from "../../store/prefix";
 import { POI_MODULE } from "./keeper";
-import { ReportRecordCodec, SeedRecordCodec, ValidatorStatsCodec, type SeedRecord, type ValidatorStats } from "./types";
+import { EndedAttemptCodec, ReportRecordCodec, SeedRecordCodec, ValidatorStatsCodec, type EndedAttempt, type SeedRecord, type ValidatorStats } from "./types";
 
 const SEED = 0x10;
 const HELD = 0x11;
 const REPORTS = 0x12;
 const STATS = 0x13;
+const ENDED = 0x14;
 
 const key = (prefix: number, ...parts: Uint8Array[]) => Buffer.concat([Buffer.from([prefix]), ...parts]);
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
@@ -83,6 +87,23 @@ export class VerificationKeeper {
   async clearReports(ctx: Context, epoch: bigint): Promise<void> {
     const store = ctx.store(POI_MODULE);
     const prefix = key(REPORTS, u64(epoch));
+    for (const [k] of await store.iterate(prefix, prefixEnd(prefix))) store.delete(k);
+  }
+
+  /** Notes that an attempt left verification at this block's height (see extension_rules.ts). */
+  setEnded(ctx: Context, taskId: bigint, ended: EndedAttempt): void {
+    ctx.store(POI_MODULE).set(key(ENDED, u64(ctx.header.height), u64(taskId)), EndedAttemptCodec.encode(ended).finish());
+  }
+
+  async ended(ctx: Context, height: bigint, taskId: bigint): Promise<EndedAttempt | undefined> {
+    const raw = await ctx.store(POI_MODULE).get(key(ENDED, u64(height), u64(taskId)));
+    return raw ? EndedAttemptCodec.decode(raw) : undefined;
+  }
+
+  /** Drops the notes of `height` (they only matter to the next block). */
+  async clearEnded(ctx: Context, height: bigint): Promise<void> {
+    const store = ctx.store(POI_MODULE);
+    const prefix = key(ENDED, u64(height));
     for (const [k] of await store.iterate(prefix, prefixEnd(prefix))) store.delete(k);
   }
 
