@@ -168,7 +168,7 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     const fee = BigInt((await q.task(taskId)).verifyFee);
     const units = BigInt((await q.model(modelId)).workUnitsPerItem);
     assert.equal(fee, (32n * units * 1000n + 999_999n) / 1_000_000n, "verify_fee = ceil(k × work units × 1000 upoi per 10^6 units)");
-    assert.equal(await balance(moduleAddr), mod0 + REWARD * BigInt(DIGITS) + fee, "escrow and verification fee held by the module account");
+    assert.equal(await balance(moduleAddr), mod0 + REWARD * BigInt(DIGITS) + fee + 1_000_000n, "escrow, verification fee and task deposit held by the module account");
     startWorker("operator0", { filter: (t) => t.id === taskId });
     const t = await until(taskId, (x) => x.status === TaskStatus.COMPLETED || x.status === TaskStatus.EXPIRED, "verification");
     assert.equal(t.status, TaskStatus.COMPLETED);
@@ -190,7 +190,7 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     await untilRevealed(t.resultEpoch);
     const paid = await Promise.all(validatorHex.map(async (v) => BigInt((await q.validator(v)).paid)));
     validatorHex.forEach((v, i) => assert.equal(paid[i] - paid0[i], passers.includes(v) ? share : 0n, `validator ${i} fee share`));
-    assert.equal(await balance(moduleAddr), mod0, "escrow, bond and the whole fee have left the module account");
+    assert.equal(await balance(moduleAddr), mod0, "escrow, bond, deposit and the whole fee have left the module account");
     // The outputs are queryable and their argmax is what onnxruntime gives here.
     const out = await q.taskOutputs(taskId);
     const logits = new Float32Array(new Uint8Array(out).buffer);

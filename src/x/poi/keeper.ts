@@ -69,6 +69,7 @@ export const DEFAULT_PARAMS: Params = {
   maxResultBytes: String(3 * 1024 * 1024),
   toleranceScalePpb: "100000",
   toleranceRelPpb: "1000000",
+  taskDeposit: "1000000",
 };
 
 /** The poi module account: holds task escrows and worker bonds. */

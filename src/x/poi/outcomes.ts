@@ -8,7 +8,8 @@
  *   no fault - validators could not agree or did not vote in time: the bond goes back, the task reopens
  *              (and a split flags the model);
  *   lapse    - a claim without a result in time: the bond is burned;
- *   expiry   - the requester gets the reward escrow and the unused verification fee back.
+ *   expiry   - the requester gets the reward escrow, the unused verification fee and the deposit back
+ *              (the deposit also comes back when the task completes).
  * Every share is floor(amount × power / matched power); what floors leave is burned.
  */
 import type { Context } from "../../app/context";
@@ -94,6 +95,8 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
   const worker = parseAddress(task.worker);
   const escrow = BigInt(task.escrow), bond = BigInt(task.bond), fee = BigInt(task.verifyFee);
   await bank.sendCoins(ctx, POI_MODULE_ACCOUNT, worker, coins(escrow + bond));
+  const deposit = BigInt(task.deposit || "0");
+  if (deposit > 0n) await bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(deposit));
   const model = (await keeper.getModel(ctx, task.modelId))!;
   const units = BigInt(model.workUnitsPerItem) * BigInt(task.numItems);
   await keeper.updateWorkerStats(ctx, worker, task.worker, (s) => {
@@ -112,7 +115,7 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
   for (const vote of task.votes.filter((x) => !x.pass)) {
     await deps.verification.updateStats(ctx, vote.validator, await operatorText(ctx, deps, vote.validator), (s) => { s.falseReports = inc(s.falseReports, BigInt(vote.failedItems.length)); });
   }
-  keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", completedHeight: ctx.header.height.toString() }, true);
+  keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", deposit: "0", completedHeight: ctx.header.height.toString() }, true);
   ctx.events.emit("poi_task_verified", [
     ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reward", `${escrow}${BOND_DENOM}`],
     ["bond_returned", `${bond}${BOND_DENOM}`], ["work_units", units.toString()], ["pass_power", passPower.toString()], ["total_power", table.total.toString()],
@@ -176,9 +179,9 @@ export async function reopen(ctx: Context, deps: PoiDeps, task: Task): Promise<v
 }
 
 export async function expire(ctx: Context, deps: PoiDeps, task: Task): Promise<void> {
-  const refund = BigInt(task.escrow) + BigInt(task.verifyFee);
+  const refund = BigInt(task.escrow) + BigInt(task.verifyFee) + BigInt(task.deposit || "0");
   if (refund > 0n) await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(refund));
-  deps.keeper.setTask(ctx, { ...task, status: TaskStatus.EXPIRED, escrow: "0", verifyFee: "0" }, true);
+  deps.keeper.setTask(ctx, { ...task, status: TaskStatus.EXPIRED, escrow: "0", verifyFee: "0", deposit: "0" }, true);
   ctx.events.emit("poi_task_expired", [["task_id", task.id], ["requester", task.requester], ["refunded", `${refund}${BOND_DENOM}`]]);
 }
 

@@ -64,7 +64,7 @@ export interface Params {
   seedEpochBlocks: string; verifyVoteBlocks: string; revealWindowEpochs: string; maxReportsPerValidator: string;
   verifyPricePerMegaUnit: string; catchBountyBps: string; minBond: string; bondFactorBps: string;
   deadlineMarginBlocks: string; maxVerifyUnitsPerTask: string; maxResultBytes: string;
-  toleranceScalePpb: string; toleranceRelPpb: string;
+  toleranceScalePpb: string; toleranceRelPpb: string; taskDeposit: string;
 }
 
 export enum TaskStatus { UNSPECIFIED = 0, OPEN = 1, CLAIMED = 2, AWAITING_SAMPLE = 3, VERIFYING = 4, COMPLETED = 5, EXPIRED = 6 }
@@ -79,7 +79,7 @@ export interface Task {
   rewardPerItem: string; k: number; bond: string; escrow: string; createdHeight: string; deadlineHeight: string;
   status: TaskStatus; attempt: number; worker: string; claimExpiresHeight: string; resultRoot: Uint8Array;
   resultHeight: string; verifyDeadlineHeight: string; votes: TaskVote[]; completedHeight: string; failedAttempts: number;
-  resultEpoch: string; voteWindowEndHeight: string; challenges: Challenge[]; verifyFee: string;
+  resultEpoch: string; voteWindowEndHeight: string; challenges: Challenge[]; verifyFee: string; deposit: string;
 }
 export interface WorkerStats {
   address: string; verifiedWorkUnits: string; tasksPassed: string; tasksFailed: string; claimsLapsed: string;
