@@ -25,7 +25,7 @@ export function wireTypeName(wt: number): string {
 
 /** Malformed protobuf bytes. `where` is the message being read (e.g. "graph.node[3]"). */
 export class WireFormatError extends Error {
-  constructor(readonly where: string, problem: string) {
+  constructor(readonly where: string, readonly problem: string) {
     super(`${where}: ${problem}`);
     this.name = "WireFormatError";
   }
