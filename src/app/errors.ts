@@ -80,9 +80,18 @@ export function boundLog(log: string): string {
   return `${clipped.slice(0, MAX_LOG_CHARS - tail - 3)} … ${clipped.slice(-tail)}`;
 }
 
+/**
+ * Bytes from outside (a tx, a query, a block's pseudo-tx) that do not decode. Not an AppError, so a
+ * caller may wrap it with context; unwrapped, toAbciError answers ErrTxDecode, never an internal error.
+ */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+}
+
 /** Maps any thrown value to the (codespace, code, log) that goes into a response; the log is bounded (boundLog). */
 export function toAbciError(err: unknown): { codespace: string; code: number; log: string } {
   if (err instanceof AppError) return { codespace: err.codespace, code: err.code, log: boundLog(err.message) };
+  if (err instanceof DecodeError) return toAbciError(ErrTxDecode(err.message));
   const message = err instanceof Error ? err.message : String(err);
   return { codespace: ROOT_CODESPACE, code: ErrInternal.code, log: boundLog(`internal error: ${message}`) };
 }

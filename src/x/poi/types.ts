@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import * as fs from "node:fs";
 import * as protobuf from "protobufjs";
+import { DecodeError } from "../../app/errors";
 import { checkObject, checkWire } from "./int_ranges";
 
 function findProtoDir(): string {
@@ -39,7 +40,7 @@ export interface PoiCodec<T> {
 
 /**
  * Integers out of their field's range are refused both ways, never wrapped (int_ranges.ts): encode
- * and fromPartial throw a RangeError, decode a WireFormatError naming the field.
+ * and fromPartial throw a RangeError; decode throws a DecodeError (app/errors.ts) naming the field.
  */
 export function codec<T>(name: string): PoiCodec<T> {
   const type = root.lookupType(`poi.v1.${name}`);
@@ -51,8 +52,13 @@ export function codec<T>(name: string): PoiCodec<T> {
     typeUrl: `/poi.v1.${name}`,
     encode: (message, writer) => type.encode(fromObject(message), writer),
     decode: (input, length) => {
-      if (input instanceof Uint8Array) checkWire(type, length === undefined ? input : input.subarray(0, length));
-      return type.toObject(type.decode(input, length), TO_OBJECT) as T;
+      try {
+        if (input instanceof Uint8Array) checkWire(type, length === undefined ? input : input.subarray(0, length));
+        return type.toObject(type.decode(input, length), TO_OBJECT) as T;
+      } catch (err) {
+        if (err instanceof DecodeError) throw err;
+        throw new DecodeError(`${name}: ${(err as Error).message}`);
+      }
     },
     fromPartial: (object) => type.toObject(fromObject(object), TO_OBJECT) as T,
   };
