@@ -37,6 +37,17 @@ export const requiredFee = (gas: bigint) => (gas * 25n + 999n) / 1000n;
 export const CODE = { internal: 1, unauthorized: 4, insufficientFunds: 5, unknownAddress: 9, outOfGas: 11, insufficientFee: 13, txTooLarge: 21, timeout: 30, wrongSequence: 32 } as const;
 
 export const tripleKey = (body: Uint8Array, auth: Uint8Array, sig: Uint8Array) => `${hex(body)}.${hex(auth)}.${hex(sig)}`;
+
+/** The tripleKey of a TxRaw with one signature, or undefined for anything else. */
+export function signedTriple(tx: Uint8Array): string | undefined {
+  let raw: TxRaw;
+  try {
+    raw = TxRaw.decode(tx);
+  } catch {
+    return undefined;
+  }
+  return raw.signatures.length === 1 ? tripleKey(raw.bodyBytes, raw.authInfoBytes, raw.signatures[0]) : undefined;
+}
 export const FEE_COLLECTOR = toBech32("poi", sha256(new TextEncoder().encode("fee_collector")).subarray(0, 20));
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -211,14 +222,8 @@ export class Fuzzer {
 
   /** Our signed tx for `tx`'s decoded (body, auth_info, signature), if it is one. */
   classify(tx: Uint8Array): SignedTx | undefined {
-    let raw: TxRaw;
-    try {
-      raw = TxRaw.decode(tx);
-    } catch {
-      return undefined;
-    }
-    if (raw.signatures.length !== 1) return undefined;
-    return this.signed.get(tripleKey(raw.bodyBytes, raw.authInfoBytes, raw.signatures[0]));
+    const triple = signedTriple(tx);
+    return triple === undefined ? undefined : this.signed.get(triple);
   }
 
   remember(tx: Uint8Array): void {

@@ -17,7 +17,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ripemd160 } from "@noble/hashes/legacy.js";
 import { byteMutation, BYTE_MUTATIONS, hex, varint, type Rng } from "./fuzz-gen";
-import { CODE, DENOM, requiredFee, tripleKey, type AccountState, type Candidate } from "./fuzz-bank";
+import { CODE, DENOM, requiredFee, signedTriple, tripleKey, type AccountState, type Candidate } from "./fuzz-bank";
 import { BaseAccount } from "cosmjs-types/cosmos/auth/v1beta1/auth";
 import { QueryAccountRequest, QueryAccountResponse } from "cosmjs-types/cosmos/auth/v1beta1/query";
 import type { PoiApp } from "../../src/app/app";
@@ -146,14 +146,10 @@ export class PoiFuzzer {
     return this.sign(s.from, [{ typeUrl: MsgSend.typeUrl, value: MsgSend.encode(send).finish() }], { gen: "twin", msgType: "twin", validMsgs: true }, s);
   }
 
+  /** Our signed tx for `tx`'s decoded (body, auth_info, signature), if it is one. */
   classify(tx: Uint8Array): PoiSigned | undefined {
-    let raw: TxRaw;
-    try {
-      raw = TxRaw.decode(tx);
-    } catch {
-      return undefined;
-    }
-    return raw.signatures.length === 1 ? this.signed.get(tripleKey(raw.bodyBytes, raw.authInfoBytes, raw.signatures[0])) : undefined;
+    const triple = signedTriple(tx);
+    return triple === undefined ? undefined : this.signed.get(triple);
   }
 
   /** A new block: valid txs start again from each account's committed sequence. */
