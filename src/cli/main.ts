@@ -37,8 +37,11 @@ const USAGE = `usage: poi <command> [options]
   tx poi submit-result FROM_KEY TASK_ID --outputs-file F
        every tx poi takes --node, --gas, --gas-adjustment, --gas-prices | --fees and the keyring options;
        .f32 files are raw float32 little-endian, items back to back; amounts are upoi ("1000" or "1000upoi")
-  query poi model ID | models | dataset ID | task ID | worker ADDRESS | params
-  query poi tasks [--status open|claimed|awaiting_sample|verifying|completed|expired] [--requester A] [--worker A]
+  query poi model ID | dataset ID | task ID | worker ADDRESS | params
+  query poi models | datasets | tasks [--status open|claimed|awaiting_sample|verifying|completed|expired] [--requester A] [--worker A]
+  query poi open-tasks [--since-height H]      open tasks in the order they became open
+       lists print one page and its next_key: --limit N (default 100, at most 1000) --page-key HEX (a next_key)
+       [--offset N] [--count-total] [--reverse]
   query poi task-outputs ID [--out-file F]
   worker start --key NAME [--node URL] [--cheat-fraction F] [--cheat-seed N] [--poll-ms MS] [--keyring-dir DIR | --home H]
        claims open tasks, runs them with onnxruntime, submits the results; Ctrl-C stops it

@@ -8,6 +8,7 @@ import { poiMsgHandlers } from "./msgs/msg_server";
 import { poiQueryHandlers } from "./queries";
 import { endBlockTasks, type PoiDeps } from "./abci";
 import { VerificationKeeper } from "./verification_keeper";
+import { updateTaskIndexes } from "./indexes";
 import { VerdictHooks, type VerdictSource } from "./verdict_hooks";
 import type { Params } from "./types";
 
@@ -69,6 +70,7 @@ export class PoiModule implements AppModule {
 
   async endBlock(ctx: Context): Promise<void> {
     await endBlockTasks(ctx, this.deps);
+    await updateTaskIndexes(ctx); // last: after every task write of the block
   }
 
   prepareProposal(ctx: Context, req: RequestPrepareProposal): Promise<Uint8Array[]> {
