@@ -8,6 +8,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import type { RequestInitChain, ValidatorUpdate } from "cosmjs-types/tendermint/abci/types";
 import type { AppModule } from "../../app/module";
 import type { Context } from "../../app/context";
+import { ErrInvalidRequest } from "../../app/errors";
 
 export const VALSET_MODULE = "valset";
 
@@ -24,6 +25,16 @@ export function consensusAddress(pubkey: Uint8Array): Uint8Array {
   return sha256(pubkey).subarray(0, 20);
 }
 
+/** CometBFT's JSON for an ed25519 key, as in genesis.json's validators. */
+export const ED25519_PUBKEY_JSON_TYPE = "tendermint/PubKeyEd25519";
+
+/** Genesis section "valset": the validator set, in genesis.json's `validators` shape. */
+export interface ValsetGenesis {
+  validators?: Array<{ address?: string; pub_key: { type: string; value: string }; power: string; name?: string }>;
+}
+
+const hexUpper = (b: Uint8Array) => Buffer.from(b).toString("hex").toUpperCase();
+
 export class ValsetKeeper {
   /** Records InitChain's validators; only ed25519 keys (the genesis allows no other type). */
   setGenesisValidators(ctx: Context, updates: readonly ValidatorUpdate[]): void {
@@ -38,6 +49,15 @@ export class ValsetKeeper {
     }
   }
 
+  /** Makes the set exactly `updates`: validators not among them are removed. */
+  async replaceValidators(ctx: Context, updates: readonly ValidatorUpdate[]): Promise<void> {
+    const keep = new Set(updates.map((u) => hexUpper(consensusAddress(u.pubKey?.ed25519 ?? new Uint8Array()))));
+    for (const v of await this.validators(ctx)) {
+      if (!keep.has(hexUpper(v.address))) ctx.store(VALSET_MODULE).delete(Buffer.concat([Buffer.from([VALIDATOR]), v.address]));
+    }
+    this.setGenesisValidators(ctx, updates);
+  }
+
   /** All validators in address order. */
   async validators(ctx: Context): Promise<Validator[]> {
     const rows = await ctx.store(VALSET_MODULE).iterate(Buffer.from([VALIDATOR]), Buffer.from([VALIDATOR + 1]));
@@ -49,18 +69,46 @@ export class ValsetKeeper {
   }
 }
 
+function parseValidator(v: NonNullable<ValsetGenesis["validators"]>[number], i: number): ValidatorUpdate {
+  const where = `valset genesis: validators[${i}]`;
+  if (typeof v !== "object" || v === null || typeof v.pub_key !== "object" || v.pub_key === null) throw ErrInvalidRequest(`${where} must be {address, pub_key: {type, value}, power}`);
+  if (v.pub_key.type !== ED25519_PUBKEY_JSON_TYPE) throw ErrInvalidRequest(`${where}.pub_key.type must be "${ED25519_PUBKEY_JSON_TYPE}", got ${JSON.stringify(v.pub_key.type)}`);
+  const key = Buffer.from(String(v.pub_key.value), "base64");
+  if (key.length !== 32 || key.toString("base64") !== v.pub_key.value) throw ErrInvalidRequest(`${where}.pub_key.value must be a base64 32-byte ed25519 key`);
+  if (v.address !== undefined && v.address.toUpperCase() !== hexUpper(consensusAddress(key))) throw ErrInvalidRequest(`${where}.address ${v.address} is not the address of its key`);
+  if (typeof v.power !== "string" || !/^[1-9][0-9]{0,18}$/.test(v.power)) throw ErrInvalidRequest(`${where}.power must be a positive decimal string`);
+  return { pubKey: { ed25519: key }, power: BigInt(v.power) };
+}
+
 export class ValsetModule implements AppModule {
   readonly name = VALSET_MODULE;
   constructor(readonly keeper: ValsetKeeper) {}
-  // The validators come from InitChain's request (initChain below), not from app_state.
-  async initGenesis(): Promise<void> {}
-  async initChain(ctx: Context, req: RequestInitChain): Promise<void> {
-    this.keeper.setGenesisValidators(ctx, req.validators);
+
+  /** An exported set (a chain restarted from `poi export`); a new chain's comes from InitChain. */
+  async initGenesis(ctx: Context, state: unknown): Promise<void> {
+    const g = (state ?? {}) as ValsetGenesis;
+    if (g.validators === undefined) return;
+    if (!Array.isArray(g.validators)) throw ErrInvalidRequest("valset genesis: validators must be an array");
+    this.keeper.setGenesisValidators(ctx, g.validators.map(parseValidator));
   }
-  async exportGenesis(ctx: Context): Promise<unknown> {
+
+  /**
+   * genesis.json's validators, when it lists any, are the set (they replace app_state's: a chain
+   * restarted from an export under new keys). When it lists none, app_state's set is returned to
+   * CometBFT as the initial set.
+   */
+  async initChain(ctx: Context, req: RequestInitChain): Promise<ValidatorUpdate[]> {
+    if (req.validators.length > 0) {
+      await this.keeper.replaceValidators(ctx, req.validators);
+      return [];
+    }
+    return (await this.keeper.validators(ctx)).map((v) => ({ pubKey: { ed25519: v.pubkey }, power: v.power }));
+  }
+
+  async exportGenesis(ctx: Context): Promise<ValsetGenesis> {
     return {
       validators: (await this.keeper.validators(ctx)).map((v) => ({
-        address: Buffer.from(v.address).toString("hex").toUpperCase(), pub_key: Buffer.from(v.pubkey).toString("base64"), power: v.power.toString(),
+        address: hexUpper(v.address), pub_key: { type: ED25519_PUBKEY_JSON_TYPE, value: Buffer.from(v.pubkey).toString("base64") }, power: v.power.toString(),
       })),
     };
   }
