@@ -39,13 +39,20 @@ export function ownerPid(p: NodePids | undefined): number | undefined {
   return p?.supervisor ?? p?.app;
 }
 
+/** Whether `pid` is a running process (an exited one that its parent has not reaped yet is not). */
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // "PID (comm) S ...": the state follows the last ')'; Z = zombie.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 

@@ -7,8 +7,9 @@
  *   cometbft whose app died can hang in its own shutdown for good), then both are started again
  *   after a backoff: 1 s, doubled for each restart in a row in which the app committed no block,
  *   up to 30 s.
- * - If the pair fails before the node ever committed a block under this supervisor (a port taken,
- *   a bad config), it gives up and exits 1: a restart would fail the same way.
+ * - If a child exits by itself (not by a signal) before the node ever committed a block under this
+ *   supervisor (a port taken, a bad config), it gives up and exits 1: a restart would fail the same
+ *   way. A child killed by a signal is a crash: restarted.
  * - SIGTERM or SIGINT stops cometbft, then the app (each SIGTERM, SIGKILL after STOP_GRACE_MS),
  *   and exits 0.
  * poi.pids.json holds the supervisor's pid and its current children's.
@@ -116,8 +117,8 @@ export class NodeSupervisor {
     await stopChild(which === "app" ? this.comet : this.app, CRASH_GRACE_MS, this.log, other);
     this.recordPids();
     if (this.stopping) return;
-    if (!this.progressed) {
-      this.log(`supervisor: the node failed before committing any block; not restarting (see app.log and cometbft.log in ${this.home})`);
+    if (!this.progressed && signal === null) {
+      this.log(`supervisor: ${which} failed before the node committed any block; not restarting (see app.log and cometbft.log in ${this.home})`);
       process.exit(1);
     }
     const delay = Math.min(FIRST_BACKOFF_MS * 2 ** this.failuresInARow, MAX_BACKOFF_MS);
