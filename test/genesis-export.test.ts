@@ -8,7 +8,7 @@ import * as ort from "onnxruntime-node";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { MsgSend } from "cosmjs-types/cosmos/bank/v1beta1/tx";
 import { Harness, CHAIN_ID } from "./helpers/poi-harness";
-import { tmpHome } from "./helpers/chain";
+import { removeHome, tmpHome } from "./helpers/chain";
 import { PoiApp } from "../src/app/app";
 import { Context, moduleStorePrefix } from "../src/app/context";
 import { exportAppState } from "../src/app/export";
@@ -58,6 +58,7 @@ describe("genesis export/import (in process): every module's state at a height, 
   let snapshotHeight = 0n;
   let snapshot: Record<string, Map<string, string>>;
   const apps: PoiApp[] = [];
+  const dirs: string[] = [];
 
   async function send<T>(from: string, codec: PoiCodec<T>, msg: Partial<T>) {
     const r = await h.send(from, codec, msg);
@@ -67,7 +68,9 @@ describe("genesis export/import (in process): every module's state at a height, 
 
   /** A fresh app initialised from `appState` at the height after `height`, as CometBFT would. */
   async function importInto(appState: unknown, height: bigint): Promise<PoiApp> {
-    const app = await PoiApp.open(tmpHome("genesis-import"));
+    const dir = tmpHome("genesis-import");
+    dirs.push(dir);
+    const app = await PoiApp.open(dir);
     apps.push(app);
     await app.initChain({
       time: { seconds: 1_700_000_000n + height, nanos: 0 }, chainId: CHAIN_ID, initialHeight: height + 1n,
@@ -144,6 +147,7 @@ describe("genesis export/import (in process): every module's state at a height, 
   });
   after(async () => {
     for (const a of apps) await a.close();
+    for (const d of dirs) removeHome(d);
     await h?.close();
   });
 

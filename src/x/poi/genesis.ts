@@ -17,8 +17,14 @@ import { u64 } from "../../util/bigint";
 import { DEFAULT_PARAMS, POI_MODULE, idBytes, isContentId } from "./keeper";
 import { ParamsCodec, poiProtoRoot, type Params } from "./types";
 
-/** One part of a key after its prefix byte. "address" takes the rest of the key, so it comes last. */
-type KeyPart = "id32" | "u32" | "u64" | "address";
+/**
+ * One part of a key after its prefix byte: a model or dataset id (32 bytes, JSON lowercase hex), a
+ * u32 (JSON number), a u64 (JSON decimal string), a validator's consensus address (20 bytes, JSON
+ * uppercase hex), or an account address (JSON bech32; it takes the rest of the key, so it comes last).
+ */
+type KeyPart = "id32" | "u32" | "u64" | "validator" | "address";
+
+const PART_BYTES: Record<Exclude<KeyPart, "address">, number> = { id32: 32, u32: 4, u64: 8, validator: 20 };
 
 interface ValueCodec {
   toJson(value: Uint8Array): unknown;
@@ -83,6 +89,11 @@ function proto(name: string): ValueCodec {
   };
 }
 
+/** Checks between params beyond "a positive integer string" (keep in step with the module's rules). */
+function checkParams(p: Params): void {
+  if (BigInt(p.slashToRequesterBps) > 10000n) fail(`params.slashToRequesterBps ${p.slashToRequesterBps} is more than 10000`);
+}
+
 /** Params: fields left out take their defaults; every value is a positive integer string. */
 const params: ValueCodec = {
   toJson: (v) => ParamsCodec.decode(v),
@@ -96,7 +107,7 @@ const params: ValueCodec = {
       if (typeof v !== "string" || !/^[1-9][0-9]{0,15}$/.test(v)) fail(`params.${k} must be a positive integer string, got ${JSON.stringify(v)}`);
       out[k as keyof Params] = v as string;
     }
-    if (BigInt(out.slashToRequesterBps) > 10000n) fail(`params.slashToRequesterBps ${out.slashToRequesterBps} is more than 10000`);
+    checkParams(out);
     return ParamsCodec.encode(out).finish();
   },
 };
@@ -149,6 +160,8 @@ function encodePart(part: KeyPart, j: unknown, where: string): Uint8Array {
     }
     case "u64":
       return u64(parseU64(j, where));
+    case "validator":
+      return typeof j === "string" && /^[0-9A-F]{40}$/.test(j) ? Buffer.from(j, "hex") : fail(`${where}: want 40 uppercase hex characters`);
     case "address":
       try {
         return parseAddress(String(j), where);
@@ -163,10 +176,11 @@ function decodeKey(row: GenesisRow, rest: Buffer): Record<string, unknown> | und
   const out: Record<string, unknown> = {};
   let at = 0;
   for (const [field, part] of row.key) {
-    const len = part === "id32" ? 32 : part === "u32" ? 4 : part === "u64" ? 8 : rest.length - at;
+    const len = part === "address" ? rest.length - at : PART_BYTES[part];
     if (len <= 0 || at + len > rest.length) return undefined;
     const b = rest.subarray(at, at + len);
-    out[field] = part === "id32" ? b.toString("hex") : part === "u32" ? b.readUInt32BE(0) : part === "u64" ? b.readBigUInt64BE(0).toString() : formatAddress(b);
+    out[field] = part === "id32" ? b.toString("hex") : part === "u32" ? b.readUInt32BE(0) : part === "u64" ? b.readBigUInt64BE(0).toString()
+      : part === "validator" ? b.toString("hex").toUpperCase() : formatAddress(b);
     at += len;
   }
   return at === rest.length ? out : undefined;
