@@ -27,7 +27,7 @@ import { TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { MsgMultiSend, MsgSend } from "cosmjs-types/cosmos/bank/v1beta1/tx";
 import { poiRegistry, walletFromMnemonic } from "../src/client";
 import { ADDRESS_PREFIX, BOND_DENOM } from "../src/app/params";
-import { isAlive, readPids } from "../src/cli/node";
+import { isAlive, ownerPid, readPids } from "../src/cli/node";
 import { height as rpcHeight, poi, sleep, startSingle, stopSingle } from "../test/helpers/chain";
 import { assertAllCommitted, broadcastTxSync, hashOf, loadFigures, portFree, runLoad, tail, waitForAppHeight, type LoadResult, type LoadTx } from "./bench-load";
 
@@ -71,7 +71,7 @@ async function waitForNode(home: string, url: string, h: number, timeoutMs: numb
   for (;;) {
     if ((await rpcHeight(url)) >= h) return;
     const pids = readPids(home);
-    const dead = pids && !isAlive(pids.app);
+    const dead = pids && !isAlive(ownerPid(pids));
     if (dead || Date.now() > deadline) {
       throw new Error(`node at ${url} ${dead ? "exited" : `did not reach height ${h} in ${timeoutMs} ms`}\n--- app.log\n${tail(path.join(home, "app.log"))}\n--- cometbft.log\n${tail(path.join(home, "cometbft.log"))}`);
     }

@@ -16,7 +16,7 @@ interface TxJson { txhash: string; height: string; code: number; codespace: stri
 interface TensorSpecJson { name: string; shape: string[]; dtype: string }
 interface TaskJson {
   id: string; requester: string; modelId: string; datasetId: string; start: string; numItems: string; rewardPerItem: string; k: number;
-  bond: string; escrow: string; status: string; attempt: number; worker: string; claimExpiresHeight: string; resultRoot: string; resultHeight: string;
+  bond: string; escrow: string; createdHeight: string; status: string; attempt: number; worker: string; claimExpiresHeight: string; resultRoot: string; resultHeight: string;
 }
 interface Account { name: string; mnemonic: string; address: string }
 
@@ -190,10 +190,13 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
     assert.equal(r.create.code, 0);
     assert.deepEqual(r.chunks.map((c) => c.index), [0, 1, 2, 3]);
     datasetId = r.datasetId;
-    // id = sha256 of the chunk hashes, chunks of 64 digits (the last one 8), float32 LE
+    // id = sha256 of the metadata (dtype, shape [784], 200 items, 64 per chunk) and the chunk hashes,
+    // chunks of 64 digits (the last one 8), float32 LE (src/x/poi/dataset_id.ts)
     const bytes = floatBytes(digits(0, 200));
     const chunkHashes = [0, 1, 2, 3].map((i) => sha256(bytes.subarray(i * 64 * 3136, Math.min(200, (i + 1) * 64) * 3136)));
-    assert.equal(datasetId, hex(sha256(Buffer.concat(chunkHashes))));
+    const u64 = (n: number) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; };
+    const metadata = Buffer.concat([Buffer.from("poi/dataset/v1"), Buffer.of(7), Buffer.from("float32"), Buffer.of(1), u64(784), u64(200), u64(64), Buffer.of(0, 0, 0, 4)]);
+    assert.equal(datasetId, hex(sha256(Buffer.concat([metadata, ...chunkHashes]))));
 
     const d = json<{ id: string; owner: string; name: string; item: TensorSpecJson; numItems: string; numChunks: number; chunksReceived: number; itemsPerChunk: string; complete: boolean }>(
       ["query", "poi", "dataset", datasetId, ...node]);
@@ -382,6 +385,43 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
     assert.equal(rec.record?.seed.length, 64, "epoch 0 is long over: its seed is revealed");
     assert.equal(json<{ record: unknown }>(["query", "poi", "seed-record", consensus, "999999", ...node]).record, null);
     assert.match(fails(["query", "poi", "validator", "xyz", ...node]).stderr, /invalid consensus address "xyz": want 40 hex characters/);
+  });
+
+  it("query poi tasks pages with --limit and --page-key, printing next_key; open-tasks lists by opening height; datasets pages", () => {
+    type Page = { tasks: TaskJson[]; pagination: { next_key: string; total: string } };
+    const fresh = submitInference(["--dataset", datasetId, "--start", "0", "--count", "10"]); // no worker runs now: it stays open
+    const all = json<Page>(["query", "poi", "tasks", "--count-total", ...node]);
+    const ids = all.tasks.map((t) => t.id);
+    assert.ok(ids.length >= 4, `tasks so far: ${ids}`);
+    assert.deepEqual([all.pagination.next_key, all.pagination.total], ["", String(ids.length)]);
+    const seen: string[] = [];
+    let key = "";
+    for (let pages = 0; pages < 10; pages++) {
+      const p = json<Page>(["query", "poi", "tasks", "--limit", "2", ...(key ? ["--page-key", key] : []), ...node]);
+      assert.ok(p.tasks.length <= 2);
+      seen.push(...p.tasks.map((t) => t.id));
+      key = p.pagination.next_key;
+      if (!key) break;
+      assert.match(key, /^[0-9a-f]{16}$/, "next_key: the next task's id, u64 big-endian, in hex");
+    }
+    assert.deepEqual(seen, ids, "the pages, one after the other, are the whole list in id order");
+    assert.deepEqual(json<Page>(["query", "poi", "tasks", "--limit", "2", "--reverse", ...node]).tasks.map((t) => t.id), ids.slice(-2).reverse());
+    assert.match(fails(["query", "poi", "tasks", "--page-key", "xyz", ...node]).stderr, /invalid --page-key "xyz"/);
+    assert.match(fails(["query", "poi", "tasks", "--limit", "0", ...node]).stderr, /invalid --limit "0"/);
+    assert.match(fails(["query", "poi", "tasks", "--page-key", "00", "--offset", "1", ...node]).stderr, /either offset or key is expected, got both/);
+    assert.match(fails(["query", "poi", "task", "1", "--limit", "2", ...node], 2).stderr, /--limit does not apply/);
+
+    const open = json<{ tasks: Array<{ openedHeight: string; task: TaskJson }>; height: string; pagination: { next_key: string } }>(["query", "poi", "open-tasks", ...node]);
+    assert.ok(Number(open.height) > 0);
+    assert.ok(open.tasks.some((x) => x.task.id === fresh && x.openedHeight === task(fresh).createdHeight), "the new task, open since the block it was submitted in");
+    assert.ok(open.tasks.every((x) => x.task.status === "open" && Number(x.openedHeight) <= Number(open.height)));
+    assert.deepEqual(open.tasks.map((x) => x.task.id).sort(), all.tasks.filter((t) => t.status === "open").map((t) => t.id).sort(), "every open task, once");
+    const order = open.tasks.map((x) => [Number(x.openedHeight), Number(x.task.id)]);
+    assert.deepEqual(order, [...order].sort((a, b) => a[0] - b[0] || a[1] - b[1]), "in the order they became open");
+    assert.deepEqual(json<{ tasks: unknown[] }>(["query", "poi", "open-tasks", "--since-height", String(Number(open.height) + 1), ...node]).tasks, []);
+    const ds = json<{ datasets: Array<{ id: string }>; pagination: { next_key: string; total: string } }>(["query", "poi", "datasets", "--count-total", ...node]);
+    assert.ok(ds.datasets.some((d) => d.id === datasetId));
+    assert.equal(ds.pagination.total, String(ds.datasets.length));
   });
 
   it("worker start refuses bad options with a message", () => {

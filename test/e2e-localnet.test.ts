@@ -2,7 +2,9 @@ import { strict as assert } from "assert";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { headerAppHash, height, kill9, nodeHomes, poi, removeHome, rpcUrls, statusJson, tmpHome, waitForHeight } from "./helpers/chain";
+import { headerAppHash, height, kill9, nodeHomes, poi, removeHome, rpcUrls, sleep, statusJson, tmpHome, waitForHeight, waitForPair } from "./helpers/chain";
+import { isAlive } from "../src/cli/node";
+import { CRASH_GRACE_MS } from "../src/cli/supervisor";
 
 async function assertSameAppHashes(urls: string[], from: number, to: number): Promise<void> {
   for (let h = from; h <= to; h++) {
@@ -67,6 +69,27 @@ describe("e2e: 4-validator localnet", function () {
     const target = (await height(urls[0])) + 3;
     await waitForHeight(urls[2], target);
     await assertSameAppHashes(urls, 1, target);
+  });
+
+  it("a validator whose app alone is SIGKILLed: its cometbft is gone within the grace period, both come back, the node catches up", async () => {
+    const victim = nodeHomes(home)[1];
+    const before = await waitForPair(victim);
+    process.kill(before.app, "SIGKILL");
+    const t0 = Date.now();
+    while (isAlive(before.cometbft) && Date.now() - t0 < CRASH_GRACE_MS + 5_000) await sleep(50);
+    const goneAfter = Date.now() - t0;
+    assert.ok(!isAlive(before.cometbft), "the supervisor stops the cometbft of a dead app");
+    assert.ok(goneAfter <= CRASH_GRACE_MS + 2_000, `cometbft gone after ${goneAfter} ms (grace ${CRASH_GRACE_MS} ms)`);
+    const after = await waitForPair(victim);
+    assert.equal(after.supervisor, before.supervisor, "the same supervisor");
+    assert.ok(after.app !== before.app && after.cometbft !== before.cometbft, "a new app and a new cometbft");
+    const target = (await height(urls[0])) + 3;
+    await waitForHeight(urls[1], target);
+    await assertSameAppHashes(urls, 1, target);
+    const log = fs.readFileSync(path.join(victim, "app.log"), "utf8");
+    assert.match(log, /supervisor: app \(pid \d+\) exited \(code null, signal SIGKILL\); stopping cometbft/);
+    assert.match(log, /supervisor: restarting the app and cometbft in \d+ ms/);
+    assert.doesNotMatch(fs.readFileSync(path.join(victim, "cometbft.log"), "utf8"), /wrong Block\.Header\.AppHash|app hash mismatch/i);
   });
 
   it("stop ends every process and reset removes the home", async () => {

@@ -123,7 +123,7 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     };
     setFault(1, { noise_rel: 1e-6 });
     setFault(3, { invert_verdicts: true });
-    poi(["localnet", "start", "--home", home, "--detach"]);
+    poi(["localnet", "start", "--home", home, "--detach", "--unsafe-test-knobs"]);
     urls = rpcUrls(home);
     q = await PoiQueryClient.connect(urls[0]);
     reader = await StargateClient.connect(urls[0]);

@@ -1,8 +1,11 @@
 /**
- * Property test: random and mutated tx bytes fed to an in-process PoiApp (real LevelDB).
+ * Property test: random and mutated tx bytes fed to an in-process PoiApp (real LevelDB): bank txs
+ * (the first test), and every poi message type with the verdict aggregates at the head of blocks
+ * (the second; see "The poi messages" below). Generators: test/helpers/fuzz-*.ts.
  *
- *   npx tsc -p tsconfig.json && npx mocha --no-config --timeout 600000 --exit dist/test/fuzz-tx.test.js
- *   FUZZ_SEED=0x1234abcd FUZZ_INPUTS=50000 npx mocha ...      # another seed / a longer run
+ *   npm run build && npx mocha dist/test/fuzz-tx.test.js                  # the suite's short run
+ *   npm run fuzz                                                           # the long campaign (>= 100,000 inputs)
+ *   FUZZ_SEED=0x1234abcd FUZZ_INPUTS=50000 FUZZ_POI_INPUTS=50000 npx mocha dist/test/fuzz-tx.test.js
  *
  * Everything derives from one seed (mulberry32 below), including the signed seed txs (RFC 6979
  * signatures are deterministic), so a failure reproduces from the seed printed at the start.
@@ -43,578 +46,46 @@
  *    blockinfo may only have changed "last".
  *  - After every block, the gRPC queries AllBalances (every tracked address, incl. the fee
  *    collector), Account (sequence, account number) and TotalSupply must match the model.
+ *
+ * The poi messages (second test): inputs are seeded mutations of valid MsgRegisterModel,
+ * MsgCreateDataset, MsgUploadDatasetChunk, MsgSubmitInferenceTask, MsgClaimTask and MsgSubmitResult
+ * built from the chain's state (fields or bytes mutated and re-signed, signed wrongly, tx bytes
+ * mutated, replays), and every block opens with a valid, invalid or mutated verdict aggregate.
+ *  - CheckTx, ProcessProposal, VerifyVoteExtension and FinalizeBlock never throw (through `dispatch`)
+ *    and never answer with code 1; CheckTx accepts only our own signed txs, signed right.
+ *  - ProcessProposal accepts exactly the blocks whose first tx is an aggregate that FinalizeBlock
+ *    applies (code 0) and that hold no second one; valid aggregates are accepted, the known-bad
+ *    kinds rejected.
+ *  - Our txs whose messages decode get past the ante handler exactly as the ante checks predict (and
+ *    with the predicted code when refused); junk never does.
+ *  - A reference app gets the same blocks with only what may change state: the aggregate if it was
+ *    applied, our txs that got past the ante handler, and, for each of those whose messages failed,
+ *    a twin with the same signer, sequence and fee whose message fails without touching anything.
+ *    Both app hashes must agree after every block: a refused tx changed nothing at all, and a failed
+ *    message nothing but its fee and sequence.
  */
 import { strict as assert } from "assert";
 import * as fs from "node:fs";
-import { TxRaw, TxBody, AuthInfo, type ModeInfo } from "cosmjs-types/cosmos/tx/v1beta1/tx";
-import { MsgSend, MsgMultiSend } from "cosmjs-types/cosmos/bank/v1beta1/tx";
-import { SignMode } from "cosmjs-types/cosmos/tx/signing/v1beta1/signing";
-import { Request, Response, RequestQuery } from "cosmjs-types/tendermint/abci/types";
-import { PubKey } from "cosmjs-types/cosmos/crypto/secp256k1/keys";
-import {
-  QueryAllBalancesRequest, QueryAllBalancesResponse, QueryTotalSupplyRequest, QueryTotalSupplyResponse,
-} from "cosmjs-types/cosmos/bank/v1beta1/query";
+import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
+import { MsgSend } from "cosmjs-types/cosmos/bank/v1beta1/tx";
+import { Request, Response, ResponseProcessProposal_ProposalStatus } from "cosmjs-types/tendermint/abci/types";
 import { QueryAccountRequest, QueryAccountResponse } from "cosmjs-types/cosmos/auth/v1beta1/query";
 import { BaseAccount } from "cosmjs-types/cosmos/auth/v1beta1/auth";
-import type { Any } from "cosmjs-types/google/protobuf/any";
 import { DirectSecp256k1HdWallet, encodePubkey, makeAuthInfoBytes, makeCosmoshubPath, makeSignDoc } from "@cosmjs/proto-signing";
 import { encodeSecp256k1Pubkey } from "@cosmjs/amino";
 import { Bip39, sha256 } from "@cosmjs/crypto";
 import { fromBase64, toBech32 } from "@cosmjs/encoding";
 import { PoiApp } from "../src/app/app";
 import { dispatch } from "../src/abci/server";
+import { isAggregateTx } from "../src/x/poi/verdicts";
 import { tmpHome } from "./helpers/chain";
-import { mulberry32 } from "../src/util/random";
-
-// ---- deterministic randomness ----------------------------------------------------------------------
-
-class Rng {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  float(): number {
-    return this.next();
-  }
-  /** integer in [0, n) */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  range(lo: number, hi: number): number {
-    return lo + this.int(hi - lo + 1);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(xs: readonly T[]): T {
-    if (xs.length === 0) throw new Error("pick from an empty list");
-    return xs[this.int(xs.length)];
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-  /** a uint64 spread over all magnitudes */
-  u64(): bigint {
-    const bits = this.int(65);
-    if (bits === 0) return 0n;
-    let v = 0n;
-    for (let i = 0; i < bits; i++) v = (v << 1n) | (this.chance(0.5) ? 1n : 0n);
-    return v | (1n << BigInt(bits - 1));
-  }
-  weighted<T>(items: ReadonlyArray<readonly [number, T]>): T {
-    const total = items.reduce((s, [w]) => s + w, 0);
-    let r = this.float() * total;
-    for (const [w, v] of items) {
-      if ((r -= w) < 0) return v;
-    }
-    return items[items.length - 1][1];
-  }
-}
-
-function parseSeed(text: string | undefined): number {
-  if (!text) return 0x5eedf00d;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`FUZZ_SEED must be a 32-bit unsigned integer, got "${text}"`);
-  return n;
-}
-
-// ---- chain parameters ------------------------------------------------------------------------------
-
-const CHAIN_ID = "poi-fuzz-1";
-const DENOM = "upoi";
-const RICH = 1_000_000_000_000n;
-/** Can pay one 5000upoi fee, then no more: exercises "insufficient funds to pay fee". */
-const POOR = 7_000n;
-const MIN_GAS_PRICES = "0.025upoi";
-/** Smaller than the node default so that random inputs also hit "tx too large". */
-const MAX_TX_BYTES = 1800;
-const GAS = 200_000n;
-const FEE = 5_000n; // 0.025upoi x 200000
-const GENESIS_TIME = 1_700_000_000n;
-const requiredFee = (gas: bigint) => (gas * 25n + 999n) / 1000n;
-const CODE = { internal: 1, unauthorized: 4, insufficientFunds: 5, unknownAddress: 9, outOfGas: 11, insufficientFee: 13, txTooLarge: 21, timeout: 30, wrongSequence: 32 } as const;
-
-const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
-const tripleKey = (body: Uint8Array, auth: Uint8Array, sig: Uint8Array) => `${hex(body)}.${hex(auth)}.${hex(sig)}`;
-const FEE_COLLECTOR = toBech32("poi", sha256(new TextEncoder().encode("fee_collector")).subarray(0, 20));
-const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-
-// ---- our signed txs ---------------------------------------------------------------------------------
-
-interface SignedTx {
-  bytes: Uint8Array;
-  kind: string;
-  from: string;
-  to: string;
-  amount: bigint;
-  amountDenom: string;
-  fee: bigint;
-  feeDenom: string;
-  gas: bigint;
-  sequence: bigint;
-  accountNumber: bigint;
-  chainId: string;
-  timeoutHeight: bigint;
-}
-
-interface AccountState {
-  accountNumber: bigint;
-  sequence: bigint;
-}
-
-/** What the chain should hold: balances (upoi) of every address we track, and our accounts. */
-class Model {
-  constructor(readonly balances = new Map<string, bigint>(), readonly accounts = new Map<string, AccountState>()) {}
-  clone(): Model {
-    return new Model(new Map(this.balances), new Map([...this.accounts].map(([k, v]) => [k, { ...v }])));
-  }
-  balance(addr: string): bigint {
-    return this.balances.get(addr) ?? 0n;
-  }
-  add(addr: string, delta: bigint): void {
-    this.balances.set(addr, this.balance(addr) + delta);
-  }
-}
-
-interface Prediction {
-  /** passes the ante handler: pays its fee and bumps its sequence */
-  charged: boolean;
-  code: number;
-}
-
-/** The FinalizeBlock outcome of one of our signed txs, from the checks in decodeTx and the ante handler, in their order. */
-function predict(m: Model, s: SignedTx, txLen: number, height: bigint): Prediction {
-  const refused = (code: number): Prediction => ({ charged: false, code });
-  if (txLen > MAX_TX_BYTES) return refused(CODE.txTooLarge);
-  if (s.feeDenom !== DENOM) return refused(CODE.insufficientFee); // decodeTx: fees are paid in upoi
-  if (10n * BigInt(txLen) > s.gas) return refused(CODE.outOfGas); // ante: tx size is charged first
-  if (s.timeoutHeight !== 0n && height > s.timeoutHeight) return refused(CODE.timeout);
-  const acc = m.accounts.get(s.from);
-  if (!acc) return refused(CODE.unknownAddress);
-  if (s.sequence !== acc.sequence) return refused(CODE.wrongSequence);
-  if (s.chainId !== CHAIN_ID || s.accountNumber !== acc.accountNumber) return refused(CODE.unauthorized);
-  if (m.balance(s.from) < s.fee) return refused(CODE.insufficientFunds);
-  const afterFee = m.balance(s.from) - s.fee;
-  const sendOk = s.amountDenom === DENOM ? s.amount <= afterFee : false;
-  return { charged: true, code: sendOk ? 0 : CODE.insufficientFunds };
-}
-
-function applyCharged(m: Model, s: SignedTx, p: Prediction): void {
-  const acc = m.accounts.get(s.from)!;
-  acc.sequence += 1n;
-  m.add(s.from, -s.fee);
-  m.add(FEE_COLLECTOR, s.fee);
-  if (p.code === 0) {
-    m.add(s.from, -s.amount);
-    m.add(s.to, s.amount);
-  }
-}
-
-// ---- the fuzzer ---------------------------------------------------------------------------------------
-
-interface Candidate {
-  bytes: Uint8Array;
-  gen: string;
-}
-
-class Fuzzer {
-  /** every tx we signed, by (body, auth_info, signature) */
-  readonly signed = new Map<string, SignedTx>();
-  readonly signedList: SignedTx[] = [];
-  /** recent inputs, mutated again */
-  private readonly corpus: Uint8Array[] = [];
-  /** valid txs at an account's current sequence, re-signed when the sequence moves */
-  private readonly fresh = new Map<string, SignedTx[]>();
-  signatures = 0;
-
-  constructor(
-    private readonly rng: Rng,
-    private readonly wallet: DirectSecp256k1HdWallet,
-    private readonly pubkeys: Map<string, Uint8Array>,
-    /** funded senders (rich and poor) */
-    readonly senders: string[],
-    /** a key of ours whose address has no account */
-    readonly stranger: string,
-    readonly recipients: string[],
-    private readonly model: () => Model,
-    private readonly height: () => bigint,
-  ) {}
-
-  async sign(o: {
-    kind: string; from: string; to?: string; amount?: bigint; amountDenom?: string; fee?: bigint; feeDenom?: string; gas?: bigint;
-    sequence?: bigint; accountNumber?: bigint; chainId?: string; memo?: string; timeoutHeight?: bigint;
-  }): Promise<SignedTx> {
-    const acc = this.model().accounts.get(o.from);
-    const s: SignedTx = {
-      bytes: new Uint8Array(),
-      kind: o.kind,
-      from: o.from,
-      to: o.to ?? this.rng.pick(this.recipients),
-      amount: o.amount ?? BigInt(this.rng.range(1, 1000)),
-      amountDenom: o.amountDenom ?? DENOM,
-      fee: o.fee ?? FEE,
-      feeDenom: o.feeDenom ?? DENOM,
-      gas: o.gas ?? GAS,
-      sequence: o.sequence ?? acc?.sequence ?? 0n,
-      accountNumber: o.accountNumber ?? acc?.accountNumber ?? 0n,
-      chainId: o.chainId ?? CHAIN_ID,
-      timeoutHeight: o.timeoutHeight ?? 0n,
-    };
-    const msg = MsgSend.fromPartial({ fromAddress: s.from, toAddress: s.to, amount: [{ denom: s.amountDenom, amount: s.amount.toString() }] });
-    const bodyBytes = TxBody.encode(TxBody.fromPartial({
-      messages: [{ typeUrl: MsgSend.typeUrl, value: MsgSend.encode(msg).finish() }],
-      memo: o.memo ?? (this.rng.chance(0.3) ? randomText(this.rng, 40) : ""),
-      timeoutHeight: s.timeoutHeight,
-    })).finish();
-    const pubkey = encodePubkey(encodeSecp256k1Pubkey(this.pubkeys.get(s.from)!));
-    const authInfoBytes = makeAuthInfoBytes([{ pubkey, sequence: s.sequence }], [{ denom: s.feeDenom, amount: s.fee.toString() }], Number(s.gas), undefined, undefined);
-    const { signature } = await this.wallet.signDirect(s.from, makeSignDoc(bodyBytes, authInfoBytes, s.chainId, s.accountNumber));
-    this.signatures++;
-    const sig = fromBase64(signature.signature);
-    s.bytes = TxRaw.encode(TxRaw.fromPartial({ bodyBytes, authInfoBytes, signatures: [sig] })).finish();
-    this.signed.set(tripleKey(bodyBytes, authInfoBytes, sig), s);
-    this.signedList.push(s);
-    return s;
-  }
-
-  /** A tx of `from` that is valid right now (current sequence, right chain id and account number). */
-  async valid(from: string): Promise<SignedTx> {
-    const acc = this.model().accounts.get(from)!;
-    let list = this.fresh.get(from);
-    if (!list || list.length === 0 || list[0].sequence !== acc.sequence) {
-      list = [];
-      this.fresh.set(from, list);
-    }
-    if (list.length < 3 && (list.length === 0 || this.rng.chance(0.3))) list.push(await this.sign({ kind: "valid", from }));
-    return this.rng.pick(list);
-  }
-
-  /** Our signed tx for `tx`'s decoded (body, auth_info, signature), if it is one. */
-  classify(tx: Uint8Array): SignedTx | undefined {
-    let raw: TxRaw;
-    try {
-      raw = TxRaw.decode(tx);
-    } catch {
-      return undefined;
-    }
-    if (raw.signatures.length !== 1) return undefined;
-    return this.signed.get(tripleKey(raw.bodyBytes, raw.authInfoBytes, raw.signatures[0]));
-  }
-
-  remember(tx: Uint8Array): void {
-    if (this.corpus.length < 300) this.corpus.push(tx);
-    else this.corpus[this.rng.int(this.corpus.length)] = tx;
-  }
-
-  private base(): Uint8Array {
-    if (this.corpus.length > 0 && this.rng.chance(0.25)) return this.rng.pick(this.corpus);
-    return this.rng.pick(this.signedList).bytes;
-  }
-
-  async next(): Promise<Candidate> {
-    const r = this.rng;
-    const gen = r.weighted<string>([
-      [10, "random-bytes"], [8, "truncate"], [10, "bit-flip"], [6, "insert"], [6, "delete"], [6, "splice"], [4, "overwrite"],
-      [6, "raw-random-fields"], [8, "structured"], [10, "field-mutation"], [8, "sig-mutation"], [9, "re-signed"],
-      [7, "replay"], [3, "unknown-field"],
-    ]);
-    return { gen, bytes: await this.generate(gen) };
-  }
-
-  private async generate(gen: string): Promise<Uint8Array> {
-    const r = this.rng;
-    switch (gen) {
-      case "random-bytes":
-        return r.bytes(r.chance(0.2) ? r.int(16) : r.int(2001));
-      case "truncate": {
-        const b = this.base();
-        return b.subarray(0, r.int(b.length + 1)).slice();
-      }
-      case "bit-flip": {
-        const b = this.base().slice();
-        if (b.length === 0) return b;
-        for (let n = r.range(1, r.chance(0.7) ? 1 : 8); n > 0; n--) b[r.int(b.length)] ^= 1 << r.int(8);
-        return b;
-      }
-      case "insert": {
-        const b = this.base();
-        const at = r.int(b.length + 1);
-        return Buffer.concat([b.subarray(0, at), r.chance(0.5) ? r.bytes(r.range(1, 4)) : r.bytes(r.range(1, 64)), b.subarray(at)]);
-      }
-      case "delete": {
-        const b = this.base();
-        if (b.length === 0) return b;
-        const at = r.int(b.length);
-        const n = r.range(1, r.chance(0.6) ? 1 : 32);
-        return Buffer.concat([b.subarray(0, at), b.subarray(at + n)]);
-      }
-      case "splice": {
-        const a = this.base();
-        const b = this.base();
-        return Buffer.concat([a.subarray(0, r.int(a.length + 1)), b.subarray(r.int(b.length + 1))]);
-      }
-      case "overwrite": {
-        const b = this.base().slice();
-        if (b.length === 0) return b;
-        const at = r.int(b.length);
-        const fill = r.pick([0x00, 0xff, 0x80, 0x7f, 0x0a, 0x12]);
-        for (let i = at; i < Math.min(b.length, at + r.range(1, 12)); i++) b[i] = r.chance(0.7) ? fill : r.int(256);
-        return b;
-      }
-      case "raw-random-fields": {
-        const pickBytes = () => r.weighted<() => Uint8Array>([
-          [3, () => r.bytes(r.int(300))],
-          [2, () => randomProto(r, 3)],
-          [2, () => (r.pick(this.signedList).bytes)],
-          [2, () => { const t = TxRaw.decode(r.pick(this.signedList).bytes); return r.chance(0.5) ? t.bodyBytes : t.authInfoBytes; }],
-          [1, () => new Uint8Array()],
-        ])();
-        const sigs = Array.from({ length: r.weighted([[1, 0], [6, 1], [1, 2], [1, r.range(3, 9)]]) }, () => (r.chance(0.8) ? r.bytes(64) : r.bytes(r.int(100))));
-        return TxRaw.encode({ bodyBytes: pickBytes(), authInfoBytes: pickBytes(), signatures: sigs }).finish();
-      }
-      case "structured":
-        return this.structured();
-      case "field-mutation":
-        return this.fieldMutation();
-      case "sig-mutation":
-        return this.sigMutation();
-      case "re-signed":
-        return (await this.reSigned()).bytes;
-      case "replay": {
-        if (r.chance(0.65)) return (await this.valid(r.pick(this.senders))).bytes;
-        return r.pick(this.signedList).bytes;
-      }
-      case "unknown-field": {
-        // A well-formed TxRaw plus a field it does not define: it decodes to the same triple, so it
-        // is as valid (or invalid) as the tx it extends; the model classifies it by its triple.
-        const s = r.chance(0.6) ? await this.valid(r.pick(this.senders)) : r.pick(this.signedList);
-        const field = r.range(4, 2000);
-        return Buffer.concat([s.bytes, protoField(field, r.chance(0.5) ? { varint: r.u64() } : { bytes: r.bytes(r.int(40)) })]);
-      }
-      default:
-        throw new Error(`unknown generator ${gen}`);
-    }
-  }
-
-  /** Valid protobuf all the way down, with random values in every field. */
-  private structured(): Uint8Array {
-    const r = this.rng;
-    const any = (): Any => r.weighted<() => Any>([
-      [4, () => ({ typeUrl: MsgSend.typeUrl, value: MsgSend.encode(MsgSend.fromPartial({ fromAddress: this.addr(), toAddress: this.addr(), amount: this.coins() })).finish() })],
-      [2, () => ({
-        typeUrl: MsgMultiSend.typeUrl,
-        value: MsgMultiSend.encode(MsgMultiSend.fromPartial({
-          inputs: Array.from({ length: r.int(3) }, () => ({ address: this.addr(), coins: this.coins() })),
-          outputs: Array.from({ length: r.int(4) }, () => ({ address: this.addr(), coins: this.coins() })),
-        })).finish(),
-      })],
-      [1, () => ({ typeUrl: MsgSend.typeUrl, value: r.chance(0.5) ? r.bytes(r.int(80)) : randomProto(r, 2) })],
-      [1, () => ({ typeUrl: r.pick(["", "/", "/cosmos.bank.v1beta1.MsgSend ", "/cosmos.staking.v1beta1.MsgDelegate", randomText(r, 30)]), value: r.bytes(r.int(40)) })],
-    ])();
-    const body = TxBody.fromPartial({
-      messages: Array.from({ length: r.weighted([[1, 0], [8, 1], [2, r.range(2, 9)]]) }, any),
-      memo: r.chance(0.2) ? randomText(r, r.chance(0.5) ? 300 : 260) : randomText(r, 20),
-      timeoutHeight: r.chance(0.7) ? 0n : r.u64(),
-      extensionOptions: r.chance(0.05) ? [{ typeUrl: "/x", value: new Uint8Array() }] : [],
-      nonCriticalExtensionOptions: r.chance(0.05) ? [{ typeUrl: "/y", value: new Uint8Array() }] : [],
-    });
-    const signerInfo = () => ({
-      publicKey: r.weighted<Any | undefined>([
-        [3, { typeUrl: "/cosmos.crypto.secp256k1.PubKey", value: PubKey.encode({ key: r.chance(0.5) ? this.pubkeys.get(r.pick(this.senders))! : Uint8Array.from([r.pick([2, 3, 4]), ...r.bytes(r.pick([32, 31, 64]))]) }).finish() }],
-        [1, { typeUrl: r.pick(["/cosmos.crypto.ed25519.PubKey", "/cosmos.crypto.multisig.LegacyAminoPubKey", ""]), value: r.bytes(r.int(40)) }],
-        [1, undefined],
-      ]),
-      modeInfo: r.weighted<ModeInfo | undefined>([
-        [5, { single: { mode: SignMode.SIGN_MODE_DIRECT } }],
-        [1, { single: { mode: r.pick([SignMode.SIGN_MODE_UNSPECIFIED, SignMode.SIGN_MODE_LEGACY_AMINO_JSON, SignMode.SIGN_MODE_TEXTUAL, 999 as SignMode]) } }],
-        [1, { multi: { bitarray: { extraBitsStored: 1, elems: r.bytes(1) }, modeInfos: [] } }],
-        [1, undefined],
-      ]),
-      sequence: r.chance(0.5) ? BigInt(r.int(4)) : r.u64(),
-    });
-    const authInfo = AuthInfo.fromPartial({
-      signerInfos: Array.from({ length: r.weighted([[1, 0], [8, 1], [1, r.range(2, 9)]]) }, signerInfo),
-      fee: r.chance(0.9) ? {
-        amount: r.chance(0.7) ? [{ denom: DENOM, amount: r.pick(["5000", "0", "1", "-5", "99999999999999999999999", r.u64().toString()]) }] : this.coins(),
-        gasLimit: r.chance(0.6) ? GAS : r.u64(),
-        payer: r.chance(0.9) ? "" : this.addr(),
-        granter: r.chance(0.95) ? "" : this.addr(),
-      } : undefined,
-    });
-    const signatures = Array.from({ length: r.weighted([[1, 0], [8, 1], [1, r.range(2, 9)]]) }, () => r.bytes(r.chance(0.9) ? 64 : r.int(80)));
-    return TxRaw.encode({ bodyBytes: TxBody.encode(body).finish(), authInfoBytes: AuthInfo.encode(authInfo).finish(), signatures }).finish();
-  }
-
-  private addr(): string {
-    const r = this.rng;
-    return r.weighted<() => string>([
-      [4, () => r.pick([...this.senders, this.stranger, ...this.recipients])],
-      [2, () => toBech32("poi", r.bytes(r.pick([20, 32, 19, 33, 0])))],
-      [1, () => toBech32(r.pick(["cosmos", "poix", "po"]), r.bytes(20))],
-      [1, () => r.pick(this.senders).toUpperCase()],
-      [1, () => { const a = r.pick(this.senders); const i = r.range(4, a.length - 1); return a.slice(0, i) + (a[i] === "q" ? "p" : "q") + a.slice(i + 1); }],
-      [1, () => randomText(r, 100)],
-      [1, () => ""],
-    ])();
-  }
-
-  private coins(): Array<{ denom: string; amount: string }> {
-    const r = this.rng;
-    const denom = () => r.pick([DENOM, DENOM, "uatom", "", "a", "ab", "abc", "x".repeat(128), "x".repeat(129), "u/poi", "üpoi", "1poi", randomText(r, 10)]);
-    const amount = () => r.pick(["1", "1000", "0", "-1", "1.5", "", " 1", "0x10", "١", "9".repeat(78), "9".repeat(79), "1000000000000", "1000000000001", r.u64().toString()]);
-    return Array.from({ length: r.weighted([[1, 0], [6, 1], [2, 2], [1, r.range(3, 6)]]) }, () => ({ denom: denom(), amount: amount() }));
-  }
-
-  /** One of our txs with one field changed and the original signature kept. */
-  private async fieldMutation(): Promise<Uint8Array> {
-    const r = this.rng;
-    const s = r.chance(0.7) ? await this.valid(r.pick(this.senders)) : r.pick(this.signedList);
-    const raw = TxRaw.decode(s.bytes);
-    const body = TxBody.decode(raw.bodyBytes);
-    const auth = AuthInfo.decode(raw.authInfoBytes);
-    const msg = MsgSend.decode(body.messages[0].value);
-    const what = r.pick(["amount", "to", "from", "denom", "memo", "timeout", "sequence", "fee", "gas", "pubkey", "payer", "reencode"]);
-    switch (what) {
-      case "amount": msg.amount[0].amount = (BigInt(msg.amount[0].amount) + BigInt(r.range(1, 10 ** 6)) * (r.chance(0.5) ? 1n : -1n)).toString().replace("-", ""); break;
-      case "to": msg.toAddress = this.addr(); break;
-      case "from": msg.fromAddress = r.pick(this.senders); break;
-      case "denom": msg.amount[0].denom = r.pick(["uatom", "upoj", "UPOI"]); break;
-      case "memo": body.memo += r.pick(["x", " ", "\u0000", "😀"]); break;
-      case "timeout": body.timeoutHeight = r.chance(0.5) ? 1n : r.u64(); break;
-      case "sequence": auth.signerInfos[0].sequence += r.chance(0.5) ? 1n : -1n; if (auth.signerInfos[0].sequence < 0n) auth.signerInfos[0].sequence = 1n; break;
-      case "fee": auth.fee!.amount[0].amount = r.pick(["4999", "5001", "0", "1000000"]); break;
-      case "gas": auth.fee!.gasLimit = r.pick([GAS - 1n, GAS + 1n, 1n, 10n ** 10n]); break;
-      case "pubkey": auth.signerInfos[0].publicKey = r.chance(0.5) ? undefined : encodePubkey(encodeSecp256k1Pubkey(this.pubkeys.get(r.pick(this.senders))!)); break;
-      case "payer": auth.fee!.payer = r.pick([s.from, r.pick(this.senders)]); break;
-      case "reencode": break; // same content, re-encoded: may be byte-identical (then it is still our tx)
-    }
-    body.messages[0].value = MsgSend.encode(msg).finish();
-    return TxRaw.encode({
-      bodyBytes: ["amount", "to", "from", "denom", "memo", "timeout", "reencode"].includes(what) ? TxBody.encode(body).finish() : raw.bodyBytes,
-      authInfoBytes: ["sequence", "fee", "gas", "pubkey", "payer"].includes(what) ? AuthInfo.encode(auth).finish() : raw.authInfoBytes,
-      signatures: raw.signatures,
-    }).finish();
-  }
-
-  /** One of our txs with a damaged, malleated or borrowed signature. */
-  private async sigMutation(): Promise<Uint8Array> {
-    const r = this.rng;
-    const s = r.chance(0.7) ? await this.valid(r.pick(this.senders)) : r.pick(this.signedList);
-    const raw = TxRaw.decode(s.bytes);
-    let sig: Uint8Array = raw.signatures[0].slice();
-    const what = r.pick(["flip", "high-s", "swap-rs", "zero-r", "zero-s", "truncate", "extend", "empty", "borrow", "random", "der"]);
-    switch (what) {
-      case "flip": sig[r.int(64)] ^= 1 << r.int(8); break;
-      case "high-s": {
-        // (r, n - s) verifies mathematically; the app must refuse it (low-S only), like the SDK.
-        const sv = BigInt("0x" + hex(sig.subarray(32)));
-        sig.set(Buffer.from((SECP256K1_N - sv).toString(16).padStart(64, "0"), "hex"), 32);
-        break;
-      }
-      case "swap-rs": sig = Buffer.concat([sig.subarray(32), sig.subarray(0, 32)]); break;
-      case "zero-r": sig.fill(0, 0, 32); break;
-      case "zero-s": sig.fill(0, 32); break;
-      case "truncate": sig = sig.subarray(0, r.int(64)); break;
-      case "extend": sig = Buffer.concat([sig, r.bytes(r.range(1, 2))]); break;
-      case "empty": sig = new Uint8Array(); break;
-      case "borrow": sig = TxRaw.decode(r.pick(this.signedList).bytes).signatures[0]; break;
-      case "random": sig = r.bytes(64); break;
-      case "der": sig = Buffer.concat([Uint8Array.of(0x30, 0x44, 0x02, 0x20), sig.subarray(0, 32), Uint8Array.of(0x02, 0x20), sig.subarray(32)]); break;
-    }
-    const signatures = r.chance(0.1) ? [sig, raw.signatures[0]] : [sig];
-    return TxRaw.encode({ bodyBytes: raw.bodyBytes, authInfoBytes: raw.authInfoBytes, signatures }).finish();
-  }
-
-  /** A freshly and correctly signed tx that is wrong in one way (or, for some kinds, right). */
-  private async reSigned(): Promise<SignedTx> {
-    const r = this.rng;
-    const from = r.pick(this.senders);
-    const acc = this.model().accounts.get(from)!;
-    const kind = r.pick(["chain-id", "account-number", "seq-past", "seq-future", "seq-next", "stranger", "overspend", "underpriced", "tiny-gas", "expired", "fee-denom", "foreign-denom", "self-send", "big-memo"]);
-    switch (kind) {
-      case "chain-id": return this.sign({ kind, from, chainId: r.pick(["poi-fuzz-2", "", "poi-localnet", CHAIN_ID + " "]) });
-      case "account-number": return this.sign({ kind, from, accountNumber: acc.accountNumber + BigInt(r.range(1, 7)) });
-      case "seq-past": return this.sign({ kind, from, sequence: acc.sequence > 0n ? BigInt(r.int(Number(acc.sequence))) : 1n });
-      case "seq-future": return this.sign({ kind, from, sequence: acc.sequence + BigInt(r.range(2, 5)) });
-      case "seq-next": return this.sign({ kind, from, sequence: acc.sequence + 1n });
-      case "stranger": return this.sign({ kind, from: this.stranger, sequence: 0n, accountNumber: BigInt(r.int(12)) });
-      case "overspend": return this.sign({ kind, from, amount: this.model().balance(from) + BigInt(r.range(1, 10 ** 9)) });
-      case "underpriced": return this.sign({ kind, from, fee: BigInt(r.range(0, 4999)) }); // valid in a block, below this node's price
-      case "tiny-gas": return this.sign({ kind, from, gas: BigInt(r.range(1, 999)), fee: 1n });
-      case "expired": return this.sign({ kind, from, timeoutHeight: BigInt(r.range(1, Math.max(1, Number(this.height()) - 1))) });
-      case "fee-denom": return this.sign({ kind, from, feeDenom: "uatom" });
-      case "foreign-denom": return this.sign({ kind, from, amountDenom: "uatom", amount: 5n });
-      case "self-send": return this.sign({ kind, from, to: from });
-      case "big-memo": return this.sign({ kind, from, memo: "m".repeat(250) });
-      default: throw new Error(kind);
-    }
-  }
-}
-
-function randomText(r: Rng, maxLen: number): string {
-  const alphabet = ["a", "z", "0", "9", " ", "/", ".", "-", "_", ":", "é", "😀", "\u0000", "\uffff", "poi1", "upoi"];
-  let s = "";
-  const n = r.int(maxLen + 1);
-  while ([...s].length < n) s += r.pick(alphabet);
-  return s;
-}
-
-function varint(v: bigint): number[] {
-  const out: number[] = [];
-  let x = BigInt.asUintN(64, v);
-  do {
-    let b = Number(x & 0x7fn);
-    x >>= 7n;
-    if (x > 0n) b |= 0x80;
-    out.push(b);
-  } while (x > 0n);
-  return out;
-}
-
-function protoField(field: number, v: { varint: bigint } | { bytes: Uint8Array }): Uint8Array {
-  if ("varint" in v) return Uint8Array.from([...varint(BigInt(field << 3)), ...varint(v.varint)]);
-  return Uint8Array.from([...varint(BigInt((field << 3) | 2)), ...varint(BigInt(v.bytes.length)), ...v.bytes]);
-}
-
-/** A random but well-formed protobuf message (fields 1..6, varints and nested messages / bytes). */
-function randomProto(r: Rng, depth: number): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (let n = r.int(6); n > 0; n--) {
-    const field = r.chance(0.9) ? r.range(1, 6) : r.range(7, 100);
-    if (r.chance(0.35)) parts.push(protoField(field, { varint: r.u64() }));
-    else parts.push(protoField(field, { bytes: depth > 0 && r.chance(0.5) ? randomProto(r, depth - 1) : r.bytes(r.int(40)) }));
-  }
-  return Buffer.concat(parts);
-}
-
-// ---- the app under test ---------------------------------------------------------------------------------
-
-function blockRequest(height: bigint, txs: Uint8Array[]): Request {
-  return Request.fromPartial({
-    finalizeBlock: {
-      txs, height, time: { seconds: GENESIS_TIME + height, nanos: 0 }, hash: sha256(Buffer.from(`block ${height}`)),
-      decidedLastCommit: { round: 0, votes: [] }, misbehavior: [], nextValidatorsHash: new Uint8Array(), proposerAddress: Buffer.alloc(20, 7),
-    },
-  });
-}
-
-async function grpc<T>(app: PoiApp, path: string, data: Uint8Array, decode: (b: Uint8Array) => T): Promise<T> {
-  const res = await app.query(RequestQuery.fromPartial({ path, data, height: 0n, prove: false }));
-  assert.equal(res.code ?? 0, 0, `query ${path}: ${res.log}`);
-  return decode(res.value ?? new Uint8Array());
-}
-
-/** Committed key/value state as hex pairs: [outside blockinfo/, inside blockinfo/]. */
-async function dumpState(app: PoiApp): Promise<{ rest: Map<string, string>; blockinfo: Map<string, string> }> {
-  const rest = new Map<string, string>();
-  const blockinfo = new Map<string, string>();
-  for (const [k, v] of await app.store.committed.iterate(new Uint8Array())) {
-    (Buffer.from(k).toString("latin1").startsWith("blockinfo/") ? blockinfo : rest).set(hex(k), hex(v));
-  }
-  return { rest, blockinfo };
-}
+import { blockRequest, bump, dumpState, fmtCounts, GENESIS_TIME, grpc, hex, parseSeed, Rng } from "./helpers/fuzz-gen";
+import {
+  applyCharged, CHAIN_ID, checkBankState, CODE, DENOM, FEE, FEE_COLLECTOR, Fuzzer, GAS, MAX_TX_BYTES, MIN_GAS_PRICES, Model, POOR, predict, requiredFee, RICH,
+  type Candidate, type Prediction, type SignedTx,
+} from "./helpers/fuzz-bank";
+import { PoiWorld } from "./helpers/fuzz-poi-msgs";
+import { acceptable, AnteModel, blockHeader, charged, openPoiFuzzChain, PoiFuzzer, PoiStats, POI_MAX_TX_BYTES } from "./helpers/fuzz-poi";
 
 interface Stats {
   inputs: number;
@@ -630,13 +101,17 @@ interface Stats {
   junkOnlyBlocks: number;
 }
 
-const bump = <K>(m: Map<K, number>, k: K) => m.set(k, (m.get(k) ?? 0) + 1);
 
 describe("fuzz: random and mutated txs against PoiApp (in process)", function () {
   const seed = parseSeed(process.env.FUZZ_SEED);
-  const target = Number(process.env.FUZZ_INPUTS ?? 10_000);
+  const target = Number(process.env.FUZZ_INPUTS ?? 5_000);
+  const poiTarget = Number(process.env.FUZZ_POI_INPUTS ?? 3_000);
   const dirs: string[] = [];
-  after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const total = { inputs: 0, ms: 0 };
+  after(() => {
+    dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+    if (total.inputs) console.log(`    fuzz-tx: ${total.inputs} inputs in all (bank and poi) in ${(total.ms / 1000).toFixed(1)} s`);
+  });
 
   it(`${target} inputs: no throw, no exception, no internal error; only our signed txs are accepted or charged; junk changes no state`, async function () {
     console.log(`    fuzz-tx: seed=0x${seed.toString(16)} inputs=${target} (reproduce with FUZZ_SEED=0x${seed.toString(16)} FUZZ_INPUTS=${target})`);
@@ -677,24 +152,7 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
     };
     const where = (what: string, c: Candidate) => `${what} [seed=0x${seed.toString(16)} height=${height + 1n} gen=${c.gen}] input=${hex(c.bytes)}`;
 
-    // After a block: the model's balances, sequences and account numbers, and the supply, via gRPC.
-    const checkModel = async () => {
-      for (const [addr, want] of model.balances) {
-        const res = await grpc(app, "/cosmos.bank.v1beta1.Query/AllBalances", QueryAllBalancesRequest.encode({ address: addr, resolveDenom: false }).finish(), QueryAllBalancesResponse.decode);
-        const got = res.balances.find((c) => c.denom === DENOM)?.amount ?? "0";
-        assert.equal(got, want.toString(), `balance of ${addr} after height ${height} [seed=0x${seed.toString(16)}]`);
-        assert.ok(res.balances.every((c) => c.denom === DENOM), `${addr} holds only upoi`);
-      }
-      for (const [addr, want] of model.accounts) {
-        const res = await grpc(app, "/cosmos.auth.v1beta1.Query/Account", QueryAccountRequest.encode({ address: addr }).finish(), QueryAccountResponse.decode);
-        const acc = BaseAccount.decode(res.account!.value);
-        assert.deepEqual([acc.accountNumber, acc.sequence], [want.accountNumber, want.sequence], `account ${addr} after height ${height} [seed=0x${seed.toString(16)}]`);
-      }
-      const stranger = await app.query(RequestQuery.fromPartial({ path: "/cosmos.auth.v1beta1.Query/Account", data: QueryAccountRequest.encode({ address: fuzzer.stranger }).finish() }));
-      assert.equal(stranger.code, 38, "the stranger never gets an account");
-      const supply = await grpc(app, "/cosmos.bank.v1beta1.Query/TotalSupply", QueryTotalSupplyRequest.encode({}).finish(), QueryTotalSupplyResponse.decode);
-      assert.deepEqual(supply.supply.map((c) => [c.denom, c.amount]), [[DENOM, totalSupply.toString()]]);
-    };
+    const checkModel = () => checkBankState(app, model, fuzzer.stranger, totalSupply, `after height ${height} [seed=0x${seed.toString(16)}]`);
 
     // Genesis is committed with block 1: run an empty block first so queries see it.
     for (const a of [app, ref]) { await a.finalizeBlock(blockRequest(1n, []).finalizeBlock!); await a.commit(); }
@@ -835,7 +293,9 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
     assert.ok(stats.checkAccepted > 0 && stats.charged > 0, "some valid txs must have been accepted and executed");
     assert.ok(stats.checkAccepted < stats.inputs / 5, `accepted ${stats.checkAccepted} of ${stats.inputs}: implausibly many`);
     assert.ok(stats.junkInBlocks > stats.inputs / 2);
-    const fmt = (m: Map<number | string, number>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k}:${v}`).join(" ");
+    const fmt = fmtCounts;
+    total.inputs += stats.inputs;
+    total.ms += Date.now() - started;
     console.log(`    fuzz-tx: ${stats.inputs} inputs in ${stats.blocks} blocks (${stats.junkOnlyBlocks} junk-only), ${((Date.now() - started) / 1000).toFixed(1)} s, ${fuzzer.signatures} txs signed`);
     console.log(`    fuzz-tx: generators ${fmt(stats.gens)}`);
     console.log(`    fuzz-tx: CheckTx codes ${fmt(stats.checkCodes)}; accepted ${stats.checkAccepted} (${stats.acceptedNotCanonical} not byte-identical to the tx we signed, same triple)`);
@@ -877,5 +337,126 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
       assert.equal(res.code, 0, `after CheckTx refused the ${what} tx (input ${hex(bad)}), the account's valid tx at the same sequence is refused: ${res.log}`);
     }
     await app.close();
+  });
+
+  it(`${poiTarget} poi inputs (every message type) and a verdict aggregate a block: no throw, no internal error; refused txs change nothing, failed messages only fee and sequence`, async function () {
+    console.log(`    fuzz-poi: seed=0x${seed.toString(16)} inputs=${poiTarget} (reproduce with FUZZ_SEED=0x${seed.toString(16)} FUZZ_INPUTS=0 FUZZ_POI_INPUTS=${poiTarget})`);
+    const started = Date.now();
+    const rng = new Rng(seed ^ 0x9e3779b9);
+    const open = async (name: string) => { const d = tmpHome(name); dirs.push(d); return PoiApp.open(d, { minGasPrices: MIN_GAS_PRICES, maxTxBytes: POI_MAX_TX_BYTES }); };
+    const { app, ref, keys, validators, accounts } = await openPoiFuzzChain(seed, open);
+    const [r0, r1, w0, w1, w2, stranger] = keys.addresses;
+    let height = 1n;
+    let ante = new AnteModel(accounts);
+    const world = new PoiWorld(rng, [r0, r1], [w0, w1, w2], [stranger]);
+    const fuzzer = new PoiFuzzer(rng, keys, world, stranger, () => ante, () => height + 1n, validators);
+    const count = new PoiStats();
+    const { okByType, chargedByType } = count;
+    const header = (h: bigint) => blockHeader(h, validators.validators[0].address);
+    const where = (what: string, c: Candidate) => `${what} [seed=0x${seed.toString(16)} height=${height + 1n} gen=${c.gen}] input=${hex(c.bytes).slice(0, 4000)}`;
+    const codeOk = (r: { code: number; codespace?: string; log?: string }, c: Candidate, stage: string) => {
+      assert.ok(Number.isInteger(r.code) && r.code >= 0, where(`${stage} code ${r.code}`, c));
+      assert.notEqual(r.code, CODE.internal, where(`${stage} internal error: ${r.log}`, c));
+      if (r.code !== 0) assert.ok(["sdk", "poi"].includes(r.codespace ?? "") && (r.log ?? "").length > 0, where(`${stage} refusal without codespace or log`, c));
+    };
+
+    while (count.inputs < poiTarget) {
+      await world.refresh(app);
+      fuzzer.startRound();
+      const n = Math.min(poiTarget - count.inputs, rng.range(40, 160));
+      const candidates: Candidate[] = [];
+      for (let i = 0; i < n; i++) candidates.push(await fuzzer.next());
+      count.inputs += n;
+      candidates.forEach((c) => bump(count.gens, c.gen.replace(/^(tx-bytes|ante-[a-z-]+):.*/, "$1")));
+
+      // -- CheckTx, as the mempool connection sends it.
+      const acceptedNow = new Set<string>();
+      for (const c of candidates) {
+        let res: Response;
+        try { res = await dispatch(app, Request.fromPartial({ checkTx: { tx: c.bytes, type: 0 } })); } catch (err) { assert.fail(where(`CheckTx threw ${(err as Error).stack}`, c)); }
+        codeOk(res.checkTx!, c, "CheckTx");
+        bump(count.checkCodes, res.checkTx!.code);
+        if (res.checkTx!.code !== 0) continue;
+        const s = fuzzer.classify(c.bytes);
+        assert.ok(s, where("CheckTx accepted a tx we never signed", c));
+        const wrong = acceptable(s, ante, c.bytes.length, height + 1n);
+        assert.ok(!wrong, where(`CheckTx accepted a tx ${wrong}`, c));
+        assert.ok(!acceptedNow.has(`${s.from}/${s.sequence}`), where(`CheckTx accepted ${s.from}/${s.sequence} twice`, c));
+        acceptedNow.add(`${s.from}/${s.sequence}`);
+      }
+
+      // -- The block: a verdict aggregate (or not) at its head, then every candidate.
+      const next = height + 1n;
+      const head = validators.head(rng, next, world.verifying);
+      bump(count.heads, head.kind);
+      // Aggregates sent to the mempool reach a block now and then (CheckTx saw them all).
+      const txs = [...(head.head ? [head.head] : []), ...candidates.filter((c) => !isAggregateTx(c.bytes) || rng.chance(0.15)).map((c) => c.bytes)];
+      if (head.extra) txs.splice(head.extra.at === "second" ? 1 : txs.length, 0, head.extra.tx);
+      const proposal = await dispatch(app, Request.fromPartial({ processProposal: { ...header(next), txs, proposedLastCommit: { round: 0, votes: [] } } }));
+      const accepted = proposal.processProposal!.status === ResponseProcessProposal_ProposalStatus.ACCEPT;
+      accepted ? count.accepted++ : count.rejected++;
+      const strayAggregate = txs.slice(head.head ? 1 : 0).some((tx) => tx !== head.extra?.tx && isAggregateTx(tx)); // from the mempool: the block must be rejected
+      if (head.expect) assert.equal(accepted, head.expect === "accept" && !strayAggregate, `ProcessProposal of a "${head.kind}" aggregate at height ${next} [seed=0x${seed.toString(16)}]`);
+      const ext = rng.chance(0.5) ? rng.bytes(rng.int(200)) : head.head ?? new Uint8Array();
+      const vve = await dispatch(app, Request.fromPartial({ verifyVoteExtension: { hash: new Uint8Array(32), validatorAddress: validators.validators[1].address, height: height, voteExtension: ext } }));
+      assert.ok(vve.verifyVoteExtension, "VerifyVoteExtension answers");
+
+      let fb: Response;
+      try { fb = await dispatch(app, Request.fromPartial({ finalizeBlock: { ...header(next), txs, decidedLastCommit: { round: 0, votes: [] } } })); } catch (err) { assert.fail(`FinalizeBlock threw at height ${next} [seed=0x${seed.toString(16)}]: ${(err as Error).stack}`); }
+      const results = fb.finalizeBlock!.txResults;
+      assert.equal(results.length, txs.length, "one result per tx");
+      const firstApplied = isAggregateTx(txs[0] ?? new Uint8Array()) && results[0].code === 0;
+      assert.equal(accepted, firstApplied && !txs.slice(1).some(isAggregateTx), `ProcessProposal ${accepted ? "accepted" : "rejected"} a "${head.kind}" block whose aggregate FinalizeBlock ${firstApplied ? "applied" : "did not apply"} [seed=0x${seed.toString(16)} height=${next}]`);
+
+      // -- What may change state goes to the reference app; our txs are checked against the ante model.
+      const refTxs: Uint8Array[] = firstApplied ? [txs[0]] : [];
+      const blockAnte = ante.clone();
+      for (const [i, tx] of txs.entries()) {
+        const res = results[i];
+        const c = candidates.find((x) => x.bytes === tx) ?? { gen: isAggregateTx(tx) ? `aggregate:${head.kind}` : "?", bytes: tx };
+        codeOk(res, c, "FinalizeBlock");
+        bump(count.blockCodes, res.code);
+        if (isAggregateTx(tx)) {
+          if (i > 0) assert.notEqual(res.code, 0, where("an aggregate after the first tx was applied", c));
+          continue;
+        }
+        const s = fuzzer.classify(tx);
+        const paid = charged(res);
+        if (!s) {
+          assert.ok(!paid && res.code !== 0, where("a tx we never signed got past the ante handler", c));
+          continue;
+        }
+        const p = blockAnte.predict(s, tx.length, next);
+        if (!p.charged) assert.ok(!paid, where(`our ${s.gen} tx got past the ante handler; the model says code ${p.code}`, c));
+        if (s.validMsgs) assert.equal(paid ? 0 : res.code, p.charged ? 0 : p.code, where(`our ${s.gen} tx: want ${p.charged ? "charged" : `code ${p.code}`}, got code ${res.code} "${res.log}"`, c));
+        if (!paid) continue;
+        blockAnte.charge(s);
+        bump(chargedByType, s.msgType);
+        if (res.code === 0) { bump(okByType, s.msgType); refTxs.push(tx); } else refTxs.push((await fuzzer.twin(s)).bytes);
+      }
+      await dispatch(app, Request.fromPartial({ commit: {} }));
+      const refFb = await ref.finalizeBlock({ ...header(next), txs: refTxs, decidedLastCommit: { round: 0, votes: [] } });
+      await ref.commit();
+      if (hex(fb.finalizeBlock!.appHash) !== hex(refFb.appHash!)) {
+        const [a, b] = [await dumpState(app), await dumpState(ref)];
+        const diff = [...new Set([...a.rest.keys(), ...b.rest.keys()])].filter((k) => a.rest.get(k) !== b.rest.get(k)).map((k) => Buffer.from(k, "hex").toString("latin1"));
+        assert.fail(`app hash at height ${next} differs from a reference app that got only the aggregate, the charged txs and twins of the failed ones [seed=0x${seed.toString(16)}]; keys: ${JSON.stringify(diff.slice(0, 20))}`);
+      }
+      height = next;
+      ante = blockAnte;
+      count.blocks++;
+      for (const c of candidates) if (rng.chance(0.3)) fuzzer.remember(c.bytes);
+    }
+
+    // Plausibility: every message type succeeded somewhere, aggregates went both ways, verdicts were recorded.
+    for (const t of ["register-model", "create-dataset", "upload-chunk", "submit-task", "claim", "submit-result"]) assert.ok((okByType.get(t) ?? 0) > 0, `no ${t} ever succeeded: ${fmtCounts(okByType)}`);
+    assert.ok(count.accepted > 0 && count.rejected > 0, `proposals accepted ${count.accepted}, rejected ${count.rejected}`);
+    const verified = (await app.poi.tasks(app.queryContext())).filter((t) => t.status === 5 || t.failedAttempts > 0).length;
+    assert.ok(poiTarget < 1000 || verified > 0, "some tasks were decided by the validators' votes");
+    total.inputs += count.inputs;
+    total.ms += Date.now() - started;
+    count.print(Date.now() - started, `${fuzzer.signatures} txs signed; ${verified} tasks decided by votes`);
+    await app.close();
+    await ref.close();
   });
 });

@@ -356,6 +356,28 @@ describe("x/poi/onnx", function () {
       assertRejected(noShape, /has no shape/);
     });
 
+    it("refuses dimensions beyond int64 on the wire, never wrapping them: over 64 bits, 2^63 and up, and the encoder's wrap", () => {
+      // A Relu model [1, D] -> [1, D] written byte by byte, so D can be any varint.
+      const varint = (v: bigint) => { const o: number[] = []; while (v >= 128n) { o.push(Number(v & 127n) | 128); v >>= 7n; } o.push(Number(v)); return Buffer.from(o); };
+      const len = (field: number, b: Buffer) => Buffer.concat([varint(BigInt(field * 8 + 2)), varint(BigInt(b.length)), b]);
+      const int = (field: number, raw: Buffer) => Buffer.concat([varint(BigInt(field * 8)), raw]);
+      const str = (field: number, text: string) => len(field, Buffer.from(text));
+      const model = (dim: Buffer) => {
+        const type = len(2, len(1, Buffer.concat([int(1, varint(1n)), len(2, Buffer.concat([len(1, int(1, varint(1n))), len(1, int(1, dim))]))])));
+        const graph = Buffer.concat([len(1, Buffer.concat([str(1, "x"), str(2, "y"), str(4, "Relu")])), str(2, "g"), len(11, Buffer.concat([str(1, "x"), type])), len(12, Buffer.concat([str(1, "y"), type]))]);
+        return Buffer.concat([int(1, varint(7n)), len(7, graph), len(8, int(2, varint(13n)))]);
+      };
+      assert.deepEqual(validateModel(model(varint(4n))).inputs[0].shape, [1, 4], "the hand-written model is valid");
+      assertRejected(model(varint(99999999999999999999n)), /graph\.input\[0\]\.type\.tensor_type\.shape\.dim\[1\]: varint overflows 64 bits/);
+      assertRejected(model(varint(1n << 64n)), /varint overflows 64 bits/);
+      assertRejected(model(varint(1n << 63n)), /dimension 1 is -9223372036854775808; dimensions must be at least 1/);
+      assertRejected(model(varint((1n << 64n) - 1n)), /dimension 1 is -1; dimensions must be at least 1/);
+      assertRejected(model(varint((1n << 63n) - 1n)), /dimension 1 is 9223372036854775807, over the element limit/);
+      // onnx-proto (protobufjs) wraps a decimal string beyond 64 bits when it encodes: 99999999999999999999
+      // becomes 7766279631452241919. Our builder takes safe integers only, so it cannot write one.
+      assert.throws(() => new GraphBuilder("g").addInput("x", [1, 99999999999999999999]), /int64 value 100000000000000000000 is not a safe integer/);
+    });
+
     it("rejects a model over maxModelBytes", () => {
       assertRejected(randomMlp, /model is 203914 bytes, over the limit of 100000 bytes/, { maxModelBytes: 100_000 });
       // Over the default 4 MiB: a 784 → 1400 → 10 MLP is ~4.4 MB.

@@ -9,8 +9,9 @@ import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { PoiApp } from "../src/app/app";
 import { buildMlp, GraphBuilder } from "../src/x/poi/onnx/builder";
 import {
-  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgRegisterModelResponseCodec, Q, type PoiCodec,
+  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec, Q, type PoiCodec,
 } from "../src/x/poi/types";
+import { chunkDataset } from "../src/client/poi-msgs";
 import { tmpHome } from "./helpers/chain";
 
 // The model and dataset registry of x/poi, driven through the ABCI methods with real signed txs.
@@ -135,7 +136,8 @@ describe("x/poi registry: models and datasets (in process, signed txs)", () => {
     const item = { name: "digit", shape: ["1", "784"], dtype: "float32" };
     const created = await run(MsgCreateDatasetCodec, { owner: address, name: "digits", item, numItems: "7", itemsPerChunk: "3", chunkHashes: chunks.map((c) => sha256(c)) });
     assert.equal(created.code, 0, created.log);
-    const id = Buffer.from(sha256(Buffer.concat(chunks.map((c) => sha256(c))))).toString("hex");
+    const id = expectedDatasetId(["1", "784"], 7n, 3n, chunks.map((c) => sha256(c)));
+    assert.equal(MsgCreateDatasetResponseCodec.decode(TxMsgDataFirst(created.data)).datasetId, id);
     const wrong = await run(MsgUploadDatasetChunkCodec, { owner: address, datasetId: id, index: 1, data: chunks[0] });
     assert.deepEqual([wrong.codespace, wrong.code], ["poi", 8]);
     assert.match(wrong.log, /does not match its announced sha256/);
@@ -152,7 +154,47 @@ describe("x/poi registry: models and datasets (in process, signed txs)", () => {
     const oob = await query("DatasetItems", Q.DatasetItemsRequest, { id, start: "5", count: "3" }, Q.DatasetItemsResponse);
     assert.notEqual(oob.code, 0);
   });
+
+  it("a squatter copying a dataset's chunk hashes with other metadata gets another id; the creator's dataset registers under its own", async () => {
+    // The creator's 6 items of shape [4] in chunks of 2, as the client chunks them.
+    const items = Float32Array.from({ length: 6 * 4 }, (_, i) => i / 8);
+    const spec = { name: "real", shape: ["4"], dtype: "float32" };
+    const c = chunkDataset(spec, items, 2);
+    assert.equal(c.datasetId, expectedDatasetId(["4"], 6n, 2n, c.hashes), "the client computes the chain's id");
+    // Same three chunk hashes, announced as 3 items of shape [8] per chunk... (the bytes would still fit)
+    const squat = await run(MsgCreateDatasetCodec, { owner: address, name: "squat", item: { name: "x", shape: ["8"], dtype: "float32" }, numItems: "3", itemsPerChunk: "1", chunkHashes: c.hashes });
+    assert.equal(squat.code, 0, squat.log);
+    const squatId = MsgCreateDatasetResponseCodec.decode(TxMsgDataFirst(squat.data)).datasetId;
+    assert.notEqual(squatId, c.datasetId);
+    // ... or as [2, 2] items, or 5 items: each another id.
+    const other = await run(MsgCreateDatasetCodec, { owner: address, name: "squat2", item: { name: "x", shape: ["2", "2"], dtype: "float32" }, numItems: "6", itemsPerChunk: "2", chunkHashes: c.hashes });
+    assert.notEqual(MsgCreateDatasetResponseCodec.decode(TxMsgDataFirst(other.data)).datasetId, c.datasetId);
+    const fewer = await run(MsgCreateDatasetCodec, { owner: address, name: "squat3", item: spec, numItems: "5", itemsPerChunk: "2", chunkHashes: c.hashes });
+    assert.notEqual(MsgCreateDatasetResponseCodec.decode(TxMsgDataFirst(fewer.data)).datasetId, c.datasetId);
+
+    const real = await run(MsgCreateDatasetCodec, { owner: address, name: "real", item: spec, numItems: String(c.numItems), itemsPerChunk: "2", chunkHashes: c.hashes });
+    assert.equal(real.code, 0, real.log);
+    assert.equal(MsgCreateDatasetResponseCodec.decode(TxMsgDataFirst(real.data)).datasetId, c.datasetId);
+    for (const [i, data] of c.chunks.entries()) assert.equal((await run(MsgUploadDatasetChunkCodec, { owner: address, datasetId: c.datasetId, index: i, data })).code, 0);
+    const ds = (await query("Dataset", Q.DatasetRequest, { id: c.datasetId }, Q.DatasetResponse)).value!.dataset!;
+    assert.deepEqual([ds.name, ds.item!.shape, ds.numItems, ds.complete], ["real", ["4"], "6", true]);
+    // The same content and metadata again (any name) is the same dataset: refused.
+    const again = await run(MsgCreateDatasetCodec, { owner: address, name: "again", item: { ...spec, name: "other" }, numItems: "6", itemsPerChunk: "2", chunkHashes: c.hashes });
+    assert.deepEqual([again.codespace, again.code], ["poi", 6]);
+    assert.match(again.log, new RegExp(`dataset ${c.datasetId}`));
+  });
 });
+
+/** The dataset id as src/x/poi/dataset_id.ts documents it, spelled out byte by byte (float32 items). */
+function expectedDatasetId(shape: string[], numItems: bigint, perChunk: bigint, hashes: Uint8Array[]): string {
+  const u64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
+  const count = Buffer.alloc(4);
+  count.writeUInt32BE(hashes.length);
+  return Buffer.from(sha256(Buffer.concat([
+    Buffer.from("poi/dataset/v1"), Buffer.of(7), Buffer.from("float32"), Buffer.of(shape.length), ...shape.map((d) => u64(BigInt(d))),
+    u64(numItems), u64(perChunk), count, ...hashes,
+  ]))).toString("hex");
+}
 
 function TxMsgDataFirst(data: Uint8Array): Uint8Array {
   return TxMsgData.decode(data).msgResponses[0].value;

@@ -18,8 +18,9 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { CHAIN_ID } from "./helpers/poi-harness";
 import {
   MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec,
-  MsgSubmitResultCodec, TaskStatus, Q, VoteExtensionCodec,
+  MsgSubmitResultCodec, MsgCreateDatasetResponseCodec, TaskStatus, Q, VoteExtensionCodec,
 } from "../src/x/poi/types";
+import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 
 const N = 60; // digits per task
 
@@ -146,8 +147,9 @@ describe("x/poi tasks: escrow, claims, results, per-validator sampled re-executi
     // Inputs of the wrong shape: inline bytes that are not whole items, and a dataset of another item shape.
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ inputs: new Uint8Array(784 * 4 + 8) }), 10, /not a whole number of items of shape \[1,784\]/);
     const chunk = bytesOf(new Float32Array(4 * 10).fill(0.5));
-    assert.equal((await h.send("requester", MsgCreateDatasetCodec, { owner: address("requester"), name: "tiny", item: { name: "x", shape: ["10"], dtype: "float32" }, numItems: "4", itemsPerChunk: "4", chunkHashes: [sha256(chunk)] })).code, 0);
-    const dsId = Buffer.from(sha256(sha256(chunk))).toString("hex");
+    const created = await h.send("requester", MsgCreateDatasetCodec, { owner: address("requester"), name: "tiny", item: { name: "x", shape: ["10"], dtype: "float32" }, numItems: "4", itemsPerChunk: "4", chunkHashes: [sha256(chunk)] });
+    assert.equal(created.code, 0);
+    const dsId = MsgCreateDatasetResponseCodec.decode(TxMsgData.decode(created.data!).msgResponses[0].value).datasetId;
     assert.equal((await h.send("requester", MsgUploadDatasetChunkCodec, { owner: address("requester"), datasetId: dsId, index: 0, data: chunk })).code, 0);
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ inputs: new Uint8Array(), datasetId: dsId, start: "0", count: "4" }), 10, /dataset items have shape \[10\] but the model's input "input" has shape \[1,784\]/);
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ k: 0 }), 10, /k \(items to re-execute\) must be at least 1/);

@@ -236,6 +236,30 @@ describe("store: versioned Merkle commit store", () => {
       assert.deepEqual(rows(await s.committed.iterate(new Uint8Array())), ["a0=x", "b=back", "bb=", "c=c2", "e=E2", "\uFFFD=high"]);
     });
 
+    it("iterate with limit and reverse returns exactly the first entries of the full range, in either order, at every level", async () => {
+      const rnd = xorshift(77);
+      const key = () => b(String.fromCharCode(97 + (rnd() % 8)) + (rnd() % 2 ? String.fromCharCode(97 + (rnd() % 8)) : ""));
+      for (let i = 0; i < 30; i++) (rnd() % 3 ? s.working.set(key(), b(`w${i}`)) : s.working.delete(key()));
+      const tx = new Branch(s.working);
+      for (let i = 0; i < 30; i++) (rnd() % 3 ? tx.set(key(), b(`t${i}`)) : tx.delete(key()));
+      const inner = new Branch(tx);
+      for (let i = 0; i < 15; i++) (rnd() % 2 ? inner.set(key(), b(`i${i}`)) : inner.delete(key()));
+      let checked = 0;
+      for (const store of [s.committed, s.working, tx, inner]) {
+        for (let n = 0; n < 60; n++) {
+          const [lo, hi] = [key(), rnd() % 4 ? key() : undefined];
+          const reverse = rnd() % 2 === 1;
+          const limit = rnd() % 7;
+          const all = await store.iterate(lo, hi);
+          const want = (reverse ? all.reverse() : all).slice(0, limit);
+          assert.deepEqual(rows(await store.iterate(lo, hi, { limit, reverse })), rows(want), `[${str(lo)}, ${str(hi)}) limit ${limit} reverse ${reverse}`);
+          if (!reverse) assert.deepEqual(rows(await store.iterate(lo, hi, { reverse: true })), rows(all.slice().reverse()));
+          checked += want.length;
+        }
+      }
+      assert.ok(checked > 200, `the ranges held entries (${checked})`);
+    });
+
     it("the committed view is read-only, and a branch over it never touches the block state", async () => {
       assert.throws(() => s.committed.set(b("a"), b("x")), /read-only/);
       const check = new Branch(s.committed);

@@ -98,11 +98,12 @@ export class PoiApp implements AbciApplication {
     const appState = parseAppState(req.appStateBytes);
     const ctx = new Context(this.store.working, header, "genesis");
     for (const m of this.modules.modules) await m.initGenesis(ctx, appState[m.name]);
-    for (const m of this.modules.modules) if (m.initChain) await m.initChain(ctx, req);
+    const validators: ValidatorUpdate[] = [];
+    for (const m of this.modules.modules) if (m.initChain) validators.push(...((await m.initChain(ctx, req)) ?? []));
     // Genesis writes stay pending and are committed together with the first block.
     const appHash = await this.store.computeHash();
-    this.log(`init_chain chain_id=${req.chainId} app_hash=${hex(appHash)}`);
-    return { appHash, validators: [] as ValidatorUpdate[] };
+    this.log(`init_chain chain_id=${req.chainId} initial_height=${req.initialHeight} app_hash=${hex(appHash)}`);
+    return { appHash, validators };
   }
 
   // ---- mempool ---------------------------------------------------------------------------------

@@ -51,9 +51,47 @@ export const ErrWrongSequence = registerError(ROOT_CODESPACE, 32, "incorrect acc
 export const ErrNotFound = registerError(ROOT_CODESPACE, 38, "not found");
 export const ErrInvalidGasLimit = registerError(ROOT_CODESPACE, 41, "invalid gas limit");
 
-/** Maps any thrown value to the (codespace, code, log) that goes into a response. */
+/** The most characters of one input that an error message echoes. */
+export const MAX_ECHO_CHARS = 128;
+/** Logs longer than this lose their middle (toAbciError). */
+export const MAX_LOG_CHARS = 1024;
+
+/** `text` as an error message may echo it: at most `max` characters, then "…" and its full length. */
+export function clip(text: string, max = MAX_ECHO_CHARS): string {
+  if (text.length <= max) return text;
+  let out = "";
+  let n = 0;
+  for (const ch of text) {
+    if (n++ === max) return `${out}…(${text.length} chars)`;
+    out += ch;
+  }
+  return text;
+}
+
+/**
+ * Bounds a log whatever its message echoes: every run of over 2 × MAX_ECHO_CHARS non-space
+ * characters is clipped, and a log still over MAX_LOG_CHARS keeps its start and its end (where
+ * AppError puts the error's description).
+ */
+export function boundLog(log: string): string {
+  const clipped = log.length <= 2 * MAX_ECHO_CHARS ? log : log.replace(new RegExp(`\\S{${2 * MAX_ECHO_CHARS + 1},}`, "g"), (run) => clip(run));
+  if (clipped.length <= MAX_LOG_CHARS) return clipped;
+  const tail = 256;
+  return `${clipped.slice(0, MAX_LOG_CHARS - tail - 3)} … ${clipped.slice(-tail)}`;
+}
+
+/**
+ * Bytes from outside (a tx, a query, a block's pseudo-tx) that do not decode. Not an AppError, so a
+ * caller may wrap it with context; unwrapped, toAbciError answers ErrTxDecode, never an internal error.
+ */
+export class DecodeError extends Error {
+  override name = "DecodeError";
+}
+
+/** Maps any thrown value to the (codespace, code, log) that goes into a response; the log is bounded (boundLog). */
 export function toAbciError(err: unknown): { codespace: string; code: number; log: string } {
-  if (err instanceof AppError) return { codespace: err.codespace, code: err.code, log: err.message };
+  if (err instanceof AppError) return { codespace: err.codespace, code: err.code, log: boundLog(err.message) };
+  if (err instanceof DecodeError) return toAbciError(ErrTxDecode(err.message));
   const message = err instanceof Error ? err.message : String(err);
-  return { codespace: ROOT_CODESPACE, code: ErrInternal.code, log: `internal error: ${message}` };
+  return { codespace: ROOT_CODESPACE, code: ErrInternal.code, log: boundLog(`internal error: ${message}`) };
 }

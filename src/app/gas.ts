@@ -1,4 +1,4 @@
-import type { KVStore } from "../store/store";
+import type { IterateOptions, KVStore } from "../store/store";
 import { ErrOutOfGas } from "./errors";
 
 /**
@@ -61,9 +61,9 @@ export class GasKVStore implements KVStore {
     this.parent.delete(key);
   }
 
-  async iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
+  async iterate(start: Uint8Array, end?: Uint8Array, opts?: IterateOptions): Promise<Array<[Uint8Array, Uint8Array]>> {
     this.meter.consume(GAS.readFlat, "IterFlat");
-    const rows = await this.parent.iterate(start, end);
+    const rows = await this.parent.iterate(start, end, opts);
     for (const [k, v] of rows) this.meter.consume(GAS.iterNextFlat + GAS.readPerByte * BigInt(k.length + v.length), "IterNext");
     return rows;
   }

@@ -58,8 +58,12 @@ export interface AppModule {
   /** `state` is this module's section of genesis app_state (undefined when absent). */
   initGenesis(ctx: Context, state: unknown): Promise<void>;
   exportGenesis(ctx: Context): Promise<unknown>;
-  /** InitChain, after every module's initGenesis: what CometBFT sends besides app_state (validators, consensus params). */
-  initChain?(ctx: Context, req: RequestInitChain): Promise<void>;
+  /**
+   * InitChain, after every module's initGenesis: what CometBFT sends besides app_state (validators,
+   * consensus params). Validators returned here go back to CometBFT as the initial set (it uses
+   * them when genesis.json lists none).
+   */
+  initChain?(ctx: Context, req: RequestInitChain): Promise<ValidatorUpdate[] | void>;
   beginBlock?(ctx: Context): Promise<void>;
   endBlock?(ctx: Context): Promise<ValidatorUpdate[] | void>;
   readonly msgHandlers?: readonly MsgHandler[];

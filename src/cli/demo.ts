@@ -22,12 +22,19 @@ export interface DemoOptions {
   digits?: number;
   /** Seconds between task submissions. */
   everySeconds?: number;
+  /** Items per task, drawn uniformly from [min, max] (default [100, 499]). */
+  taskItems?: { min: number; max: number };
+  /** The operator whose worker fabricates 10% of its items (default operator3; null: none). */
+  cheater?: string | null;
+  /** Seed of the task sizes and positions (default 42). */
+  seed?: number;
   log: (line: string) => void;
 }
 
 const REWARD = 1000n;
 const BOND = 2_000_000n;
 const CHEATER = "operator3";
+const K = 32;
 
 export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   const layout = readLayout(opts.home);
@@ -69,7 +76,7 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   // chain any worker may claim any open task.
   const workers = layout.nodes.map((_, i) => {
     const name = `operator${i}`;
-    const cheat = name === CHEATER;
+    const cheat = name === (opts.cheater === undefined ? CHEATER : opts.cheater);
     const w = new PoiWorker({
       rpc: `http://127.0.0.1:${layout.nodes[i].ports.rpc}`, mnemonic: acct(name).mnemonic, cheatFraction: cheat ? 0.1 : 0, pollMs: 400,
       taskFilter: (t) => BigInt(t.id) % BigInt(layout.nodes.length) === BigInt(i) || t.attempt > 0,
@@ -80,14 +87,15 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   });
 
   let stopped = false;
-  const rand = mulberry32(42);
+  const rand = mulberry32(opts.seed ?? 42);
+  const sizes = opts.taskItems ?? { min: 100, max: 499 };
   const submit = async () => {
     while (!stopped) {
-      const count = 100 + Math.floor(rand() * 400);
+      const count = sizes.min + Math.floor(rand() * (sizes.max - sizes.min + 1));
       const start = Math.floor(rand() * (digits - count));
       try {
-        const { taskId } = await requester.submitInferenceTask({ modelId: modelId!, dataset: { id: datasetId, start, count }, rewardPerItem: REWARD, k: 32, deadlineBlocks: 150, bond: BOND });
-        log(`requester: task ${taskId} submitted: digits [${start}, ${start + count}), escrow ${REWARD * BigInt(count)}upoi, k 32, bond ${BOND}upoi`);
+        const { taskId } = await requester.submitInferenceTask({ modelId: modelId!, dataset: { id: datasetId, start, count }, rewardPerItem: REWARD, k: Math.min(K, count), deadlineBlocks: 150, bond: BOND });
+        log(`requester: task ${taskId} submitted: digits [${start}, ${start + count}), escrow ${REWARD * BigInt(count)}upoi, k ${Math.min(K, count)}, bond ${BOND}upoi`);
       } catch (err) {
         log(`requester: submit failed: ${(err as Error).message}`);
       }

@@ -2,7 +2,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { initNetwork } from "./home";
-import { isAlive, readPids } from "./node";
+import { isNodeProcess, ownerPid, readPids } from "./node";
+import { UNSAFE_TEST_KNOBS_FLAG } from "./test-knobs";
 
 export interface NetworkLayout {
   validators: number;
@@ -26,10 +27,11 @@ export function readLayout(home: string): NetworkLayout | undefined {
   return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as NetworkLayout) : undefined;
 }
 
-/** Spawns a detached `poi start --with-cometbft` for one node home, logging to <node>/app.log. */
-export function spawnNode(nodeHome: string): number {
+/** Spawns a detached `poi start --with-cometbft` (the node's supervisor) for one node home, logging to <node>/app.log. */
+export function spawnNode(nodeHome: string, opts: { unsafeTestKnobs?: boolean } = {}): number {
   const out = fs.openSync(path.join(nodeHome, "app.log"), "a");
-  const child = spawn(process.execPath, [MAIN, "start", "--home", nodeHome, "--with-cometbft"], {
+  const args = [MAIN, "start", "--home", nodeHome, "--with-cometbft", ...(opts.unsafeTestKnobs ? [UNSAFE_TEST_KNOBS_FLAG] : [])];
+  const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ["ignore", out, out],
   });
@@ -57,7 +59,7 @@ export async function networkStatus(home: string): Promise<NodeStatus[]> {
       const rpc = `http://127.0.0.1:${n.ports.rpc}`;
       const s = await rpcStatus(rpc);
       return {
-        moniker: n.moniker, rpc, running: isAlive(readPids(n.home)?.app),
+        moniker: n.moniker, rpc, running: nodeRunning(n.home),
         height: s?.height ?? null, appHash: s?.appHash ?? null, catchingUp: s?.catchingUp ?? null,
       };
     }),
@@ -79,8 +81,55 @@ function logTails(n: { home: string; moniker: string }, lines = 15): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** process.kill that ignores a process that exited meanwhile. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** Whether the node's owner (its supervisor, or a bare app) is alive and really is this node's process. */
+export function nodeRunning(home: string): boolean {
+  return isNodeProcess(ownerPid(readPids(home)), home);
+}
+
+/** Every process recorded in the node's pid file that is alive and really is this node's (see isNodeProcess). */
+function recordedProcesses(home: string): number[] {
+  const p = readPids(home);
+  return [p?.supervisor, p?.app, p?.cometbft].filter((pid): pid is number => isNodeProcess(pid, home));
+}
+
+/**
+ * SIGTERMs the given processes of the node at `home`, waits up to `graceMs` for them to exit, then
+ * SIGKILLs what is left. Only processes that still are this node's are signalled.
+ */
+async function terminate(home: string, pids: number[], graceMs: number): Promise<void> {
+  const ours = () => pids.filter((pid) => isNodeProcess(pid, home));
+  for (const pid of ours()) signal(pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (ours().length > 0 && Date.now() < deadline) await sleep(100);
+  for (const pid of ours()) signal(pid, "SIGKILL");
+  while (pids.some((pid) => isNodeProcess(pid, home))) await sleep(50);
+}
+
+/**
+ * Kills whatever is left of an earlier run of a node that is not running as a whole (no live
+ * supervisor): e.g. a cometbft that outlived a SIGKILLed supervisor and still holds the ports.
+ */
+export async function clearStrays(home: string, log: (m: string) => void): Promise<number[]> {
+  const strays = recordedProcesses(home);
+  if (strays.length === 0) return [];
+  log(`${home}: stopping leftover processes ${strays.join(", ")} recorded in its pid file`);
+  await terminate(home, strays, 5_000);
+  return strays;
+}
+
 /** Initialises the network if `home` is empty, then starts every node that is not running. */
-export async function startLocalnet(opts: { home: string; validators: number; basePort: number; timeoutCommit?: string }, log: (m: string) => void): Promise<NetworkLayout> {
+export async function startLocalnet(
+  opts: { home: string; validators: number; basePort: number; timeoutCommit?: string; unsafeTestKnobs?: boolean }, log: (m: string) => void,
+): Promise<NetworkLayout> {
   const t0 = Date.now();
   if (!readLayout(opts.home)) {
     log(`initialising a ${opts.validators}-validator localnet in ${opts.home}`);
@@ -89,9 +138,9 @@ export async function startLocalnet(opts: { home: string; validators: number; ba
   const layout = readLayout(opts.home)!;
   const supervisors = new Map<string, number | undefined>(); // moniker -> pid of its `poi start`
   for (const n of layout.nodes) {
-    const running = readPids(n.home)?.app;
-    if (isAlive(running)) { supervisors.set(n.moniker, running); continue; }
-    const pid = spawnNode(n.home);
+    if (nodeRunning(n.home)) { supervisors.set(n.moniker, ownerPid(readPids(n.home))); continue; }
+    await clearStrays(n.home, log);
+    const pid = spawnNode(n.home, { unsafeTestKnobs: opts.unsafeTestKnobs });
     supervisors.set(n.moniker, pid);
     log(`started ${n.moniker} (pid ${pid}): rpc http://127.0.0.1:${n.ports.rpc}, log ${path.join(n.home, "app.log")}`);
   }
@@ -101,7 +150,7 @@ export async function startLocalnet(opts: { home: string; validators: number; ba
   for (;;) {
     const st = await networkStatus(opts.home);
     if (st.every((s) => s.height !== null && s.height >= 1)) break;
-    const dead = layout.nodes.filter((n) => !isAlive(supervisors.get(n.moniker)));
+    const dead = layout.nodes.filter((n) => !isNodeProcess(supervisors.get(n.moniker), n.home));
     if (dead.length > 0) {
       const tails = dead.map(logTails).join("\n"); // read before stopping, which appends to the logs
       await stopLocalnet(opts.home, log); // a half-started network is of no use; stop the rest
@@ -119,15 +168,23 @@ export async function startLocalnet(opts: { home: string; validators: number; ba
   return layout;
 }
 
-/** SIGTERM every node supervisor (it stops its cometbft), then SIGKILL whatever is left after 20 s. */
+/**
+ * SIGTERMs every node's supervisor (it stops its app and cometbft), then SIGKILLs whatever recorded
+ * process of the node is left after 20 s.
+ */
 export async function stopLocalnet(home: string, log: (m: string) => void): Promise<void> {
   const layout = readLayout(home);
   if (!layout) return;
-  const pids = layout.nodes.map((n) => readPids(n.home)).filter((p) => p !== undefined);
-  for (const p of pids) if (isAlive(p.app)) process.kill(p.app, "SIGTERM");
-  const deadline = Date.now() + 20_000;
-  while (pids.some((p) => isAlive(p.app) || isAlive(p.cometbft)) && Date.now() < deadline) await sleep(100);
-  for (const p of pids) for (const pid of [p.app, p.cometbft]) if (isAlive(pid)) process.kill(pid!, "SIGKILL");
+  await Promise.all(layout.nodes.map(async (n) => {
+    const all = recordedProcesses(n.home);
+    const owner = ownerPid(readPids(n.home));
+    if (owner && all.includes(owner)) {
+      signal(owner, "SIGTERM");
+      const deadline = Date.now() + 20_000;
+      while (all.some((pid) => isNodeProcess(pid, n.home)) && Date.now() < deadline) await sleep(100);
+    }
+    await terminate(n.home, all, 0);
+  }));
   log(`localnet in ${home} stopped`);
 }
 

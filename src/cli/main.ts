@@ -2,7 +2,9 @@
 import { parseArgs } from "node:util";
 import * as path from "node:path";
 import { initNetwork } from "./home";
-import { startNode } from "./node";
+import { startApp } from "./node";
+import { NodeSupervisor } from "./supervisor";
+import { runExport } from "./export-cmd";
 import { networkStatus, resetLocalnet, startLocalnet, stopLocalnet } from "./localnet";
 import { runDemo } from "./demo";
 import { LOCALNET_CHAIN_ID } from "../app/params";
@@ -16,9 +18,12 @@ import { runWorker } from "./worker-cmd";
 const USAGE = `usage: poi <command> [options]
 
   init   --home DIR [--chain-id ID] [--base-port P]   make a 1-validator node home (CometBFT config, genesis, app config)
-  start  --home DIR [--with-cometbft]                 run the app (and supervise cometbft)
-  localnet start|status|stop|reset [--validators N] [--home DIR] [--base-port P] [--detach] [--json]
+  start  --home DIR [--with-cometbft] [--unsafe-test-knobs]
+         run the app; --with-cometbft: a supervisor runs the app and cometbft and restarts both when either dies
+         --unsafe-test-knobs: allow the fault-injection knobs of config/app.json (tests only; refused without it)
+  localnet start|status|stop|reset [--validators N] [--home DIR] [--base-port P] [--detach] [--json] [--unsafe-test-knobs]
          start --demo: also run a worker per validator operator and a demo requester submitting MNIST tasks (npm start)
+  export --home DIR [--height H] [--out FILE]          genesis.json of the (stopped) node's full state at height H (default: latest)
 
   keys add NAME [--recover]          new 24-word key (or --recover: mnemonic from the first line of stdin)
   keys list | show NAME [--address] | delete NAME [--yes]
@@ -37,8 +42,11 @@ const USAGE = `usage: poi <command> [options]
   tx poi submit-result FROM_KEY TASK_ID --outputs-file F
        every tx poi takes --node, --gas, --gas-adjustment, --gas-prices | --fees and the keyring options;
        .f32 files are raw float32 little-endian, items back to back; amounts are upoi ("1000" or "1000upoi")
-  query poi model ID | models | dataset ID | task ID | worker ADDRESS | params
-  query poi tasks [--status open|claimed|awaiting_sample|verifying|completed|expired] [--requester A] [--worker A]
+  query poi model ID | dataset ID | task ID | worker ADDRESS | params
+  query poi models | datasets | tasks [--status open|claimed|awaiting_sample|verifying|completed|expired] [--requester A] [--worker A]
+  query poi open-tasks [--since-height H]      open tasks in the order they became open
+       lists print one page and its next_key: --limit N (default 100, at most 1000) --page-key HEX (a next_key)
+       [--offset N] [--count-total] [--reverse]
   query poi task-outputs ID [--out-file F]
   worker start --key NAME [--node URL] [--cheat-fraction F] [--cheat-seed N] [--poll-ms MS] [--keyring-dir DIR | --home H]
        claims open tasks, runs them with onnxruntime, submits the results; Ctrl-C stops it
@@ -68,9 +76,17 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case "start": {
-      const { values } = parseArgs({ args: rest, options: { home: { type: "string" }, "with-cometbft": { type: "boolean", default: false } } });
+      const { values } = parseArgs({
+        args: rest, options: { home: { type: "string" }, "with-cometbft": { type: "boolean", default: false }, "unsafe-test-knobs": { type: "boolean", default: false } },
+      });
       if (!values.home) throw new UsageError("start needs --home DIR");
-      await startNode(values.home, values["with-cometbft"]!);
+      const unsafeTestKnobs = values["unsafe-test-knobs"]!;
+      if (values["with-cometbft"]) new NodeSupervisor(values.home, unsafeTestKnobs).start();
+      else await startApp(values.home, { unsafeTestKnobs });
+      return;
+    }
+    case "export": {
+      await runExport(rest);
       return;
     }
     case "localnet": {
@@ -80,11 +96,15 @@ async function main(argv: string[]): Promise<void> {
         options: {
           home: { type: "string", default: ".localnet" }, validators: { type: "string" }, "base-port": { type: "string" },
           detach: { type: "boolean", default: false }, json: { type: "boolean", default: false }, demo: { type: "boolean", default: false },
+          "unsafe-test-knobs": { type: "boolean", default: false },
         },
       });
       const home = path.resolve(values.home!);
       if (sub === "start") {
-        await startLocalnet({ home, validators: intOption(values.validators, "validators", 4), basePort: intOption(values["base-port"], "base-port", 26656) }, log);
+        await startLocalnet({
+          home, validators: intOption(values.validators, "validators", 4), basePort: intOption(values["base-port"], "base-port", 26656),
+          unsafeTestKnobs: values["unsafe-test-knobs"],
+        }, log);
         if (values.detach) return;
         log(`following the localnet${values.demo ? " with PoI workers and a demo requester" : ""}; Ctrl-C stops it`);
         let stopDemo: (() => Promise<void>) | undefined;

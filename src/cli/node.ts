@@ -1,18 +1,22 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { AbciServer } from "../abci/server";
 import { PoiApp } from "../app/app";
-import { resolveCometbft } from "./cometbft-bin";
 import { readAppConfig } from "./home";
+import { testKnobsInEffect } from "./test-knobs";
 import { VerifierService } from "../x/poi/verify/service";
 import { loadValidatorIdentity } from "./validator-identity";
 
-/** Where a node's supervisor records its own pid and its cometbft's, for `localnet stop` and tests. */
+/**
+ * Where a node records the pids of its processes, for `localnet start/stop/status` and tests:
+ * `supervisor` (`poi start --with-cometbft`), its `app` and `cometbft` children. A bare `poi start`
+ * (app only, no supervisor) records only `app`.
+ */
 export const PID_FILE = "poi.pids.json";
 
 export interface NodePids {
-  app: number;
+  supervisor?: number;
+  app?: number;
   cometbft?: number;
 }
 
@@ -24,71 +28,110 @@ export function readPids(home: string): NodePids | undefined {
   }
 }
 
+/** Written to a temporary file and renamed, so a reader never sees half a file. */
+export function writePids(home: string, pids: NodePids): void {
+  const file = path.join(home, PID_FILE);
+  fs.writeFileSync(file + ".tmp", JSON.stringify(pids));
+  fs.renameSync(file + ".tmp", file);
+}
+
+/** The process that owns the node: stopping it (SIGTERM) stops the whole node. */
+export function ownerPid(p: NodePids | undefined): number | undefined {
+  return p?.supervisor ?? p?.app;
+}
+
+/** Whether `pid` is a running process (an exited one that its parent has not reaped yet is not). */
 export function isAlive(pid: number | undefined): boolean {
   if (!pid) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  try {
+    // "PID (comm) S ...": the state follows the last ')'; Z = zombie.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+}
+
+/**
+ * Whether `pid` is a live process of the node at `home`: its command line (/proc/PID/cmdline) is a
+ * `start` with `--home` naming this home (relative homes are resolved against the process's cwd).
+ * That is true of the supervisor, the app (`poi start`) and `cometbft start`, and false of whatever
+ * unrelated process got the pid after ours exited.
+ */
+export function isNodeProcess(pid: number | undefined, home: string): boolean {
+  if (!pid || !isAlive(pid)) return false;
+  let args: string[];
+  let cwd: string;
+  try {
+    args = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+  } catch {
+    return false; // gone meanwhile, not ours to read, or no /proc
+  }
+  if (!args.includes("start")) return false;
+  const i = args.indexOf("--home");
+  const given = i >= 0 ? args[i + 1] : args.find((a) => a.startsWith("--home="))?.slice("--home=".length);
+  return given !== undefined && path.resolve(cwd, given) === path.resolve(home);
 }
 
 function stamp(msg: string): string {
   return `${new Date().toISOString()} ${msg}`;
 }
 
+export const stampedLog = (m: string) => process.stderr.write(stamp(m) + "\n");
+
+/** What a supervised app tells its supervisor over the IPC channel. */
+export type AppReport = { type: "listening" } | { type: "progress"; height: string };
+
 /**
- * `poi start`: serve ABCI for the node at `home`; with `withCometbft`, also run `cometbft start` as a
- * child. If cometbft exits on its own, the app stops too (exit 1) rather than run headless; SIGINT or
- * SIGTERM stops cometbft first, then closes the store.
+ * `poi start` without --with-cometbft: serve ABCI for the node at `home` until SIGINT or SIGTERM
+ * (then close the store). Run by a supervisor (an IPC channel is open), it reports when it listens
+ * and when it first commits a block, and stops when the supervisor goes away; run bare, it records
+ * its own pid in poi.pids.json. Test knobs in config/app.json are refused unless `unsafeTestKnobs`.
  */
-export async function startNode(home: string, withCometbft: boolean): Promise<void> {
+export async function startApp(home: string, opts: { unsafeTestKnobs: boolean }): Promise<void> {
   const cfg = readAppConfig(home);
-  const log = (m: string) => process.stderr.write(stamp(m) + "\n");
+  const log = stampedLog;
+  const knobs = testKnobsInEffect(home, cfg, opts.unsafeTestKnobs);
+  for (const k of knobs) log(`WARNING: TEST KNOB IN EFFECT (--unsafe-test-knobs): ${k}`);
   const app = await PoiApp.open(path.join(home, "data", "poi-app"), { maxTxBytes: cfg.max_tx_bytes, minGasPrices: cfg.min_gas_prices, log });
   // Every node verifies: it re-executes sampled items and votes through its vote extensions.
   const verifier = new VerifierService(app, loadValidatorIdentity(home), { fault: cfg.verifier_fault, log, stateDir: path.join(home, "data") });
   app.poiModule.setVerifier(verifier);
-  if (cfg.verifier_fault) log(`TEST FAULT in effect for this validator's verifier: ${JSON.stringify(cfg.verifier_fault)}`);
   const server = new AbciServer(app, { log });
   await server.listen(cfg.abci_listen);
-  log(`poi app listening on ${cfg.abci_listen} (height ${app.store.lastHeight})`);
+  log(`poi app listening on ${cfg.abci_listen} (height ${app.store.lastHeight}, pid ${process.pid})`);
 
-  let child: ChildProcess | undefined;
   let stopping = false;
-  const pids: NodePids = { app: process.pid };
-  const writePids = () => fs.writeFileSync(path.join(home, PID_FILE), JSON.stringify(pids));
-
-  const shutdown = async (code: number) => {
+  const shutdown = async (why: string) => {
     if (stopping) return;
     stopping = true;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child!.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    log(`poi app stopping (${why})`);
     await server.close();
     await verifier.close();
     await app.close();
-    log(`poi node stopped`);
-    process.exit(code);
+    log(`poi app stopped`);
+    process.exit(0);
   };
-  process.on("SIGINT", () => void shutdown(0));
-  process.on("SIGTERM", () => void shutdown(0));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
 
-  if (withCometbft) {
-    const out = fs.openSync(path.join(home, "cometbft.log"), "a");
-    child = spawn(resolveCometbft(), ["start", "--home", home], { stdio: ["ignore", out, out] });
-    pids.cometbft = child.pid;
-    child.on("exit", (code, signal) => {
-      if (stopping) return;
-      log(`cometbft exited (code ${code}, signal ${signal}); see ${path.join(home, "cometbft.log")}`);
-      void shutdown(1);
-    });
-    log(`cometbft started (pid ${child.pid}), log in ${path.join(home, "cometbft.log")}`);
+  const report = process.send?.bind(process);
+  if (!report) {
+    writePids(home, { app: process.pid });
+    return;
   }
-  writePids();
+  process.on("disconnect", () => void shutdown("its supervisor is gone"));
+  report({ type: "listening" } satisfies AppReport);
+  const startHeight = app.store.lastHeight;
+  const watch = setInterval(() => {
+    if (app.store.lastHeight <= startHeight || !process.connected) return;
+    clearInterval(watch);
+    report({ type: "progress", height: app.store.lastHeight.toString() } satisfies AppReport);
+  }, 250);
 }

@@ -6,18 +6,41 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { outputValuesPerItem } from "../client/poi-msgs";
-import type { PoiQueryClient } from "../client/query";
+import type { PageOptions, Paged, PoiQueryClient } from "../client/query";
 import { resultRoot } from "../x/poi/commitment";
 import { TASK_STATUS_NAMES, TaskStatus } from "../x/poi/types";
-import { NODE_OPTION, checkAddress, checkNodeUrl, contentIdArg, taskIdArg, taskStatusArg } from "./args";
+import { NODE_OPTION, checkAddress, checkNodeUrl, contentIdArg, nonNegativeInt, positiveInt, taskIdArg, taskStatusArg } from "./args";
 import { withQueryClient } from "./clients";
 import { OUTPUT_OPTION, UsageError, outputFormat, positionals } from "./common";
 import { hex, printValue, toJson } from "./render";
 
-/** The flags of `query poi` beyond --output and --node, with their placeholder in the help. */
-const FLAGS = { status: "S", requester: "A", worker: "A", "out-file": "F" } as const;
+/** The flags of `query poi` beyond --output and --node, with their placeholder in the help ("" = a switch). */
+const FLAGS = {
+  status: "S", requester: "A", worker: "A", "out-file": "F", "since-height": "H",
+  limit: "N", "page-key": "HEX", offset: "N", "count-total": "", reverse: "",
+} as const;
 type Flag = keyof typeof FLAGS;
-type FlagValues = { [K in Flag]?: string };
+type FlagValues = { [K in Flag]?: string | boolean };
+const PAGE_FLAGS: Flag[] = ["limit", "page-key", "offset", "count-total", "reverse"];
+const str = (v: string | boolean | undefined) => (typeof v === "string" ? v : undefined);
+
+/** --limit, --page-key (a next_key as printed: hex), --offset, --count-total, --reverse. */
+function pageArgs(f: FlagValues): PageOptions {
+  const key = str(f["page-key"]);
+  if (key !== undefined && !/^([0-9a-f]{2})+$/i.test(key)) throw new Error(`invalid --page-key "${key}": want the hex next_key a previous page printed`);
+  return {
+    ...(str(f.limit) !== undefined ? { limit: positiveInt(str(f.limit)!, "--limit") } : {}),
+    ...(key !== undefined ? { key: Buffer.from(key, "hex") } : {}),
+    ...(str(f.offset) !== undefined ? { offset: nonNegativeInt(str(f.offset)!, "--offset") } : {}),
+    countTotal: f["count-total"] === true,
+    reverse: f.reverse === true,
+  };
+}
+
+/** A page as printed: the items under `name`, then pagination {next_key (hex, empty at the end), total}. */
+function pageJson<T>(name: string, p: Paged<T>, typeName: string): Record<string, unknown> {
+  return { [name]: p.items.map((x) => toJson(x, typeName)), pagination: { next_key: hex(p.nextKey), total: String(p.total ?? 0n) } };
+}
 
 interface QueryRow<Req, Res> {
   name: string;
@@ -51,29 +74,42 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
     query: (q, id) => q.model(id), render: (m) => toJson(m, "poi.v1.Model"),
   }),
   row({
-    name: "models", args: [], request: noRequest,
-    query: (q) => q.models(), render: (models) => ({ models: models.map((m) => toJson(m, "poi.v1.Model")) }),
+    name: "models", args: [], flags: PAGE_FLAGS, request: (_, f) => pageArgs(f),
+    query: (q, page) => q.modelsPage(page), render: (p) => pageJson("models", p, "poi.v1.Model"),
   }),
   row({
     name: "dataset", args: ["ID"], request: ([id]) => contentIdArg(id, "dataset id"),
     query: (q, id) => q.dataset(id), render: (d) => toJson(d, "poi.v1.Dataset"),
   }),
   row({
+    name: "datasets", args: [], flags: PAGE_FLAGS, request: (_, f) => pageArgs(f),
+    query: (q, page) => q.datasetsPage(page), render: (p) => pageJson("datasets", p, "poi.v1.Dataset"),
+  }),
+  row({
     name: "task", args: ["ID"], request: ([id]) => taskIdArg(id),
     query: (q, id) => q.task(id), render: (t) => toJson(t, "poi.v1.Task"),
   }),
   row({
-    name: "tasks", args: [], flags: ["status", "requester", "worker"],
+    name: "tasks", args: [], flags: ["status", "requester", "worker", ...PAGE_FLAGS],
     request: (_, f) => ({
-      status: f.status !== undefined ? taskStatusArg(f.status) : TaskStatus.UNSPECIFIED,
-      requester: f.requester !== undefined ? checkAddress(f.requester, "--requester address") : "",
-      worker: f.worker !== undefined ? checkAddress(f.worker, "--worker address") : "",
+      filter: {
+        status: str(f.status) !== undefined ? taskStatusArg(str(f.status)!) : TaskStatus.UNSPECIFIED,
+        requester: str(f.requester) !== undefined ? checkAddress(str(f.requester)!, "--requester address") : "",
+        worker: str(f.worker) !== undefined ? checkAddress(str(f.worker)!, "--worker address") : "",
+      },
+      page: pageArgs(f),
     }),
-    query: (q, filter) => q.tasks(filter), render: (tasks) => ({ tasks: tasks.map((t) => toJson(t, "poi.v1.Task")) }),
+    query: (q, { filter, page }) => q.tasksPage(filter, page), render: (p) => pageJson("tasks", p, "poi.v1.Task"),
+  }),
+  row({
+    name: "open-tasks", args: [], flags: ["since-height", ...PAGE_FLAGS],
+    request: (_, f) => ({ since: str(f["since-height"]) !== undefined ? nonNegativeInt(str(f["since-height"])!, "--since-height") : 0, page: pageArgs(f) }),
+    query: (q, { since, page }) => q.openTasks(since, page),
+    render: (p) => ({ ...pageJson("tasks", p, "poi.v1.OpenTask"), height: p.height.toString() }),
   }),
   row({
     name: "task-outputs", args: ["ID"], flags: ["out-file"],
-    request: ([id], f) => ({ id: taskIdArg(id), outFile: f["out-file"] }),
+    request: ([id], f) => ({ id: taskIdArg(id), outFile: str(f["out-file"]) }),
     query: async (q, { id }) => {
       const task = await q.task(id);
       return { task, model: await q.model(task.modelId), data: await q.taskOutputs(id) };
@@ -109,12 +145,12 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
 ];
 
 const QUERY_HELP = "query poi " + QUERIES.map((r) =>
-  [r.name, ...r.args, ...(r.flags ?? []).map((f) => `[--${f} ${FLAGS[f]}]`)].join(" ")).join(" | ");
+  [r.name, ...r.args, ...(r.flags ?? []).map((f) => (FLAGS[f] ? `[--${f} ${FLAGS[f]}]` : `[--${f}]`))].join(" ")).join(" | ");
 
 /** `poi query poi ...` */
 export async function runPoiQuery(argv: string[]): Promise<void> {
   const [sub, ...args] = argv;
-  const flagOptions = Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: "string" as const }])) as { [K in Flag]: { type: "string" } };
+  const flagOptions = Object.fromEntries((Object.keys(FLAGS) as Flag[]).map((f) => [f, { type: FLAGS[f] ? "string" as const : "boolean" as const }])) as { [K in Flag]: { type: "string" | "boolean" } };
   const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: { ...OUTPUT_OPTION, ...NODE_OPTION, ...flagOptions } });
   const output = outputFormat(values.output);
   const r = QUERIES.find((x) => x.name === sub);

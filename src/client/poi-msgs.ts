@@ -4,6 +4,7 @@
  * our msg responses by type URL, and the size of a model's outputs per item.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { datasetId } from "../x/poi/dataset_id";
 import {
   MsgClaimTaskResponseCodec, MsgCreateDatasetResponseCodec, MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskResponseCodec,
   MsgSubmitResultResponseCodec, MsgUploadDatasetChunkResponseCodec, type Model, type PoiCodec, type TensorSpec,
@@ -24,7 +25,7 @@ export interface InferenceTaskSpec {
 
 /**
  * Splits float32 items (back to back) into chunks of `itemsPerChunk` items, with each chunk's sha256
- * and the dataset id the chain will give them (sha256 of the chunk hashes).
+ * and the dataset id the chain will give them (x/poi/dataset_id.ts: the metadata and the chunk hashes).
  */
 export function chunkDataset(item: TensorSpec, items: Float32Array, itemsPerChunk: number): { numItems: number; chunks: Uint8Array[]; hashes: Uint8Array[]; datasetId: string } {
   const itemElems = item.shape.reduce((n, d) => n * Number(d), 1);
@@ -35,7 +36,7 @@ export function chunkDataset(item: TensorSpec, items: Float32Array, itemsPerChun
   const chunks: Uint8Array[] = [];
   for (let off = 0; off < bytes.length; off += chunkBytes) chunks.push(bytes.subarray(off, off + chunkBytes));
   const hashes = chunks.map((c) => sha256(c));
-  return { numItems, chunks, hashes, datasetId: Buffer.from(sha256(Buffer.concat(hashes))).toString("hex") };
+  return { numItems, chunks, hashes, datasetId: datasetId(item, numItems, itemsPerChunk, hashes) };
 }
 
 export interface DatasetUpload {

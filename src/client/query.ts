@@ -11,9 +11,43 @@ import { BOND_DENOM } from "../app/params";
 import { POI_CODESPACE, ErrDatasetNotFound, ErrModelNotFound } from "../x/poi/errors";
 import { ErrNotFound } from "../app/errors";
 import {
-  Q, type Dataset, type Model, type Params, type PoiCodec, type SeedRecord, type Task, type TaskStatus, type ValidatorStats, type WorkerStats,
+  Q, type Dataset, type Model, type OpenTask, type PageRequest, type PageResponse, type Params, type PoiCodec, type SeedRecord, type Task,
+  type TaskStatus, type ValidatorStats, type WorkerStats,
 } from "../x/poi/types";
 import { QueryRefusedError, errorMessage } from "./results";
+
+/** One page to ask for (cosmos PageRequest): `key` is a previous page's nextKey; the node's default limit is 100, its maximum 1000. */
+export interface PageOptions {
+  key?: Uint8Array;
+  offset?: number | bigint;
+  limit?: number | bigint;
+  countTotal?: boolean;
+  reverse?: boolean;
+}
+
+/** A page of a list: its items, the key of the next page (empty at the end) and, when asked for, the total. */
+export interface Paged<T> {
+  items: T[];
+  nextKey: Uint8Array;
+  total?: bigint;
+}
+
+export interface TaskFilter {
+  status?: TaskStatus;
+  requester?: string;
+  worker?: string;
+}
+
+function pageRequest(p: PageOptions = {}): Partial<PageRequest> {
+  return {
+    key: p.key ?? new Uint8Array(), offset: String(p.offset ?? 0), limit: String(p.limit ?? 0),
+    countTotal: p.countTotal ?? false, reverse: p.reverse ?? false,
+  };
+}
+
+function paged<T>(items: T[], res: PageResponse | undefined, asked: PageOptions): Paged<T> {
+  return { items, nextKey: res?.nextKey ?? new Uint8Array(), ...(asked.countTotal ? { total: BigInt(res?.total ?? "0") } : {}) };
+}
 
 export class PoiQueryClient {
   private constructor(readonly comet: CometClient, private readonly reader: StargateClient) {}
@@ -66,8 +100,13 @@ export class PoiQueryClient {
   async modelBytes(id: string): Promise<Uint8Array> {
     return (await this.call("ModelBytes", Q.ModelRequest, { id }, Q.ModelBytesResponse)).onnx;
   }
-  async models(): Promise<Model[]> {
-    return (await this.call("Models", Q.ModelsRequest, {}, Q.ModelsResponse)).models;
+  async modelsPage(page: PageOptions = {}): Promise<Paged<Model>> {
+    const res = await this.call("Models", Q.ModelsRequest, { pagination: pageRequest(page) }, Q.ModelsResponse);
+    return paged(res.models, res.pagination, page);
+  }
+  /** Every model, page by page (for tools; a daemon should keep its place with modelsPage). */
+  models(): Promise<Model[]> {
+    return allPages((key) => this.modelsPage({ key, limit: 1000 }));
   }
   async dataset(id: string): Promise<Dataset> {
     return (await this.call("Dataset", Q.DatasetRequest, { id }, Q.DatasetResponse)).dataset!;
@@ -75,6 +114,14 @@ export class PoiQueryClient {
   /** The dataset, or undefined when none has this id. */
   findDataset(id: string): Promise<Dataset | undefined> {
     return this.orUndefined(ErrDatasetNotFound, () => this.dataset(id));
+  }
+  async datasetsPage(page: PageOptions = {}): Promise<Paged<Dataset>> {
+    const res = await this.call("Datasets", Q.DatasetsRequest, { pagination: pageRequest(page) }, Q.DatasetsResponse);
+    return paged(res.datasets, res.pagination, page);
+  }
+  /** Every dataset, page by page. */
+  datasets(): Promise<Dataset[]> {
+    return allPages((key) => this.datasetsPage({ key, limit: 1000 }));
   }
   async datasetItems(id: string, start: number, count: number): Promise<Uint8Array> {
     return (await this.call("DatasetItems", Q.DatasetItemsRequest, { id, start: String(start), count: String(count) }, Q.DatasetItemsResponse)).data;
@@ -85,9 +132,27 @@ export class PoiQueryClient {
   async task(id: string | number | bigint): Promise<Task> {
     return (await this.call("Task", Q.TaskRequest, { id: String(id) }, Q.TaskResponse)).task!;
   }
-  /** Tasks in id order; status 0 (or omitted) = any status. */
-  async tasks(filter: { status?: TaskStatus; requester?: string; worker?: string } = {}): Promise<Task[]> {
-    return (await this.call("Tasks", Q.TasksRequest, { status: filter.status ?? 0, requester: filter.requester ?? "", worker: filter.worker ?? "" }, Q.TasksResponse)).tasks;
+  /**
+   * One page of tasks in id order; status 0 (or omitted) = any status. With more than one filter a
+   * page may hold fewer than `limit` tasks (even none) before the end: follow nextKey until it is empty.
+   */
+  async tasksPage(filter: TaskFilter = {}, page: PageOptions = {}): Promise<Paged<Task>> {
+    const req = { status: filter.status ?? 0, requester: filter.requester ?? "", worker: filter.worker ?? "", pagination: pageRequest(page) };
+    const res = await this.call("Tasks", Q.TasksRequest, req, Q.TasksResponse);
+    return paged(res.tasks, res.pagination, page);
+  }
+  /** Every task matching the filter, page by page (for tools; the worker daemon follows openTasks). */
+  tasks(filter: TaskFilter = {}): Promise<Task[]> {
+    return allPages((key) => this.tasksPage(filter, { key, limit: 1000 }));
+  }
+  /**
+   * One page of the tasks open now that became open at or after `sinceHeight`, in the order they
+   * became open, with the height the node answered at: ask next with sinceHeight = height + 1 once
+   * nextKey is empty (or pass nextKey on to finish the list).
+   */
+  async openTasks(sinceHeight: number | bigint = 0, page: PageOptions = {}): Promise<Paged<OpenTask> & { height: bigint }> {
+    const res = await this.call("OpenTasks", Q.OpenTasksRequest, { sinceHeight: String(sinceHeight), pagination: pageRequest(page) }, Q.OpenTasksResponse);
+    return { ...paged(res.tasks, res.pagination, page), height: BigInt(res.height) };
   }
   async taskInputs(id: string | number | bigint): Promise<Uint8Array> {
     return (await this.call("TaskInputs", Q.TaskRequest, { id: String(id) }, Q.TaskDataResponse)).data;
@@ -129,5 +194,21 @@ export class PoiQueryClient {
   }
   chainId(): Promise<string> {
     return this.reader.getChainId();
+  }
+}
+
+/** Follows next_key from the first page to the last; refuses a node that hands back the same key twice. */
+async function allPages<T>(page: (key: Uint8Array) => Promise<Paged<T>>): Promise<T[]> {
+  const out: T[] = [];
+  let key = new Uint8Array();
+  const seen = new Set<string>();
+  for (;;) {
+    const p = await page(key);
+    out.push(...p.items);
+    if (p.nextKey.length === 0) return out;
+    const id = Buffer.from(p.nextKey).toString("hex");
+    if (seen.has(id)) throw new Error(`the node returned next_key ${id} twice`);
+    seen.add(id);
+    key = Uint8Array.from(p.nextKey);
   }
 }

@@ -1,4 +1,4 @@
-import type { KVStore } from "./store";
+import type { IterateOptions, KVStore } from "./store";
 
 /** Smallest key greater than every key that starts with `prefix` (undefined: no bound). */
 export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
@@ -29,10 +29,10 @@ export class PrefixStore implements KVStore {
   delete(key: Uint8Array): void {
     this.parent.delete(concatBytes(this.prefix, key));
   }
-  async iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
+  async iterate(start: Uint8Array, end?: Uint8Array, opts?: IterateOptions): Promise<Array<[Uint8Array, Uint8Array]>> {
     const from = concatBytes(this.prefix, start);
     const to = end ? concatBytes(this.prefix, end) : prefixEnd(this.prefix);
-    const rows = await this.parent.iterate(from, to);
+    const rows = await this.parent.iterate(from, to, opts);
     return rows.map(([k, v]) => [k.subarray(this.prefix.length), v]);
   }
 }

@@ -17,8 +17,19 @@ export interface KVStore {
   /** `value` may be empty (distinct from deleted). The value is copied. */
   set(key: Uint8Array, value: Uint8Array): void;
   delete(key: Uint8Array): void;
-  /** entries with start <= key < end (end undefined = no bound), ascending byte order, pending writes merged over committed, deletions hidden */
-  iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>>;
+  /**
+   * Entries with start <= key < end (end undefined = no bound), in ascending byte order (descending
+   * with `reverse`), pending writes merged over committed, deletions hidden; with `limit`, only the
+   * first `limit` of them in that order (the rest is never read).
+   */
+  iterate(start: Uint8Array, end?: Uint8Array, opts?: IterateOptions): Promise<Array<[Uint8Array, Uint8Array]>>;
+}
+
+export interface IterateOptions {
+  /** At most this many entries (a non-negative integer). */
+  limit?: number;
+  /** Descending key order: the `limit` greatest keys of the range. */
+  reverse?: boolean;
 }
 
 const STATE_PREFIX = 0x73; // "s"
@@ -68,16 +79,21 @@ export class Branch implements KVStore {
     this.writes.set(toId(key), null);
   }
 
-  async iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
-    const base = await this.parent.iterate(start, end);
+  async iterate(start: Uint8Array, end?: Uint8Array, opts: IterateOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
     const overlay = this.sortedWrites(toId(start), end && toId(end));
+    if (opts.reverse) overlay.reverse();
+    // Each overlay entry hides or replaces at most one parent entry, so `limit + overlay.length`
+    // parent entries always hold the first `limit` merged ones.
+    const base = await this.parent.iterate(start, end, opts.limit === undefined ? opts : { ...opts, limit: opts.limit + overlay.length });
     if (overlay.length === 0) return base;
-    // Merge two ascending lists; on equal keys the branch's write wins (a deletion hides the key).
+    // Merge two lists in iteration order; on equal keys the branch's write wins (a deletion hides the key).
+    const sign = opts.reverse ? -1 : 1;
+    const limit = opts.limit ?? Infinity;
     const out: Array<[Uint8Array, Uint8Array]> = [];
     let i = 0;
     let j = 0;
-    while (i < base.length || j < overlay.length) {
-      const cmp = i === base.length ? 1 : j === overlay.length ? -1 : compareIds(toId(base[i][0]), overlay[j][0]);
+    while ((i < base.length || j < overlay.length) && out.length < limit) {
+      const cmp = i === base.length ? 1 : j === overlay.length ? -1 : sign * compareIds(toId(base[i][0]), overlay[j][0]);
       if (cmp < 0) {
         out.push(base[i++]);
       } else {
@@ -179,8 +195,9 @@ class CommittedView implements KVStore {
     throw new Error("committed state is read-only: write through a Branch or CommitStore.working");
   }
 
-  async iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
-    const rows = await this.db.iterator({ gte: stateKey(start), lt: end ? stateKey(end) : Buffer.of(STATE_PREFIX + 1) }).all();
+  async iterate(start: Uint8Array, end?: Uint8Array, opts: IterateOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const range = { gte: stateKey(start), lt: end ? stateKey(end) : Buffer.of(STATE_PREFIX + 1) };
+    const rows = await this.db.iterator({ ...range, reverse: opts.reverse === true, limit: opts.limit ?? -1 }).all();
     return rows.map(([k, v]): [Uint8Array, Uint8Array] => [k.subarray(1), v]);
   }
 }

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readPids, isAlive } from "../../src/cli/node";
+import { readPids, isAlive, ownerPid } from "../../src/cli/node";
 import { readLayout, type NodeStatus } from "../../src/cli/localnet";
 
 export const CLI = path.resolve(__dirname, "..", "..", "src", "cli", "main.js");
@@ -70,12 +70,23 @@ export function nodeHomes(home: string): string[] {
   return readLayout(home)!.nodes.map((n) => n.home);
 }
 
-/** SIGKILLs a node's app and its cometbft, as a crash would, and waits until both are gone. */
+/** SIGKILLs a node's app and its cometbft, as a crash would, and waits until both are gone (its supervisor then restarts them). */
 export async function kill9(nodeHome: string): Promise<void> {
   const p = readPids(nodeHome);
   if (!p) throw new Error(`no pid file in ${nodeHome}`);
   for (const pid of [p.app, p.cometbft]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
   while (isAlive(p.app) || isAlive(p.cometbft)) await sleep(50);
+}
+
+/** The node's pid file once it records live app and cometbft processes (after a start or a restart by its supervisor). */
+export async function waitForPair(nodeHome: string, timeoutMs = 60_000): Promise<{ supervisor: number; app: number; cometbft: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = readPids(nodeHome);
+    if (p?.supervisor && p.app && p.cometbft && isAlive(p.app) && isAlive(p.cometbft)) return p as { supervisor: number; app: number; cometbft: number };
+    if (Date.now() > deadline) throw new Error(`${nodeHome}: no live app and cometbft recorded within ${timeoutMs} ms (${JSON.stringify(p)})`);
+    await sleep(100);
+  }
 }
 
 /** Starts `poi start --home H --with-cometbft` in the background (logs to H/app.log). */
@@ -86,14 +97,16 @@ export function startSingle(nodeHome: string): void {
   fs.closeSync(out);
 }
 
-/** SIGTERMs a node supervisor and waits for it and its cometbft to exit. */
+/** SIGTERMs a node's supervisor and waits for it, its app and its cometbft to exit. */
 export async function stopSingle(nodeHome: string): Promise<void> {
   const p = readPids(nodeHome);
   if (!p) return;
-  if (isAlive(p.app)) process.kill(p.app, "SIGTERM");
+  const owner = ownerPid(p);
+  if (owner && isAlive(owner)) process.kill(owner, "SIGTERM");
+  const all = [p.supervisor, p.app, p.cometbft].filter((pid): pid is number => pid !== undefined);
   const deadline = Date.now() + 30_000;
-  while ((isAlive(p.app) || isAlive(p.cometbft)) && Date.now() < deadline) await sleep(100);
-  for (const pid of [p.app, p.cometbft]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+  while (all.some(isAlive) && Date.now() < deadline) await sleep(100);
+  for (const pid of all) if (isAlive(pid)) process.kill(pid, "SIGKILL");
 }
 
 export function removeHome(home: string): void {

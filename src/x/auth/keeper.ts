@@ -36,13 +36,21 @@ export class AccountKeeper {
   async ensureAccount(ctx: Context, addr: Uint8Array): Promise<Account> {
     const existing = await this.getAccount(ctx, addr);
     if (existing) return existing;
-    const store = ctx.store(AUTH_MODULE);
-    const rawNext = await store.get(NEXT_NUMBER);
-    const accountNumber = rawNext ? BigInt(Buffer.from(rawNext).toString("utf8")) : 0n;
-    store.set(NEXT_NUMBER, Buffer.from((accountNumber + 1n).toString(), "utf8"));
+    const accountNumber = await this.nextAccountNumber(ctx);
+    this.setNextAccountNumber(ctx, accountNumber + 1n);
     const acc: Account = { address: addr, accountNumber, sequence: 0n };
     this.setAccount(ctx, acc);
     return acc;
+  }
+
+  async nextAccountNumber(ctx: Context): Promise<bigint> {
+    const raw = await ctx.store(AUTH_MODULE).get(NEXT_NUMBER);
+    return raw ? BigInt(Buffer.from(raw).toString("utf8")) : 0n;
+  }
+
+  /** Genesis import only: the number the next new account gets. */
+  setNextAccountNumber(ctx: Context, n: bigint): void {
+    ctx.store(AUTH_MODULE).set(NEXT_NUMBER, Buffer.from(n.toString(), "utf8"));
   }
 
   setAccount(ctx: Context, acc: Account): void {

@@ -5,7 +5,7 @@ import {
 } from "cosmjs-types/cosmos/bank/v1beta1/query";
 import { grpcQuery, type QueryHandler } from "../../app/module";
 import { parseAddress } from "../../app/address";
-import { ErrNotFound } from "../../app/errors";
+import { clip, ErrNotFound } from "../../app/errors";
 import { type Coin, validateDenom } from "./types";
 import type { BankKeeper } from "./keeper";
 
@@ -35,7 +35,7 @@ export function bankQueryHandlers(keeper: BankKeeper): QueryHandler[] {
     }),
     grpcQuery(S + "DenomMetadata", QueryDenomMetadataRequest, QueryDenomMetadataResponse, async (ctx, req) => {
       const metadata = await keeper.getDenomMetadata(ctx, req.denom);
-      if (!metadata) throw ErrNotFound(`client metadata for denom ${req.denom}`);
+      if (!metadata) throw ErrNotFound(`client metadata for denom ${clip(req.denom)}`);
       return { metadata };
     }),
     grpcQuery(S + "DenomsMetadata", QueryDenomsMetadataRequest, QueryDenomsMetadataResponse, async (ctx) => {

@@ -1,4 +1,4 @@
-import { ErrInvalidCoins } from "../../app/errors";
+import { clip, ErrInvalidCoins } from "../../app/errors";
 
 /** Amounts are bigint end to end, never floats, never negative in state. */
 export interface Coin {
@@ -11,12 +11,12 @@ const DENOM_RE = /^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$/;
 const AMOUNT_RE = /^[0-9]{1,78}$/; // up to 256-bit values, as in the SDK's Int
 
 export function validateDenom(denom: string): void {
-  if (!DENOM_RE.test(denom)) throw ErrInvalidCoins(`invalid denom "${denom}"`);
+  if (!DENOM_RE.test(denom)) throw ErrInvalidCoins(`invalid denom "${clip(denom)}"`);
 }
 
 /** Parses a decimal amount string; `allowZero` false rejects 0. */
 export function parseAmount(amount: string, allowZero = false): bigint {
-  if (!AMOUNT_RE.test(amount)) throw ErrInvalidCoins(`invalid amount "${amount}": want a non-negative integer`);
+  if (!AMOUNT_RE.test(amount)) throw ErrInvalidCoins(`invalid amount "${clip(amount)}": want a non-negative integer of at most 78 digits`);
   const v = BigInt(amount);
   if (!allowZero && v === 0n) throw ErrInvalidCoins(`amount must be positive, got "${amount}"`);
   return v;
@@ -28,7 +28,7 @@ export function parseCoins(coins: ReadonlyArray<{ denom: string; amount: string 
   const seen = new Set<string>();
   return coins.map((c) => {
     validateDenom(c.denom);
-    if (seen.has(c.denom)) throw ErrInvalidCoins(`duplicate denom "${c.denom}"`);
+    if (seen.has(c.denom)) throw ErrInvalidCoins(`duplicate denom "${clip(c.denom)}"`);
     seen.add(c.denom);
     return { denom: c.denom, amount: parseAmount(c.amount) };
   });

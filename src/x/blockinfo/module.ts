@@ -1,5 +1,6 @@
 import type { AppModule } from "../../app/module";
 import type { Context } from "../../app/context";
+import { ErrInvalidRequest } from "../../app/errors";
 
 export const BLOCKINFO_MODULE = "blockinfo";
 
@@ -9,6 +10,20 @@ export const BLOCKINFO_MODULE = "blockinfo";
 const CHAIN_ID = Buffer.from("chain_id");
 const LAST = Buffer.from("last");
 
+export interface LastBlock {
+  height: bigint;
+  timeSeconds: bigint;
+  timeNanos: number;
+}
+
+/**
+ * Genesis section "blockinfo": the last executed block of an exported chain (absent on a new chain).
+ * The chain id is not in it: it comes from InitChain.
+ */
+export interface BlockInfoGenesis {
+  last_block?: { height: string; time_seconds: string; time_nanos: number };
+}
+
 /** Records the chain id and each block's height and time: deterministic facts from the header. */
 export class BlockInfoKeeper {
   async chainId(ctx: Context): Promise<string | undefined> {
@@ -17,7 +32,17 @@ export class BlockInfoKeeper {
   }
 
   async recordBlock(ctx: Context): Promise<void> {
-    const { height, timeSeconds, timeNanos } = ctx.header;
+    this.setLastBlock(ctx, ctx.header);
+  }
+
+  async lastBlock(ctx: Context): Promise<LastBlock | undefined> {
+    const raw = await ctx.store(BLOCKINFO_MODULE).get(LAST);
+    if (!raw) return undefined;
+    const b = Buffer.from(raw);
+    return { height: b.readBigUInt64BE(0), timeSeconds: b.readBigInt64BE(8), timeNanos: b.readUInt32BE(16) };
+  }
+
+  setLastBlock(ctx: Context, { height, timeSeconds, timeNanos }: LastBlock): void {
     const last = Buffer.alloc(20);
     last.writeBigUInt64BE(height, 0);
     last.writeBigInt64BE(timeSeconds, 8);
@@ -34,12 +59,19 @@ export class BlockInfoModule implements AppModule {
   readonly name = BLOCKINFO_MODULE;
   constructor(readonly keeper: BlockInfoKeeper) {}
 
-  async initGenesis(ctx: Context): Promise<void> {
+  async initGenesis(ctx: Context, state: unknown): Promise<void> {
     this.keeper.setChainId(ctx, ctx.header.chainId);
+    const last = (state as BlockInfoGenesis | undefined)?.last_block;
+    if (last === undefined) return;
+    const ok = typeof last === "object" && last !== null && /^[0-9]{1,19}$/.test(String(last.height)) && /^-?[0-9]{1,19}$/.test(String(last.time_seconds)) &&
+      Number.isInteger(last.time_nanos) && last.time_nanos >= 0 && last.time_nanos < 1_000_000_000;
+    if (!ok) throw ErrInvalidRequest(`blockinfo genesis: last_block must be {height, time_seconds, time_nanos}, got ${JSON.stringify(last).slice(0, 200)}`);
+    this.keeper.setLastBlock(ctx, { height: BigInt(last.height), timeSeconds: BigInt(last.time_seconds), timeNanos: last.time_nanos });
   }
 
-  async exportGenesis(): Promise<Record<string, never>> {
-    return {};
+  async exportGenesis(ctx: Context): Promise<BlockInfoGenesis> {
+    const last = await this.keeper.lastBlock(ctx);
+    return last ? { last_block: { height: last.height.toString(), time_seconds: last.timeSeconds.toString(), time_nanos: last.timeNanos } } : {};
   }
 
   async beginBlock(ctx: Context): Promise<void> {

@@ -24,6 +24,8 @@ export const POI_MODULE = "poi";
 //   0x0d                          -> (unused: the old sampling beacon)
 //   0x10..0x13                    -> validators' seeds, held income, reports, stats: verification_keeper.ts
 //   0x0e                          -> consensus_params.abci.vote_extensions_enable_height from InitChain (u64 BE)
+//   0x20 | task id                -> (empty) the task was written in this block: its index entries follow at
+//                                    the end of the block; 0x21..0x26 (indexes and counts): see indexes.ts
 const PARAMS = Buffer.from([0x00]);
 const MODEL = 0x01;
 const MODEL_BYTES = 0x02;
@@ -38,6 +40,15 @@ const ACTIVE_TASK = 0x0a;
 const WORKER = 0x0b;
 const BLOCK_WORK = 0x0c;
 const VE_ENABLE_HEIGHT = Buffer.from([0x0e]);
+const TASK_CHANGED = 0x20;
+
+/** Prefixes of the records that paged queries and the indexes walk (indexes.ts, pages.ts). */
+export const RECORD_PREFIX = {
+  model: Buffer.from([MODEL]),
+  dataset: Buffer.from([DATASET]),
+  task: Buffer.from([TASK]),
+  taskChanged: Buffer.from([TASK_CHANGED]),
+} as const;
 
 const key = (prefix: number, ...parts: Uint8Array[]) => Buffer.concat([Buffer.from([prefix]), ...parts]);
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
@@ -187,13 +198,17 @@ export class PoiKeeper {
     return raw ? TaskCodec.decode(raw) : undefined;
   }
 
-  /** Writes the task and keeps the active list in step with its status. */
+  /**
+   * Writes the task and keeps the active list in step with its status. The query indexes (status,
+   * requester, worker, opened height) follow at the end of the block: indexes.ts updateTaskIndexes.
+   */
   setTask(ctx: Context, task: Task, final: boolean): void {
     const store = ctx.store(POI_MODULE);
     const id = u64(BigInt(task.id));
     store.set(key(TASK, id), TaskCodec.encode(task).finish());
     if (final) store.delete(key(ACTIVE_TASK, id));
     else store.set(key(ACTIVE_TASK, id), new Uint8Array());
+    store.set(key(TASK_CHANGED, id), new Uint8Array());
   }
 
   /** Ids of tasks that are not final, ascending: the order end-of-block processing uses. */

@@ -1,20 +1,15 @@
 import type { RequestInitChain, RequestPrepareProposal, RequestProcessProposal } from "cosmjs-types/tendermint/abci/types";
 import type { AppModule, ExtendVoteRequest, PseudoTxHandler, VerifyVoteExtensionRequest } from "../../app/module";
 import type { Context } from "../../app/context";
-import { ErrInvalidRequest } from "../../app/errors";
-import { DEFAULT_PARAMS, POI_MODULE, PoiKeeper } from "./keeper";
+import { POI_MODULE, PoiKeeper } from "./keeper";
+import { exportPoiGenesis, initPoiGenesis, type PoiGenesis } from "./genesis";
 import type { BankKeeper, ValsetKeeper } from "./expected_keepers";
 import { poiMsgHandlers } from "./msgs/msg_server";
 import { poiQueryHandlers } from "./queries";
 import { endBlockTasks, type PoiDeps } from "./abci";
 import { VerificationKeeper } from "./verification_keeper";
+import { updateTaskIndexes } from "./indexes";
 import { VerdictHooks, type VerdictSource } from "./verdict_hooks";
-import type { Params } from "./types";
-
-/** Genesis section "poi": the params (JSON, 64-bit values as decimal strings); defaults where absent. */
-export interface PoiGenesis {
-  params?: Partial<Record<keyof Params, string>>;
-}
 
 export class PoiModule implements AppModule {
   readonly name = POI_MODULE;
@@ -40,26 +35,13 @@ export class PoiModule implements AppModule {
     this.verdicts.verifier = v;
   }
 
+  /** The whole "poi/" key space, through the table in genesis.ts. */
   async initGenesis(ctx: Context, state: unknown): Promise<void> {
-    const g = (state ?? {}) as PoiGenesis;
-    const params: Params = { ...DEFAULT_PARAMS };
-    for (const k of Object.keys(DEFAULT_PARAMS).sort() as Array<keyof Params>) {
-      const v = g.params?.[k];
-      if (v === undefined) continue;
-      if (typeof v !== "string" || !/^[1-9][0-9]{0,15}$/.test(v)) throw ErrInvalidRequest(`poi genesis: params.${k} must be a positive integer string, got ${JSON.stringify(v)}`);
-      params[k] = v;
-    }
-    for (const k of ["catchBountyBps", "bondFactorBps"] as const) {
-      if (BigInt(params[k]) > 10000n) throw ErrInvalidRequest(`poi genesis: params.${k} ${params[k]} is more than 10000`);
-    }
-    if (BigInt(params.deadlineMarginBlocks) + BigInt(params.claimBlocks) + BigInt(params.verifyTimeoutBlocks) > BigInt(params.maxDeadlineBlocks)) {
-      throw ErrInvalidRequest("poi genesis: claimBlocks + verifyTimeoutBlocks + deadlineMarginBlocks exceed maxDeadlineBlocks: no task could be submitted");
-    }
-    this.keeper.setParams(ctx, params);
+    await initPoiGenesis(ctx, state);
   }
 
   async exportGenesis(ctx: Context): Promise<PoiGenesis> {
-    return { params: await this.keeper.params(ctx) };
+    return exportPoiGenesis(ctx);
   }
 
   /** Verdicts arrive only once vote extensions are on: record from which height. */
@@ -69,6 +51,7 @@ export class PoiModule implements AppModule {
 
   async endBlock(ctx: Context): Promise<void> {
     await endBlockTasks(ctx, this.deps);
+    await updateTaskIndexes(ctx); // last: after every task write of the block
   }
 
   prepareProposal(ctx: Context, req: RequestPrepareProposal): Promise<Uint8Array[]> {

@@ -1,10 +1,12 @@
 import { grpcQuery, type QueryHandler } from "../../app/module";
-import { ErrInvalidRequest, ErrNotFound } from "../../app/errors";
+import { clip, ErrInvalidRequest, ErrNotFound } from "../../app/errors";
 import { parseAddress } from "../../app/address";
+import { parsePageRequest } from "../../app/pagination";
 import { ErrDatasetNotFound, ErrModelNotFound, ErrTaskNotFound } from "./errors";
 import { itemSize, type PoiKeeper } from "./keeper";
 import type { VerificationKeeper } from "./verification_keeper";
-import { Q, type Task } from "./types";
+import { datasetsPage, modelsPage, openTasksPage, tasksPage } from "./pages";
+import { Q, TASK_STATUS_NAMES, type Task } from "./types";
 
 /** Items per DatasetItems answer: keeps a response far under CometBFT's RPC body cap. */
 const MAX_ITEMS_BYTES = 2 * 1024 * 1024;
@@ -14,23 +16,24 @@ export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKe
   return [
     grpcQuery(S + "Model", Q.ModelRequest, Q.ModelResponse, async (ctx, req) => {
       const model = await keeper.getModel(ctx, req.id);
-      if (!model) throw ErrModelNotFound(`model ${req.id}`);
+      if (!model) throw ErrModelNotFound(`model ${clip(req.id)}`);
       return { model };
     }),
     grpcQuery(S + "ModelBytes", Q.ModelRequest, Q.ModelBytesResponse, async (ctx, req) => {
       const onnx = await keeper.getModelBytes(ctx, req.id);
-      if (!onnx) throw ErrModelNotFound(`model ${req.id}`);
+      if (!onnx) throw ErrModelNotFound(`model ${clip(req.id)}`);
       return { onnx };
     }),
-    grpcQuery(S + "Models", Q.ModelsRequest, Q.ModelsResponse, async (ctx) => ({ models: await keeper.models(ctx) })),
+    grpcQuery(S + "Models", Q.ModelsRequest, Q.ModelsResponse, (ctx, req) => modelsPage(ctx, parsePageRequest(req.pagination))),
     grpcQuery(S + "Dataset", Q.DatasetRequest, Q.DatasetResponse, async (ctx, req) => {
       const dataset = await keeper.getDataset(ctx, req.id);
-      if (!dataset) throw ErrDatasetNotFound(`dataset ${req.id}`);
+      if (!dataset) throw ErrDatasetNotFound(`dataset ${clip(req.id)}`);
       return { dataset };
     }),
+    grpcQuery(S + "Datasets", Q.DatasetsRequest, Q.DatasetsResponse, (ctx, req) => datasetsPage(ctx, parsePageRequest(req.pagination))),
     grpcQuery(S + "DatasetItems", Q.DatasetItemsRequest, Q.DatasetItemsResponse, async (ctx, req) => {
       const ds = await keeper.getDataset(ctx, req.id);
-      if (!ds) throw ErrDatasetNotFound(`dataset ${req.id}`);
+      if (!ds) throw ErrDatasetNotFound(`dataset ${clip(req.id)}`);
       if (!ds.complete) throw ErrInvalidRequest(`dataset ${req.id} is not complete (${ds.chunksReceived}/${ds.numChunks} chunks)`);
       const start = BigInt(req.start);
       const count = BigInt(req.count);
@@ -42,11 +45,18 @@ export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKe
     grpcQuery(S + "Params", Q.ParamsRequest, Q.ParamsResponse, async (ctx) => ({ params: await keeper.params(ctx) })),
     grpcQuery(S + "Task", Q.TaskRequest, Q.TaskResponse, async (ctx, req) => ({ task: await task(ctx, req.id) })),
     grpcQuery(S + "Tasks", Q.TasksRequest, Q.TasksResponse, async (ctx, req) => {
-      if (req.requester) parseAddress(req.requester, "requester");
-      if (req.worker) parseAddress(req.worker, "worker");
-      const tasks = (await keeper.tasks(ctx)).filter((t) =>
-        (req.status === 0 || t.status === req.status) && (!req.requester || t.requester === req.requester) && (!req.worker || t.worker === req.worker));
-      return { tasks };
+      if (TASK_STATUS_NAMES[req.status] === undefined) throw ErrInvalidRequest(`unknown task status ${req.status}`);
+      const page = parsePageRequest(req.pagination);
+      return tasksPage(ctx, {
+        status: req.status,
+        ...(req.requester ? { requester: parseAddress(req.requester, "requester"), requesterAddress: req.requester } : {}),
+        ...(req.worker ? { worker: parseAddress(req.worker, "worker"), workerAddress: req.worker } : {}),
+      }, page);
+    }),
+    grpcQuery(S + "OpenTasks", Q.OpenTasksRequest, Q.OpenTasksResponse, async (ctx, req) => {
+      const since = BigInt(req.sinceHeight);
+      if (since < 0n) throw ErrInvalidRequest(`since_height ${since} is negative`);
+      return openTasksPage(ctx, since, parsePageRequest(req.pagination));
     }),
     grpcQuery(S + "TaskInputs", Q.TaskRequest, Q.TaskDataResponse, async (ctx, req) => {
       const t = await task(ctx, req.id);
@@ -86,7 +96,7 @@ export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKe
 
   async function task(ctx: Parameters<typeof keeper.getTask>[0], id: string): Promise<Task> {
     const t = BigInt(id) > 0n ? await keeper.getTask(ctx, BigInt(id)) : undefined;
-    if (!t) throw ErrTaskNotFound(`task ${id}`);
+    if (!t) throw ErrTaskNotFound(`task ${clip(id)}`);
     return t;
   }
 }

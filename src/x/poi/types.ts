@@ -7,6 +7,8 @@
 import * as path from "node:path";
 import * as fs from "node:fs";
 import * as protobuf from "protobufjs";
+import { DecodeError } from "../../app/errors";
+import { checkObject, checkWire } from "./int_ranges";
 
 function findProtoDir(): string {
   // src/x/poi (ts-node) or dist/src/x/poi (compiled): walk up to the folder holding proto/.
@@ -36,14 +38,29 @@ export interface PoiCodec<T> {
   fromPartial(object: Partial<T>): T;
 }
 
+/**
+ * Integers out of their field's range are refused both ways, never wrapped (int_ranges.ts): encode
+ * and fromPartial throw a RangeError; decode throws a DecodeError (app/errors.ts) naming the field.
+ */
 export function codec<T>(name: string): PoiCodec<T> {
   const type = root.lookupType(`poi.v1.${name}`);
-  const fromPartial = (object: Partial<T>) => type.toObject(type.fromObject(object as Record<string, unknown>), TO_OBJECT) as T;
+  const fromObject = (object: unknown) => {
+    checkObject(type, object);
+    return type.fromObject(object as Record<string, unknown>);
+  };
   return {
     typeUrl: `/poi.v1.${name}`,
-    encode: (message, writer) => type.encode(type.fromObject(message as Record<string, unknown>), writer),
-    decode: (input, length) => type.toObject(type.decode(input, length), TO_OBJECT) as T,
-    fromPartial,
+    encode: (message, writer) => type.encode(fromObject(message), writer),
+    decode: (input, length) => {
+      try {
+        if (input instanceof Uint8Array) checkWire(type, length === undefined ? input : input.subarray(0, length));
+        return type.toObject(type.decode(input, length), TO_OBJECT) as T;
+      } catch (err) {
+        if (err instanceof DecodeError) throw err;
+        throw new DecodeError(`${name}: ${(err as Error).message}`);
+      }
+    },
+    fromPartial: (object) => type.toObject(fromObject(object), TO_OBJECT) as T,
   };
 }
 
@@ -97,6 +114,10 @@ export interface ValidatorStats {
 }
 export interface SignedVoteExtension { validatorAddress: Uint8Array; extension: Uint8Array; signature: Uint8Array }
 export interface VerdictAggregate { height: string; round: string; votes: SignedVoteExtension[] }
+/** cosmos.base.query.v1beta1.PageRequest / PageResponse (proto/cosmos/base/query/v1beta1). */
+export interface PageRequest { key: Uint8Array; offset: string; limit: string; countTotal: boolean; reverse: boolean }
+export interface PageResponse { nextKey: Uint8Array; total: string }
+export interface OpenTask { openedHeight: string; task?: Task }
 
 export interface MsgRegisterModel { owner: string; name: string; onnx: Uint8Array; inputs: TensorSpec[]; outputs: TensorSpec[] }
 export interface MsgRegisterModelResponse { modelId: string; workUnitsPerItem: string }
@@ -145,18 +166,22 @@ export const Q = {
   ModelRequest: codec<{ id: string }>("QueryModelRequest"),
   ModelResponse: codec<{ model?: Model }>("QueryModelResponse"),
   ModelBytesResponse: codec<{ onnx: Uint8Array }>("QueryModelBytesResponse"),
-  ModelsRequest: codec<Record<string, never>>("QueryModelsRequest"),
-  ModelsResponse: codec<{ models: Model[] }>("QueryModelsResponse"),
+  ModelsRequest: codec<{ pagination?: Partial<PageRequest> }>("QueryModelsRequest"),
+  ModelsResponse: codec<{ models: Model[]; pagination?: PageResponse }>("QueryModelsResponse"),
   DatasetRequest: codec<{ id: string }>("QueryDatasetRequest"),
   DatasetResponse: codec<{ dataset?: Dataset }>("QueryDatasetResponse"),
+  DatasetsRequest: codec<{ pagination?: Partial<PageRequest> }>("QueryDatasetsRequest"),
+  DatasetsResponse: codec<{ datasets: Dataset[]; pagination?: PageResponse }>("QueryDatasetsResponse"),
   DatasetItemsRequest: codec<{ id: string; start: string; count: string }>("QueryDatasetItemsRequest"),
   DatasetItemsResponse: codec<{ data: Uint8Array }>("QueryDatasetItemsResponse"),
   ParamsRequest: codec<Record<string, never>>("QueryParamsRequest"),
   ParamsResponse: codec<{ params?: Params }>("QueryParamsResponse"),
   TaskRequest: codec<{ id: string }>("QueryTaskRequest"),
   TaskResponse: codec<{ task?: Task }>("QueryTaskResponse"),
-  TasksRequest: codec<{ status: TaskStatus; requester: string; worker: string }>("QueryTasksRequest"),
-  TasksResponse: codec<{ tasks: Task[] }>("QueryTasksResponse"),
+  TasksRequest: codec<{ status: TaskStatus; requester: string; worker: string; pagination?: Partial<PageRequest> }>("QueryTasksRequest"),
+  TasksResponse: codec<{ tasks: Task[]; pagination?: PageResponse }>("QueryTasksResponse"),
+  OpenTasksRequest: codec<{ sinceHeight: string; pagination?: Partial<PageRequest> }>("QueryOpenTasksRequest"),
+  OpenTasksResponse: codec<{ tasks: OpenTask[]; pagination?: PageResponse; height: string }>("QueryOpenTasksResponse"),
   TaskDataResponse: codec<{ data: Uint8Array }>("QueryTaskDataResponse"),
   WorkerRequest: codec<{ address: string }>("QueryWorkerRequest"),
   WorkerResponse: codec<{ stats?: WorkerStats }>("QueryWorkerResponse"),

@@ -149,11 +149,13 @@ export class VerdictHooks {
       }
       const params = await this.keeper.params(bctx);
       const total = { commitments: 0, reveals: 0, verdicts: 0, itemVerdicts: 0 };
+      // As in ProcessProposal: an extension that breaks the rules voids the aggregate.
+      for (const v of agg.votes) {
+        const problem = await extensionProblem(bctx, this.keeper, this.deps.verification, params, BigInt(agg.height), v.extension);
+        if (problem) throw ErrInvalidAggregate(`extension of ${Buffer.from(v.validatorAddress).toString("hex").toUpperCase()} breaks the rules: ${problem}`);
+      }
       for (const vote of checked) {
         if (!vote.extension) continue;
-        // ProcessProposal refuses blocks with rule-breaking extensions; replay skips them the same way.
-        const raw = agg.votes.find((v) => Buffer.from(v.validatorAddress).toString("hex").toUpperCase() === vote.validatorHex)!.extension;
-        if ((await extensionProblem(bctx, this.keeper, this.deps.verification, params, BigInt(agg.height), raw))) continue;
         const a = await applyExtension(bctx, this.deps, params, vote.validatorHex, vote.extension);
         total.commitments += a.commitments; total.reveals += a.reveals; total.verdicts += a.verdicts; total.itemVerdicts += a.itemVerdicts;
       }

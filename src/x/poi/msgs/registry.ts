@@ -1,9 +1,12 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type MsgHandler, msgHandler } from "../../../app/module";
+import { clip } from "../../../app/errors";
 import { parseAddress, formatAddress } from "../../../app/address";
 import { validateModel, ModelValidationError } from "../onnx/validate";
 import { ErrDatasetExists, ErrDatasetNotFound, ErrInvalidChunk, ErrInvalidDataset, ErrInvalidModel, ErrModelExists } from "../errors";
-import { contentId, isContentId, itemSize, POI_MODULE, type PoiKeeper } from "../keeper";
+import { contentId, isContentId, itemSize, POI_MODULE, RECORD_PREFIX, type PoiKeeper } from "../keeper";
+import { addToCount } from "../indexes";
+import { datasetId } from "../dataset_id";
 import {
   MsgRegisterModelCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec,
   MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type MsgRegisterModel, type MsgCreateDataset,
@@ -23,7 +26,7 @@ const sameSpec = (a: TensorSpec, b: { name: string; shape: number[]; dtype: stri
   a.name === b.name && a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === String(b.shape[i]));
 
 function describe(specs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string>; dtype: string }>): string {
-  return specs.map((s) => `${s.name}[${s.shape.join(",")}]:${s.dtype}`).join(", ") || "none";
+  return clip(specs.map((s) => `${s.name}[${s.shape.join(",")}]:${s.dtype}`).join(", ") || "none", 512);
 }
 
 /** Model and dataset registry: MsgRegisterModel, MsgCreateDataset, MsgUploadDatasetChunk. */
@@ -69,6 +72,7 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
         workUnitsPerItem: workUnits, sizeBytes: String(m.onnx.length), registeredHeight: ctx.header.height.toString(),
         flagged: false, flagReason: "", flaggedHeight: "0",
       }, m.onnx);
+      await addToCount(ctx.store(POI_MODULE), RECORD_PREFIX.model, 1n);
       ctx.events.emit("poi_model_registered", [["model_id", id], ["owner", formatAddress(m.ownerBytes)], ["work_units_per_item", workUnits], ["size_bytes", String(m.onnx.length)]]);
       return { typeUrl: MsgRegisterModelResponseCodec.typeUrl, value: MsgRegisterModelResponseCodec.encode({ modelId: id, workUnitsPerItem: workUnits }).finish() };
     },
@@ -82,9 +86,9 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
       const ownerBytes = parseAddress(m.owner, "owner");
       checkName(m.name, "dataset");
       if (!m.item) throw ErrInvalidDataset("item spec is missing");
-      if (m.item.dtype !== "float32") throw ErrInvalidDataset(`item dtype "${m.item.dtype}" is not supported; use float32`);
+      if (m.item.dtype !== "float32") throw ErrInvalidDataset(`item dtype "${clip(m.item.dtype)}" is not supported; use float32`);
       if (m.item.shape.length === 0 || m.item.shape.length > 8 || !m.item.shape.every((d) => /^[1-9][0-9]{0,6}$/.test(d))) {
-        throw ErrInvalidDataset(`item shape [${m.item.shape.join(",")}] must have 1..8 positive dims`);
+        throw ErrInvalidDataset(`item shape [${clip(m.item.shape.join(","))}] must have 1..8 positive dims of at most 7 digits`);
       }
       const numItems = BigInt(m.numItems);
       const perChunk = BigInt(m.itemsPerChunk);
@@ -94,7 +98,7 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
       if (chunks > BigInt(MAX_CHUNKS)) throw ErrInvalidDataset(`${chunks} chunks is more than ${MAX_CHUNKS}`);
       if (BigInt(m.chunkHashes.length) !== chunks) throw ErrInvalidDataset(`${numItems} items in chunks of ${perChunk} make ${chunks} chunks, but ${m.chunkHashes.length} chunk hashes were given`);
       if (!m.chunkHashes.every((h) => h.length === 32)) throw ErrInvalidDataset("every chunk hash must be 32 bytes (sha256)");
-      const id = Buffer.from(sha256(Buffer.concat(m.chunkHashes))).toString("hex");
+      const id = datasetId(m.item, numItems, perChunk, m.chunkHashes);
       return { ...m, ownerBytes, item: m.item, id, numItems: numItems.toString() };
     },
     signers: (m) => [m.ownerBytes],
@@ -109,6 +113,7 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
         chunksReceived: 0, itemsPerChunk: m.itemsPerChunk, complete: false, createdHeight: ctx.header.height.toString(),
       });
       for (const [i, h] of m.chunkHashes.entries()) keeper.setChunkHash(ctx, m.id, i, h);
+      await addToCount(ctx.store(POI_MODULE), RECORD_PREFIX.dataset, 1n);
       ctx.events.emit("poi_dataset_created", [["dataset_id", m.id], ["owner", formatAddress(m.ownerBytes)], ["num_items", m.numItems], ["num_chunks", String(m.chunkHashes.length)]]);
       return { typeUrl: MsgCreateDatasetResponseCodec.typeUrl, value: MsgCreateDatasetResponseCodec.encode({ datasetId: m.id, numChunks: m.chunkHashes.length }).finish() };
     },
@@ -120,7 +125,7 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
     decode(value) {
       const m = MsgUploadDatasetChunkCodec.decode(value);
       const ownerBytes = parseAddress(m.owner, "owner");
-      if (!isContentId(m.datasetId)) throw ErrInvalidChunk(`dataset id "${m.datasetId}" is not 64 hex characters`);
+      if (!isContentId(m.datasetId)) throw ErrInvalidChunk(`dataset id "${clip(m.datasetId)}" is not 64 hex characters`);
       if (m.data.length === 0) throw ErrInvalidChunk("chunk is empty");
       return { ...m, ownerBytes };
     },

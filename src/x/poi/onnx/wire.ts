@@ -8,6 +8,8 @@
  * fields to descend into, so nesting depth is fixed by the caller's code, not by the input.
  */
 
+import { DecodeError } from "../../../app/errors";
+
 export const WireType = {
   VARINT: 0,
   I64: 1,
@@ -24,8 +26,8 @@ export function wireTypeName(wt: number): string {
 }
 
 /** Malformed protobuf bytes. `where` is the message being read (e.g. "graph.node[3]"). */
-export class WireFormatError extends Error {
-  constructor(readonly where: string, problem: string) {
+export class WireFormatError extends DecodeError {
+  constructor(readonly where: string, readonly problem: string) {
     super(`${where}: ${problem}`);
     this.name = "WireFormatError";
   }
