@@ -140,6 +140,7 @@ export const POI_GENESIS_TABLE: readonly GenesisRow[] = [
   { name: "held_income", prefix: 0x11, key: [["epoch", "u64"], ["validator", "validator"]], value: u64Value },
   { name: "reports", prefix: 0x12, key: [["epoch", "u64"], ["validator", "validator"], ["task_id", "u64"], ["attempt", "u32"]], value: proto("ReportRecord") },
   { name: "validator_stats", prefix: 0x13, key: [["validator", "validator"]], value: proto("ValidatorStats") },
+  { name: "ended_attempts", prefix: 0x14, key: [["height", "u64"], ["task_id", "u64"]], value: proto("EndedAttempt") },
   // indexes.ts: derived from the tasks, exported as they are so an import is byte for byte
   { name: "tasks_written", prefix: 0x20, key: [["task_id", "u64"]], value: empty },
   { name: "task_index_entries", prefix: 0x21, key: [["task_id", "u64"]], value: hex },
