@@ -24,6 +24,7 @@ import { PoiKeeper } from "../x/poi/keeper";
 import { PoiModule } from "../x/poi/module";
 import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
+import { SigVerifyCache } from "../x/auth/sigcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
 
 export interface AppOptions {
@@ -45,7 +46,9 @@ export class PoiApp implements AbciApplication {
   readonly valset = new ValsetKeeper();
   /** Nodes attach their verifier here (poiModule.setVerifier). */
   readonly poiModule: PoiModule;
-  private readonly ante = new AnteHandler(this.accounts, this.bank);
+  /** Signature verifications remembered across CheckTx, FinalizeBlock and Recheck (x/auth/sigcache.ts). */
+  readonly sigCache = new SigVerifyCache();
+  private readonly ante = new AnteHandler(this.accounts, this.bank, this.sigCache);
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
   readonly modules: ModuleManager;
