@@ -4,14 +4,16 @@ import { runStoreBench } from "./bench-store";
 import { runSigverifyBench } from "./bench-sigverify";
 import { runBankBench } from "./bench-bank";
 import { runVerifyBench } from "./bench-verify";
+import { runAbciBench } from "./bench-abci";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   store: () => runStoreBench(),
   sigverify: () => runSigverifyBench(),
+  abci: () => runAbciBench(),
   bank: () => runBankBench(),
   verify: () => runVerifyBench(),
 };
-const ORDER = ["store", "sigverify", "bank", "verify"];
+const ORDER = ["store", "sigverify", "abci", "bank", "verify"];
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);

@@ -163,11 +163,18 @@ function encodeMeta(height: bigint, appHash: Uint8Array): Buffer {
   return m;
 }
 
+/** Work counters for benchmarks and tests; reset them freely. */
+export interface StoreStats {
+  /** LevelDB reads of the flat state: gets and range reads. */
+  dbValueReads: number;
+}
+
 /** The latest committed state, read from the flat "s" copy. Read-only. */
 class CommittedView implements KVStore {
-  constructor(private readonly db: DB) {}
+  constructor(private readonly db: DB, private readonly stats: StoreStats) {}
 
   get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.stats.dbValueReads++;
     return this.db.get(stateKey(key));
   }
 
@@ -180,6 +187,7 @@ class CommittedView implements KVStore {
   }
 
   async iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
+    this.stats.dbValueReads++;
     const rows = await this.db.iterator({ gte: stateKey(start), lt: end ? stateKey(end) : Buffer.of(STATE_PREFIX + 1) }).all();
     return rows.map(([k, v]): [Uint8Array, Uint8Array] => [k.subarray(1), v]);
   }
@@ -196,6 +204,7 @@ interface Computed {
 export class CommitStore {
   /** The state tree; exposed for benchmarks and diagnostics (its `stats` count node reads and hashes). */
   readonly tree: SparseMerkleTree;
+  readonly stats: StoreStats = { dbValueReads: 0 };
   readonly committed: KVStore;
   private readonly pending: PendingState;
   private computed: Computed | undefined;
@@ -207,7 +216,7 @@ export class CommitStore {
     nodeCacheSize: number | undefined,
   ) {
     this.tree = new SparseMerkleTree(db, nodeCacheSize);
-    this.committed = new CommittedView(db);
+    this.committed = new CommittedView(db, this.stats);
     this.pending = new PendingState(this.committed);
   }
 
