@@ -22,7 +22,11 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, frame } from "./framing";
 
 type Partial<T> = { [K in keyof T]?: T[K] };
 
-/** The application side of ABCI 2.0. Echo and Flush are answered by the server itself. */
+/**
+ * The application side of ABCI 2.0. Echo and Flush are answered by the server itself. Info and
+ * Query run beside the other calls, outside the lock: they must read committed state only, from a
+ * snapshot of one height, and never write.
+ */
 export interface AbciApplication {
   info(req: RequestInfo): Promise<Partial<ResponseInfo>>;
   initChain(req: RequestInitChain): Promise<Partial<ResponseInitChain>>;
@@ -80,8 +84,9 @@ export interface AbciServerOptions {
 
 /**
  * ABCI socket server. CometBFT opens four connections (query, snapshot, mempool, consensus);
- * each is answered strictly in request order. Requests that touch the application run under one
- * mutex, so a CheckTx or Query never observes a half-applied FinalizeBlock or Commit.
+ * each is answered strictly in request order. Requests that change or execute on application state
+ * run under one mutex, so a CheckTx never observes a half-applied FinalizeBlock or Commit; Info and
+ * Query run outside it, on committed snapshots (see AbciApplication).
  */
 export class AbciServer {
   private readonly server: net.Server;
@@ -158,8 +163,11 @@ export class AbciServer {
       return this.exception(conn, `undecodable request: ${(err as Error).message}`);
     }
     if (req.echo || req.flush) return dispatch(this.app, req);
+    // Info and Query read a committed snapshot: a query (a 4 MB model, a long task list) never holds
+    // up FinalizeBlock or Commit, and never waits for them.
+    const beside = req.info !== undefined || req.query !== undefined;
     try {
-      return await this.appLock.run(() => dispatch(this.app, req));
+      return await (beside ? dispatch(this.app, req) : this.appLock.run(() => dispatch(this.app, req)));
     } catch (err) {
       // Only reached by an application bug: request handlers turn bad input into result codes.
       // CometBFT stops when it gets an exception, which is the safe outcome for a broken state machine.

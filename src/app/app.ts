@@ -9,7 +9,7 @@ import type { Timestamp } from "cosmjs-types/google/protobuf/timestamp";
 import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta1/service";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { AbciApplication } from "../abci/server";
-import { Branch, CommitStore } from "../store/store";
+import { Branch, CommitStore, type CommittedSnapshot } from "../store/store";
 import { BlockHeader, Context, moduleStorePrefix } from "./context";
 import { ModuleManager, type AppModule, type ExtendVoteRequest, type VerifyVoteExtensionRequest } from "./module";
 import { AppError, ErrInvalidRequest, ErrNotFound, ErrOutOfGas, ErrTxTooLarge, ErrUnknownRequest, toAbciError } from "./errors";
@@ -216,8 +216,14 @@ export class PoiApp implements AbciApplication {
 
   // ---- queries ---------------------------------------------------------------------------------
 
+  /**
+   * Runs beside block execution, not under the ABCI lock: every query reads one committed height
+   * through a store snapshot, so a Commit that lands meanwhile cannot tear it, and FinalizeBlock and
+   * Commit never wait for a query (nor a query for them).
+   */
   async query(req: RequestQuery): Promise<Partial<ResponseQuery>> {
-    const height = this.store.lastHeight;
+    const snap = this.store.snapshot();
+    const height = snap.height;
     try {
       if (req.height !== 0n && req.height !== height && !req.path.startsWith("/store/")) {
         throw ErrInvalidRequest(`queries run at the latest height ${height}; height ${req.height} is only served for /store/ paths`);
@@ -225,22 +231,24 @@ export class PoiApp implements AbciApplication {
       const storeMatch = /^\/store\/([a-z0-9_]+)\/key$/.exec(req.path);
       if (storeMatch) {
         const key = Buffer.concat([moduleStorePrefix(storeMatch[1]), req.data]);
-        const res = await this.store.query(key, { height: req.height === 0n ? undefined : req.height, prove: req.prove });
+        const res = await this.store.query(key, { height: req.height === 0n ? height : req.height, prove: req.prove });
         return {
           code: 0, key, value: res.value ?? new Uint8Array(), height: res.height,
           proofOps: res.proof ? { ops: [{ type: STORE_PROOF_OP, key, data: res.proof }] } : undefined,
         };
       }
-      if (req.path === "/cosmos.tx.v1beta1.Service/Simulate") return { code: 0, value: await this.simulate(req.data), height };
+      if (req.path === "/cosmos.tx.v1beta1.Service/Simulate") return { code: 0, value: await this.simulate(req.data, snap), height };
       const handler = this.modules.queryHandler(req.path);
       if (!handler) throw ErrUnknownRequest(`no query handler for path "${req.path}"`);
-      const value = await handler.handle(this.queryContext(), req.data);
+      const value = await handler.handle(new Context(snap.kv, this.header(height, 0n, 0, new Uint8Array(), new Uint8Array()), "query"), req.data);
       return { code: 0, value, height };
     } catch (err) {
       const e = toAbciError(err);
       // CosmJS recognises a missing account by this gRPC-style text.
       const log = ErrNotFound.is(err) ? `rpc error: code = NotFound desc = ${e.log}` : e.log;
       return { code: e.code, codespace: e.codespace, log, height };
+    } finally {
+      snap.release();
     }
   }
 
@@ -253,7 +261,7 @@ export class PoiApp implements AbciApplication {
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  /** Context over committed state for queries. */
+  /** Context over the latest committed state (whatever height is latest at each read), for in-process readers. */
   queryContext(): Context {
     return new Context(this.store.committed, this.header(this.store.lastHeight, 0n, 0, new Uint8Array(), new Uint8Array()), "query");
   }
@@ -326,8 +334,8 @@ export class PoiApp implements AbciApplication {
     }
   }
 
-  /** `/cosmos.tx.v1beta1.Service/Simulate`: runs the tx on a throwaway branch of committed state. */
-  private async simulate(data: Uint8Array): Promise<Uint8Array> {
+  /** `/cosmos.tx.v1beta1.Service/Simulate`: runs the tx on a throwaway branch of the query's committed snapshot. */
+  private async simulate(data: Uint8Array, snap: CommittedSnapshot): Promise<Uint8Array> {
     let req: SimulateRequest;
     try {
       req = SimulateRequest.decode(data);
@@ -335,8 +343,8 @@ export class PoiApp implements AbciApplication {
       throw ErrInvalidRequest(`cannot decode SimulateRequest: ${(err as Error).message}`);
     }
     if (req.txBytes.length === 0) throw ErrInvalidRequest("SimulateRequest.tx_bytes is empty");
-    const header = this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array());
-    const res = await this.runTx(new Context(new Branch(this.store.committed), header, "simulate"), req.txBytes);
+    const header = this.header(snap.height + 1n, 0n, 0, new Uint8Array(), new Uint8Array());
+    const res = await this.runTx(new Context(new Branch(snap.kv), header, "simulate"), req.txBytes);
     if (res.code) throw new AppError(res.codespace ?? "", res.code, res.log ?? "", undefined);
     return SimulateResponse.encode({
       gasInfo: { gasWanted: res.gasWanted ?? 0n, gasUsed: res.gasUsed ?? 0n },
