@@ -128,7 +128,7 @@ const RICH = 1_000_000_000_000n;
 /** Can pay one 5000upoi fee, then no more: exercises "insufficient funds to pay fee". */
 const POOR = 7_000n;
 const MIN_GAS_PRICES = "0.025upoi";
-/** Smaller than the node default so that random inputs also hit "tx too large". */
+/** The chain's max_tx_bytes (and the node's): small, so that random inputs also hit "tx too large". */
 const MAX_TX_BYTES = 1800;
 const GAS = 200_000n;
 const FEE = 5_000n; // 0.025upoi x 200000
@@ -654,7 +654,10 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
     const recipients = [...Array.from({ length: 3 }, () => toBech32("poi", rng.bytes(20))), toBech32("poi", rng.bytes(32)), ...rich];
     const genesisBalances = [...rich.map((a) => [a, RICH] as const), [poor, POOR] as const];
     const totalSupply = genesisBalances.reduce((s, [, v]) => s + v, 0n);
-    const appState = { bank: { balances: genesisBalances.map(([address, amount]) => ({ address, coins: [{ denom: DENOM, amount: amount.toString() }] })) } };
+    const appState = {
+      auth: { params: { max_tx_bytes: String(MAX_TX_BYTES) } },
+      bank: { balances: genesisBalances.map(([address, amount]) => ({ address, coins: [{ denom: DENOM, amount: amount.toString() }] })) },
+    };
 
     const open = async (name: string) => { const d = tmpHome(name); dirs.push(d); return PoiApp.open(d, { minGasPrices: MIN_GAS_PRICES, maxTxBytes: MAX_TX_BYTES }); };
     const app = await open("fuzz-app");

@@ -28,7 +28,11 @@ import { SigVerifyCache } from "../x/auth/sigcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
 
 export interface AppOptions {
-  /** Largest tx accepted into the mempool or a block. */
+  /**
+   * This node's cap on txs entering its mempool (CheckTx only; default 1 MiB). It can only make
+   * CheckTx stricter: what a block may hold is the chain's max_tx_bytes param (x/auth), the same on
+   * every node.
+   */
   maxTxBytes?: number;
   /** This node's mempool floor, e.g. "0.025upoi" (CheckTx only; never part of consensus). */
   minGasPrices?: string;
@@ -290,7 +294,11 @@ export class PoiApp implements AbciApplication {
     const anteCtx = ctx.withKV(anteBranch);
     let tx: DecodedTx;
     try {
-      if (txBytes.length > this.maxTxBytes) throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.maxTxBytes}`);
+      const chainMax = await this.accounts.maxTxBytes(ctx);
+      if (BigInt(txBytes.length) > chainMax) throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${chainMax} (chain param max_tx_bytes)`);
+      if (ctx.mode === "check" && txBytes.length > this.maxTxBytes) {
+        throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.maxTxBytes} (this node's max_tx_bytes)`);
+      }
       tx = decodeTx(txBytes, (typeUrl) => this.modules.msgHandler(typeUrl), ctx.mode === "simulate");
       gasWanted = tx.gasLimit;
       gas = meter(tx.gasLimit);
