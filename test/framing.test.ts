@@ -74,12 +74,12 @@ describe("ABCI socket server", () => {
   // The server answers Echo and Flush itself; these tests never reach the app.
   const app = new Proxy({}, { get: () => () => { throw new Error("app must not be called"); } }) as AbciApplication;
 
-  async function withServer(maxFrameBytes: number, fn: (port: number, logs: string[]) => Promise<void>): Promise<void> {
+  async function withServer(maxFrameBytes: number, fn: (port: number, logs: string[], server: AbciServer) => Promise<void>): Promise<void> {
     const logs: string[] = [];
     const server = new AbciServer(app, { maxFrameBytes, log: (m) => logs.push(m) });
     await server.listen("tcp://127.0.0.1:0");
     const port = ((server as unknown as { server: net.Server }).server.address() as net.AddressInfo).port;
-    try { await fn(port, logs); } finally { await server.close(); }
+    try { await fn(port, logs, server); } finally { await server.close(); }
   }
 
   function collect(sock: net.Socket, count: number): Promise<Response[]> {
@@ -108,6 +108,27 @@ describe("ABCI socket server", () => {
       const res = await got;
       res.slice(0, 20).forEach((r, i) => assert.equal(r.echo?.message, `m${i}`));
       assert.ok(res[20].flush);
+      sock.destroy();
+    });
+  });
+
+  it("coalesces the responses to a pipelined batch into one socket write, still in order", async () => {
+    await withServer(1 << 20, async (port, _logs, server) => {
+      const sock = net.connect(port, "127.0.0.1");
+      await new Promise((r) => sock.once("connect", r));
+      const reqs = [...Array.from({ length: 50 }, (_, i) => Request.fromPartial({ echo: { message: `b${i}` } })), Request.fromPartial({ flush: {} })];
+      const got = collect(sock, reqs.length);
+      sock.write(Buffer.concat(reqs.map((r) => frame(Request.encode(r).finish()))));
+      const res = await got;
+      res.slice(0, 50).forEach((r, i) => assert.equal(r.echo?.message, `b${i}`));
+      assert.ok(res[50].flush);
+      assert.equal(server.stats.responses, 51);
+      assert.ok(server.stats.writes <= 2, `${server.stats.writes} writes for 51 responses`);
+      // A lone request later is answered at once, in its own write.
+      sock.removeAllListeners("data");
+      const one = collect(sock, 1);
+      sock.write(frame(Request.encode(Request.fromPartial({ echo: { message: "later" } })).finish()));
+      assert.equal((await one)[0].echo?.message, "later");
       sock.destroy();
     });
   });
