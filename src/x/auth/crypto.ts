@@ -16,6 +16,7 @@ import * as nodeCrypto from "node:crypto";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ripemd160 } from "@noble/hashes/legacy.js";
+import { GenerationCache } from "../../util/gen-cache";
 
 export const SECP256K1_PUBKEY_LENGTH = 33;
 export const SECP256K1_SIGNATURE_LENGTH = 64;
@@ -63,6 +64,9 @@ function isCanonicalLowSSignature(sig: unknown): sig is Uint8Array {
   return true;
 }
 
+/** Addresses of the keys in use (the ante handler derives one per signer per tx), bounded. */
+const addressCache = new GenerationCache<Uint8Array>(20_000);
+
 /** Cosmos account address: ripemd160(sha256(compressed pubkey)), 20 bytes. */
 export function addressFromPubkey(pubkey33: Uint8Array): Uint8Array {
   if (!(pubkey33 instanceof Uint8Array)) {
@@ -78,7 +82,13 @@ export function addressFromPubkey(pubkey33: Uint8Array): Uint8Array {
       `addressFromPubkey: invalid secp256k1 pubkey prefix 0x${pubkey33[0].toString(16).padStart(2, "0")}, expected 0x02 or 0x03 (compressed)`,
     );
   }
-  return ripemd160(sha256(pubkey33));
+  const id = Buffer.from(pubkey33.buffer, pubkey33.byteOffset, pubkey33.length).toString("latin1");
+  let address = addressCache.get(id);
+  if (address === undefined) {
+    address = ripemd160(sha256(pubkey33));
+    addressCache.set(id, address);
+  }
+  return Uint8Array.from(address); // a copy: callers may keep or edit it
 }
 
 // ---------------------------------------------------------------------------
