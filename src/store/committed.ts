@@ -81,23 +81,30 @@ async function readRange(db: DB, start: Uint8Array, end: Uint8Array | undefined,
 }
 
 /**
- * The latest committed state, whatever height that is when each read runs. Read-only. Gets are
- * served from the value cache when they can (no LevelDB round trip, no wait on the thread pool).
+ * Reads of committed state, read-only. Gets are served from the value cache when it holds the
+ * height being read (no LevelDB round trip, no wait on the thread pool).
  */
-export class CommittedView implements KVStore {
-  constructor(private readonly db: DB, private readonly cache: ValueCache, private readonly stats: StoreStats) {}
+abstract class CommittedReader implements KVStore {
+  constructor(protected readonly db: DB, protected readonly cache: ValueCache, private readonly stats: StoreStats) {}
+
+  /** The LevelDB snapshot to read, if pinned to one height. */
+  protected abstract get snapshot(): AbstractSnapshot | undefined;
+  /** The height the value cache must be at for its entries to answer this reader. */
+  protected abstract get height(): bigint;
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
     const id = toId(key);
-    const hit = this.cache.get(id);
-    if (hit !== undefined) {
-      this.stats.cachedValueReads++;
-      return hit === null ? undefined : Uint8Array.from(hit); // a copy: callers cannot edit the cache
+    const height = this.height;
+    if (this.cache.version === height) {
+      const hit = this.cache.get(id);
+      if (hit !== undefined) {
+        this.stats.cachedValueReads++;
+        return hit === null ? undefined : Uint8Array.from(hit); // a copy: callers cannot edit the cache
+      }
     }
     this.stats.dbValueReads++;
-    const version = this.cache.version;
-    const value = await this.db.get(stateKey(key));
-    this.cache.fill(id, value, version);
+    const value = await this.db.get(stateKey(key), { snapshot: this.snapshot });
+    this.cache.fill(id, value, height);
     return value;
   }
 
@@ -111,7 +118,18 @@ export class CommittedView implements KVStore {
 
   iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
     this.stats.dbValueReads++;
-    return readRange(this.db, start, end);
+    return readRange(this.db, start, end, this.snapshot);
+  }
+}
+
+/** The latest committed state, whatever height that is when each read runs. */
+export class CommittedView extends CommittedReader {
+  protected get snapshot(): undefined {
+    return undefined;
+  }
+
+  protected get height(): bigint {
+    return this.cache.version;
   }
 }
 
@@ -147,39 +165,16 @@ export interface CommittedSnapshot {
  * change what it returns (no torn reads across heights). The value cache is used only while it
  * still holds this height.
  */
-export class SnapshotView implements KVStore {
-  constructor(
-    private readonly db: DB,
-    private readonly handle: SnapshotHandle,
-    private readonly cache: ValueCache,
-    private readonly stats: StoreStats,
-  ) {}
-
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const id = toId(key);
-    if (this.cache.version === this.handle.height) {
-      const hit = this.cache.get(id);
-      if (hit !== undefined) {
-        this.stats.cachedValueReads++;
-        return hit === null ? undefined : Uint8Array.from(hit);
-      }
-    }
-    this.stats.dbValueReads++;
-    const value = await this.db.get(stateKey(key), { snapshot: this.handle.snapshot });
-    this.cache.fill(id, value, this.handle.height);
-    return value;
+export class SnapshotView extends CommittedReader {
+  constructor(db: DB, private readonly handle: SnapshotHandle, cache: ValueCache, stats: StoreStats) {
+    super(db, cache, stats);
   }
 
-  set(): void {
-    readOnly();
+  protected get snapshot(): AbstractSnapshot {
+    return this.handle.snapshot;
   }
 
-  delete(): void {
-    readOnly();
-  }
-
-  iterate(start: Uint8Array, end?: Uint8Array): Promise<Array<[Uint8Array, Uint8Array]>> {
-    this.stats.dbValueReads++;
-    return readRange(this.db, start, end, this.handle.snapshot);
+  protected get height(): bigint {
+    return this.handle.height;
   }
 }
