@@ -133,6 +133,47 @@ describe("ABCI socket server", () => {
     });
   });
 
+  it("a Query in progress holds up neither FinalizeBlock nor Commit on another connection; CheckTx still waits for FinalizeBlock", async () => {
+    let releaseQuery = () => {};
+    const queryGate = new Promise<void>((r) => { releaseQuery = r; });
+    const order: string[] = [];
+    const slowApp = {
+      async query() { order.push("query start"); await queryGate; order.push("query end"); return { code: 0 }; },
+      async finalizeBlock() { order.push("finalize start"); await new Promise((r) => setTimeout(r, 20)); order.push("finalize end"); return {}; },
+      async commit() { order.push("commit"); return {}; },
+      async checkTx() { order.push("checkTx"); return { code: 0 }; },
+    } as unknown as AbciApplication;
+    const server = new AbciServer(slowApp, { log: () => undefined });
+    await server.listen("tcp://127.0.0.1:0");
+    const port = ((server as unknown as { server: net.Server }).server.address() as net.AddressInfo).port;
+    const conn = async () => { const c = net.connect(port, "127.0.0.1"); await new Promise((r) => c.once("connect", r)); return c; };
+    const send = (c: net.Socket, r: Request) => c.write(frame(Request.encode(r).finish()));
+    try {
+      const [queryConn, mempoolConn, consensusConn] = [await conn(), await conn(), await conn()];
+      const queryAnswer = collect(queryConn, 1);
+      send(queryConn, Request.fromPartial({ query: { path: "/slow" } }));
+      await new Promise((r) => setTimeout(r, 20));
+      const consensusAnswers = collect(consensusConn, 2);
+      send(consensusConn, Request.fromPartial({ finalizeBlock: {} }));
+      send(consensusConn, Request.fromPartial({ commit: {} }));
+      await new Promise((r) => setTimeout(r, 5));
+      const checkAnswer = collect(mempoolConn, 1);
+      send(mempoolConn, Request.fromPartial({ checkTx: { tx: Uint8Array.of(1) } }));
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("FinalizeBlock/Commit not answered while a query was running")), 3000));
+      const answers = await Promise.race([consensusAnswers, timeout]);
+      assert.ok(answers[0].finalizeBlock && answers[1].commit, "FinalizeBlock and Commit answered while the query is still running");
+      assert.ok((await checkAnswer)[0].checkTx);
+      // CheckTx arrived during FinalizeBlock: it waited for it (the lock), then went before the Commit queued after it.
+      assert.deepEqual(order, ["query start", "finalize start", "finalize end", "checkTx", "commit"]);
+      releaseQuery();
+      assert.ok((await queryAnswer)[0].query);
+      for (const c of [queryConn, mempoolConn, consensusConn]) c.destroy();
+    } finally {
+      releaseQuery();
+      await server.close();
+    }
+  });
+
   it("closes a connection that announces an oversized frame, with a clear log line", async () => {
     await withServer(1000, async (port, logs) => {
       const sock = net.connect(port, "127.0.0.1");
