@@ -7,16 +7,18 @@ import { runBankBench } from "./bench-bank";
 import { runVerifyBench } from "./bench-verify";
 import { runTrainBench } from "./bench-train";
 import { parseThroughputArgs, runThroughputBench, THROUGHPUT_USAGE } from "./bench-throughput";
+import { runAbciBench } from "./bench-abci";
 
 const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
   store: () => runStoreBench(),
   sigverify: () => runSigverifyBench(),
+  abci: () => runAbciBench(),
   bank: () => runBankBench(),
   verify: () => runVerifyBench(),
   train: () => runTrainBench(),
   throughput: (options) => runThroughputBench(parseThroughputArgs(options)),
 };
-const DEFAULT = ["store", "sigverify", "bank", "verify", "train"];
+const DEFAULT = ["store", "sigverify", "abci", "bank", "verify", "train"];
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

@@ -86,6 +86,32 @@ describe("PoiApp over ABCI (in process)", () => {
     await app.close();
   });
 
+  it("max_tx_bytes is a chain param (genesis, export): blocks obey it alone; the node's setting only tightens CheckTx", async () => {
+    const d = tmpHome("app");
+    dirs.push(d);
+    const app = await PoiApp.open(d, { maxTxBytes: 1000 });
+    await app.initChain(initReq({ ...genesis, auth: { params: { max_tx_bytes: "2000" } } }));
+    await app.finalizeBlock(block(1n)); // genesis state is committed with block 1
+    await app.commit();
+    const junk = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
+    const check = async (n: number) => (await app.checkTx({ tx: junk(n), type: 0 }));
+    assert.equal((await check(1500)).code, 21);
+    assert.match((await check(1500)).log!, /limit 1000 \(this node's max_tx_bytes\)/);
+    assert.match((await check(2500)).log!, /limit 2000 \(chain param max_tx_bytes\)/);
+    const res = await app.finalizeBlock(block(2n, [junk(1500), junk(2500)]));
+    // 1500 bytes passes the size check in a block (and fails to decode); 2500 does not.
+    assert.deepEqual(res.txResults!.map((r) => r.code), [2, 21]);
+    await app.commit();
+    const auth = app.modules.module("auth")!;
+    assert.deepEqual((await auth.exportGenesis(app.queryContext()) as { params: unknown }).params, { max_tx_bytes: "2000" });
+    await app.close();
+    for (const bad of ["0", "-1", "1.5", 2000, "104857601"]) {
+      const other = await open();
+      await assert.rejects(other.initChain(initReq({ ...genesis, auth: { params: { max_tx_bytes: bad } } })), /params\.max_tx_bytes must be an integer string/);
+      await other.close();
+    }
+  });
+
   it("refuses a genesis with a bad address, naming it", async () => {
     const app = await open();
     await assert.rejects(app.initChain(initReq({ bank: { balances: [{ address: "cosmos1xyz", coins: [{ denom: "upoi", amount: "1" }] }] } })), /bank genesis balance address "cosmos1xyz"/);

@@ -17,12 +17,17 @@ import { MsgSend } from "cosmjs-types/cosmos/bank/v1beta1/tx";
 import {
   addressFromPubkey,
   clearNativeKeyCache,
+  libsecp256k1Available,
   nativeKeyCacheSize,
   NATIVE_KEY_CACHE_MAX,
   verifySecp256k1,
+  verifySecp256k1Libsecp,
   verifySecp256k1Native,
   verifySecp256k1Noble,
 } from "../src/x/auth/crypto";
+
+/** libsecp256k1 joins the comparisons where its native addon loads (the `secp256k1` package). */
+const LIBSECP = libsecp256k1Available();
 
 // NB: always pass an explicit limit to fromBech32. @cosmjs/encoding 0.39.0 defaults
 // limit=Infinity, which @scure/base >= 2.3 (2.4.0 installed) rejects with
@@ -164,6 +169,7 @@ describe("x/auth crypto", () => {
       const stats = new Map<string, { total: number; nativeTrue: number; nobleTrue: number }>();
       let disagreements = 0;
       let unexpected = 0;
+      let libsecpTrue = 0;
       let totalChecks = 0;
       let openSslAcceptedHighS = 0;
       let nobleLaxAcceptedHighS = 0;
@@ -184,6 +190,24 @@ describe("x/auth crypto", () => {
         } catch (e) {
           failures.push(`case ${caseNo} ${label}: noble threw ${String(e)}`);
           noble = !expected;
+        }
+        let libsecp = native;
+        if (LIBSECP) {
+          try {
+            libsecp = verifySecp256k1Libsecp(pub, msg, sig);
+          } catch (e) {
+            failures.push(`case ${caseNo} ${label}: libsecp256k1 threw ${String(e)}`);
+            libsecp = !expected;
+          }
+          if (libsecp) libsecpTrue++;
+          if (libsecp !== native || libsecp !== noble) {
+            disagreements++;
+            if (failures.length < 20) failures.push(`case ${caseNo} ${label}: libsecp256k1=${libsecp} native=${native} noble=${noble}`);
+          }
+          if (libsecp !== expected) {
+            unexpected++;
+            if (failures.length < 20) failures.push(`case ${caseNo} ${label}: expected ${expected}, libsecp256k1=${libsecp}`);
+          }
         }
         totalChecks++;
         const st = stats.get(label) ?? { total: 0, nativeTrue: 0, nobleTrue: 0 };
@@ -297,6 +321,7 @@ describe("x/auth crypto", () => {
       const table = [...stats.entries()].map(([k, v]) => `${k.padEnd(38)} n=${v.total} nativeTrue=${v.nativeTrue} nobleTrue=${v.nobleTrue}`);
       console.log(
         `      differential: ${CASES} cases, ${totalChecks} checks, disagreements=${disagreements}, unexpected=${unexpected}\n` +
+          `      libsecp256k1: ${LIBSECP ? `compared on every check, accepted ${libsecpTrue}` : "not installed (package secp256k1): OpenSSL and noble only"}\n` +
           `      high-S forms: noble(lowS:false) accepted ${nobleLaxAcceptedHighS}/${highSCases}; raw OpenSSL accepted ${openSslAcceptedHighS}/200 (our wrapper rejects all)\n` +
           table.map((l) => "        " + l).join("\n"),
       );
@@ -306,6 +331,7 @@ describe("x/auth crypto", () => {
       assert.equal(unexpected, 0);
       assert.equal(stats.get("valid")?.nativeTrue, CASES);
       assert.equal(stats.get("valid")?.nobleTrue, CASES);
+      if (LIBSECP) assert.equal(libsecpTrue, CASES, "libsecp256k1 accepts exactly the valid signatures");
       // The high-S mutation must be a genuinely valid-but-malleated signature, otherwise
       // the high-S rejection check would be vacuous.
       assert.equal(nobleLaxAcceptedHighS, highSCases);
@@ -320,6 +346,7 @@ describe("x/auth crypto", () => {
             const args = [a, b, c] as [Uint8Array, Uint8Array, Uint8Array];
             assert.equal(verifySecp256k1Native(...args), false);
             assert.equal(verifySecp256k1Noble(...args), false);
+            assert.equal(verifySecp256k1Libsecp(...args), false);
           }
         }
       }
@@ -337,7 +364,7 @@ describe("x/auth crypto", () => {
       const pv = big.subarray(7, 40);
       const sv = big.subarray(50, 114);
       const mv = big.subarray(120, 120 + msg.length);
-      for (const f of [verifySecp256k1Native, verifySecp256k1Noble]) {
+      for (const f of [verifySecp256k1Native, verifySecp256k1Noble, ...(LIBSECP ? [verifySecp256k1Libsecp] : [])]) {
         assert.equal(f(pv, mv, sv), true);
         assert.equal(f(Buffer.from(pub), Buffer.from(msg), Buffer.from(sig)), true);
       }
@@ -366,8 +393,9 @@ describe("x/auth crypto", () => {
       clearNativeKeyCache();
     });
 
-    it("default verifySecp256k1 is the native implementation", () => {
-      assert.equal(verifySecp256k1, verifySecp256k1Native);
+    it("default verifySecp256k1 is libsecp256k1 where it loads, else OpenSSL", () => {
+      assert.equal(verifySecp256k1, LIBSECP ? verifySecp256k1Libsecp : verifySecp256k1Native);
+      if (!LIBSECP) assert.equal(verifySecp256k1Libsecp(new Uint8Array(33), new Uint8Array(1), new Uint8Array(64)), false);
     });
   });
 
@@ -410,6 +438,7 @@ describe("x/auth crypto", () => {
 
       assert.equal(verifySecp256k1Native(pub, signBytes, sig), true);
       assert.equal(verifySecp256k1Noble(pub, signBytes, sig), true);
+      if (LIBSECP) assert.equal(verifySecp256k1Libsecp(pub, signBytes, sig), true);
       assert.equal(verifySecp256k1(pub, signBytes, sig), true);
 
       // Tampering with any SignDoc field must break verification.
@@ -419,6 +448,7 @@ describe("x/auth crypto", () => {
         makeSignBytes({ ...signed, bodyBytes: flipBit(signed.bodyBytes, 5) }),
       ];
       for (const t of tampered) {
+        assert.equal(verifySecp256k1Libsecp(pub, t, sig), false);
         assert.equal(verifySecp256k1Native(pub, t, sig), false);
         assert.equal(verifySecp256k1Noble(pub, t, sig), false);
       }

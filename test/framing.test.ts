@@ -74,12 +74,12 @@ describe("ABCI socket server", () => {
   // The server answers Echo and Flush itself; these tests never reach the app.
   const app = new Proxy({}, { get: () => () => { throw new Error("app must not be called"); } }) as AbciApplication;
 
-  async function withServer(maxFrameBytes: number, fn: (port: number, logs: string[]) => Promise<void>): Promise<void> {
+  async function withServer(maxFrameBytes: number, fn: (port: number, logs: string[], server: AbciServer) => Promise<void>): Promise<void> {
     const logs: string[] = [];
     const server = new AbciServer(app, { maxFrameBytes, log: (m) => logs.push(m) });
     await server.listen("tcp://127.0.0.1:0");
     const port = ((server as unknown as { server: net.Server }).server.address() as net.AddressInfo).port;
-    try { await fn(port, logs); } finally { await server.close(); }
+    try { await fn(port, logs, server); } finally { await server.close(); }
   }
 
   function collect(sock: net.Socket, count: number): Promise<Response[]> {
@@ -110,6 +110,68 @@ describe("ABCI socket server", () => {
       assert.ok(res[20].flush);
       sock.destroy();
     });
+  });
+
+  it("coalesces the responses to a pipelined batch into one socket write, still in order", async () => {
+    await withServer(1 << 20, async (port, _logs, server) => {
+      const sock = net.connect(port, "127.0.0.1");
+      await new Promise((r) => sock.once("connect", r));
+      const reqs = [...Array.from({ length: 50 }, (_, i) => Request.fromPartial({ echo: { message: `b${i}` } })), Request.fromPartial({ flush: {} })];
+      const got = collect(sock, reqs.length);
+      sock.write(Buffer.concat(reqs.map((r) => frame(Request.encode(r).finish()))));
+      const res = await got;
+      res.slice(0, 50).forEach((r, i) => assert.equal(r.echo?.message, `b${i}`));
+      assert.ok(res[50].flush);
+      assert.equal(server.stats.responses, 51);
+      assert.ok(server.stats.writes <= 2, `${server.stats.writes} writes for 51 responses`);
+      // A lone request later is answered at once, in its own write.
+      sock.removeAllListeners("data");
+      const one = collect(sock, 1);
+      sock.write(frame(Request.encode(Request.fromPartial({ echo: { message: "later" } })).finish()));
+      assert.equal((await one)[0].echo?.message, "later");
+      sock.destroy();
+    });
+  });
+
+  it("a Query in progress holds up neither FinalizeBlock nor Commit on another connection; CheckTx still waits for FinalizeBlock", async () => {
+    let releaseQuery = () => {};
+    const queryGate = new Promise<void>((r) => { releaseQuery = r; });
+    const order: string[] = [];
+    const slowApp = {
+      async query() { order.push("query start"); await queryGate; order.push("query end"); return { code: 0 }; },
+      async finalizeBlock() { order.push("finalize start"); await new Promise((r) => setTimeout(r, 20)); order.push("finalize end"); return {}; },
+      async commit() { order.push("commit"); return {}; },
+      async checkTx() { order.push("checkTx"); return { code: 0 }; },
+    } as unknown as AbciApplication;
+    const server = new AbciServer(slowApp, { log: () => undefined });
+    await server.listen("tcp://127.0.0.1:0");
+    const port = ((server as unknown as { server: net.Server }).server.address() as net.AddressInfo).port;
+    const conn = async () => { const c = net.connect(port, "127.0.0.1"); await new Promise((r) => c.once("connect", r)); return c; };
+    const send = (c: net.Socket, r: Request) => c.write(frame(Request.encode(r).finish()));
+    try {
+      const [queryConn, mempoolConn, consensusConn] = [await conn(), await conn(), await conn()];
+      const queryAnswer = collect(queryConn, 1);
+      send(queryConn, Request.fromPartial({ query: { path: "/slow" } }));
+      await new Promise((r) => setTimeout(r, 20));
+      const consensusAnswers = collect(consensusConn, 2);
+      send(consensusConn, Request.fromPartial({ finalizeBlock: {} }));
+      send(consensusConn, Request.fromPartial({ commit: {} }));
+      await new Promise((r) => setTimeout(r, 5));
+      const checkAnswer = collect(mempoolConn, 1);
+      send(mempoolConn, Request.fromPartial({ checkTx: { tx: Uint8Array.of(1) } }));
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("FinalizeBlock/Commit not answered while a query was running")), 3000));
+      const answers = await Promise.race([consensusAnswers, timeout]);
+      assert.ok(answers[0].finalizeBlock && answers[1].commit, "FinalizeBlock and Commit answered while the query is still running");
+      assert.ok((await checkAnswer)[0].checkTx);
+      // CheckTx arrived during FinalizeBlock: it waited for it (the lock), then went before the Commit queued after it.
+      assert.deepEqual(order, ["query start", "finalize start", "finalize end", "checkTx", "commit"]);
+      releaseQuery();
+      assert.ok((await queryAnswer)[0].query);
+      for (const c of [queryConn, mempoolConn, consensusConn]) c.destroy();
+    } finally {
+      releaseQuery();
+      await server.close();
+    }
   });
 
   it("closes a connection that announces an oversized frame, with a clear log line", async () => {

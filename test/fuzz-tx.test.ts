@@ -129,7 +129,10 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
     const recipients = [...Array.from({ length: 3 }, () => toBech32("poi", rng.bytes(20))), toBech32("poi", rng.bytes(32)), ...rich];
     const genesisBalances = [...rich.map((a) => [a, RICH] as const), [poor, POOR] as const];
     const totalSupply = genesisBalances.reduce((s, [, v]) => s + v, 0n);
-    const appState = { bank: { balances: genesisBalances.map(([address, amount]) => ({ address, coins: [{ denom: DENOM, amount: amount.toString() }] })) } };
+    const appState = {
+      auth: { params: { max_tx_bytes: String(MAX_TX_BYTES) } },
+      bank: { balances: genesisBalances.map(([address, amount]) => ({ address, coins: [{ denom: DENOM, amount: amount.toString() }] })) },
+    };
 
     const open = async (name: string) => { const d = tmpHome(name); dirs.push(d); return PoiApp.open(d, { minGasPrices: MIN_GAS_PRICES, maxTxBytes: MAX_TX_BYTES }); };
     const app = await open("fuzz-app");

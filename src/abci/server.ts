@@ -22,7 +22,11 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, frame } from "./framing";
 
 type Partial<T> = { [K in keyof T]?: T[K] };
 
-/** The application side of ABCI 2.0. Echo and Flush are answered by the server itself. */
+/**
+ * The application side of ABCI 2.0. Echo and Flush are answered by the server itself. Info and
+ * Query run beside the other calls, outside the lock: they must read committed state only, from a
+ * snapshot of one height, and never write.
+ */
 export interface AbciApplication {
   info(req: RequestInfo): Promise<Partial<ResponseInfo>>;
   initChain(req: RequestInitChain): Promise<Partial<ResponseInitChain>>;
@@ -80,8 +84,9 @@ export interface AbciServerOptions {
 
 /**
  * ABCI socket server. CometBFT opens four connections (query, snapshot, mempool, consensus);
- * each is answered strictly in request order. Requests that touch the application run under one
- * mutex, so a CheckTx or Query never observes a half-applied FinalizeBlock or Commit.
+ * each is answered strictly in request order. Requests that change or execute on application state
+ * run under one mutex, so a CheckTx never observes a half-applied FinalizeBlock or Commit; Info and
+ * Query run outside it, on committed snapshots (see AbciApplication).
  */
 export class AbciServer {
   private readonly server: net.Server;
@@ -90,6 +95,8 @@ export class AbciServer {
   private readonly maxFrameBytes: number;
   private readonly log: Logger;
   private connections = 0;
+  /** Responses sent and socket writes (syscalls) used for them, over every connection. */
+  readonly stats = { responses: 0, writes: 0 };
 
   constructor(private readonly app: AbciApplication, opts: AbciServerOptions = {}) {
     this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -127,6 +134,23 @@ export class AbciServer {
     // Responses go out in request order: each request's handling is chained after the previous one.
     let chain: Promise<void> = Promise.resolve();
     let closed = false;
+    // Responses ready in the same turn of the event loop (a pipelined run of CheckTx answered from
+    // memory, a batch ending in Flush) leave in one write: cork at the first, uncork once the turn's
+    // work is done. Nothing waits for later input, so no response is delayed past its turn.
+    let corked = false;
+    const send = (bytes: Uint8Array) => {
+      this.stats.responses++;
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        setImmediate(() => {
+          corked = false;
+          this.stats.writes++;
+          socket.uncork();
+        });
+      }
+      socket.write(bytes);
+    };
 
     socket.on("data", (chunk) => {
       let messages: Uint8Array[];
@@ -142,7 +166,7 @@ export class AbciServer {
         chain = chain.then(async () => {
           if (closed) return;
           const res = await this.handle(id, bytes);
-          if (!closed) socket.write(frame(Response.encode(res).finish()));
+          if (!closed) send(frame(Response.encode(res).finish()));
         });
       }
     });
@@ -158,8 +182,11 @@ export class AbciServer {
       return this.exception(conn, `undecodable request: ${(err as Error).message}`);
     }
     if (req.echo || req.flush) return dispatch(this.app, req);
+    // Info and Query read a committed snapshot: a query (a 4 MB model, a long task list) never holds
+    // up FinalizeBlock or Commit, and never waits for them.
+    const beside = req.info !== undefined || req.query !== undefined;
     try {
-      return await this.appLock.run(() => dispatch(this.app, req));
+      return await (beside ? dispatch(this.app, req) : this.appLock.run(() => dispatch(this.app, req)));
     } catch (err) {
       // Only reached by an application bug: request handlers turn bad input into result codes.
       // CometBFT stops when it gets an exception, which is the safe outcome for a broken state machine.

@@ -1,9 +1,21 @@
 import { fromBech32, toBech32 } from "@cosmjs/encoding";
 import { ADDRESS_PREFIX } from "./params";
 import { clip, ErrInvalidAddress } from "./errors";
+import { GenerationCache } from "../util/gen-cache";
+
+/**
+ * bech32 both ways for the addresses in use: a tx formats its signer's and recipients' addresses
+ * several times (events, account records) and parses those in its messages. Bounded; the strings
+ * and bytes are pure functions of each other, so a hit is exactly what recomputing gives.
+ */
+const ADDRESS_CACHE_ENTRIES = 20_000;
+const formatted = new GenerationCache<string>(ADDRESS_CACHE_ENTRIES);
+const parsed = new GenerationCache<Uint8Array>(ADDRESS_CACHE_ENTRIES);
 
 /** Decodes a bech32 account address with our prefix; throws ErrInvalidAddress naming the problem. */
 export function parseAddress(address: string, field = "address"): Uint8Array {
+  const hit = parsed.get(address);
+  if (hit !== undefined) return Uint8Array.from(hit); // a copy: callers may keep or edit it
   let decoded: { prefix: string; data: Uint8Array };
   try {
     decoded = fromBech32(address, 90); // explicit limit: cosmjs 0.39 default (Infinity) breaks with @scure/base 2.4
@@ -12,9 +24,16 @@ export function parseAddress(address: string, field = "address"): Uint8Array {
   }
   if (decoded.prefix !== ADDRESS_PREFIX) throw ErrInvalidAddress(`${field} "${clip(address)}" has prefix "${clip(decoded.prefix)}", want "${ADDRESS_PREFIX}"`);
   if (decoded.data.length !== 20 && decoded.data.length !== 32) throw ErrInvalidAddress(`${field} "${clip(address)}" has ${decoded.data.length} bytes, want 20 or 32`);
+  parsed.set(address, Uint8Array.from(decoded.data));
   return decoded.data;
 }
 
 export function formatAddress(bytes: Uint8Array): string {
-  return toBech32(ADDRESS_PREFIX, bytes);
+  const id = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  let address = formatted.get(id);
+  if (address === undefined) {
+    address = toBech32(ADDRESS_PREFIX, bytes);
+    formatted.set(id, address);
+  }
+  return address;
 }

@@ -9,7 +9,7 @@ import type { Timestamp } from "cosmjs-types/google/protobuf/timestamp";
 import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta1/service";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { AbciApplication } from "../abci/server";
-import { Branch, CommitStore } from "../store/store";
+import { Branch, CommitStore, type CommittedSnapshot } from "../store/store";
 import { BlockHeader, Context, moduleStorePrefix } from "./context";
 import { ModuleManager, type AppModule, type ExtendVoteRequest, type VerifyVoteExtensionRequest } from "./module";
 import { AppError, ErrInvalidRequest, ErrNotFound, ErrOutOfGas, ErrTxTooLarge, ErrUnknownRequest, toAbciError } from "./errors";
@@ -24,10 +24,15 @@ import { PoiKeeper } from "../x/poi/keeper";
 import { PoiModule } from "../x/poi/module";
 import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
+import { SigVerifyCache } from "../x/auth/sigcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
 
 export interface AppOptions {
-  /** Largest tx accepted into the mempool or a block. */
+  /**
+   * This node's cap on txs entering its mempool (CheckTx only; default 1 MiB). It can only make
+   * CheckTx stricter: what a block may hold is the chain's max_tx_bytes param (x/auth), the same on
+   * every node.
+   */
   maxTxBytes?: number;
   /** This node's mempool floor, e.g. "0.025upoi" (CheckTx only; never part of consensus). */
   minGasPrices?: string;
@@ -45,7 +50,9 @@ export class PoiApp implements AbciApplication {
   readonly valset = new ValsetKeeper();
   /** Nodes attach their verifier here (poiModule.setVerifier). */
   readonly poiModule: PoiModule;
-  private readonly ante = new AnteHandler(this.accounts, this.bank);
+  /** Signature verifications remembered across CheckTx, FinalizeBlock and Recheck (x/auth/sigcache.ts). */
+  readonly sigCache = new SigVerifyCache();
+  private readonly ante = new AnteHandler(this.accounts, this.bank, this.sigCache);
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
   readonly modules: ModuleManager;
@@ -214,8 +221,14 @@ export class PoiApp implements AbciApplication {
 
   // ---- queries ---------------------------------------------------------------------------------
 
+  /**
+   * Runs beside block execution, not under the ABCI lock: every query reads one committed height
+   * through a store snapshot, so a Commit that lands meanwhile cannot tear it, and FinalizeBlock and
+   * Commit never wait for a query (nor a query for them).
+   */
   async query(req: RequestQuery): Promise<Partial<ResponseQuery>> {
-    const height = this.store.lastHeight;
+    const snap = this.store.snapshot();
+    const height = snap.height;
     try {
       if (req.height !== 0n && req.height !== height && !req.path.startsWith("/store/")) {
         throw ErrInvalidRequest(`queries run at the latest height ${height}; height ${req.height} is only served for /store/ paths`);
@@ -223,22 +236,24 @@ export class PoiApp implements AbciApplication {
       const storeMatch = /^\/store\/([a-z0-9_]+)\/key$/.exec(req.path);
       if (storeMatch) {
         const key = Buffer.concat([moduleStorePrefix(storeMatch[1]), req.data]);
-        const res = await this.store.query(key, { height: req.height === 0n ? undefined : req.height, prove: req.prove });
+        const res = await this.store.query(key, { height: req.height === 0n ? height : req.height, prove: req.prove });
         return {
           code: 0, key, value: res.value ?? new Uint8Array(), height: res.height,
           proofOps: res.proof ? { ops: [{ type: STORE_PROOF_OP, key, data: res.proof }] } : undefined,
         };
       }
-      if (req.path === "/cosmos.tx.v1beta1.Service/Simulate") return { code: 0, value: await this.simulate(req.data), height };
+      if (req.path === "/cosmos.tx.v1beta1.Service/Simulate") return { code: 0, value: await this.simulate(req.data, snap), height };
       const handler = this.modules.queryHandler(req.path);
       if (!handler) throw ErrUnknownRequest(`no query handler for path "${req.path}"`);
-      const value = await handler.handle(this.queryContext(), req.data);
+      const value = await handler.handle(new Context(snap.kv, this.header(height, 0n, 0, new Uint8Array(), new Uint8Array()), "query"), req.data);
       return { code: 0, value, height };
     } catch (err) {
       const e = toAbciError(err);
       // CosmJS recognises a missing account by this gRPC-style text.
       const log = ErrNotFound.is(err) ? `rpc error: code = NotFound desc = ${e.log}` : e.log;
       return { code: e.code, codespace: e.codespace, log, height };
+    } finally {
+      snap.release();
     }
   }
 
@@ -251,7 +266,7 @@ export class PoiApp implements AbciApplication {
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  /** Context over committed state for queries. */
+  /** Context over the latest committed state (whatever height is latest at each read), for in-process readers. */
   queryContext(): Context {
     return new Context(this.store.committed, this.header(this.store.lastHeight, 0n, 0, new Uint8Array(), new Uint8Array()), "query");
   }
@@ -280,7 +295,11 @@ export class PoiApp implements AbciApplication {
     const anteCtx = ctx.withKV(anteBranch);
     let tx: DecodedTx;
     try {
-      if (txBytes.length > this.maxTxBytes) throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.maxTxBytes}`);
+      const chainMax = await this.accounts.maxTxBytes(ctx);
+      if (BigInt(txBytes.length) > chainMax) throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${chainMax} (chain param max_tx_bytes)`);
+      if (ctx.mode === "check" && txBytes.length > this.maxTxBytes) {
+        throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.maxTxBytes} (this node's max_tx_bytes)`);
+      }
       tx = decodeTx(txBytes, (typeUrl) => this.modules.msgHandler(typeUrl), ctx.mode === "simulate");
       gasWanted = tx.gasLimit;
       gas = meter(tx.gasLimit);
@@ -324,8 +343,8 @@ export class PoiApp implements AbciApplication {
     }
   }
 
-  /** `/cosmos.tx.v1beta1.Service/Simulate`: runs the tx on a throwaway branch of committed state. */
-  private async simulate(data: Uint8Array): Promise<Uint8Array> {
+  /** `/cosmos.tx.v1beta1.Service/Simulate`: runs the tx on a throwaway branch of the query's committed snapshot. */
+  private async simulate(data: Uint8Array, snap: CommittedSnapshot): Promise<Uint8Array> {
     let req: SimulateRequest;
     try {
       req = SimulateRequest.decode(data);
@@ -333,8 +352,8 @@ export class PoiApp implements AbciApplication {
       throw ErrInvalidRequest(`cannot decode SimulateRequest: ${(err as Error).message}`);
     }
     if (req.txBytes.length === 0) throw ErrInvalidRequest("SimulateRequest.tx_bytes is empty");
-    const header = this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array());
-    const res = await this.runTx(new Context(new Branch(this.store.committed), header, "simulate"), req.txBytes);
+    const header = this.header(snap.height + 1n, 0n, 0, new Uint8Array(), new Uint8Array());
+    const res = await this.runTx(new Context(new Branch(snap.kv), header, "simulate"), req.txBytes);
     if (res.code) throw new AppError(res.codespace ?? "", res.code, res.log ?? "", undefined);
     return SimulateResponse.encode({
       gasInfo: { gasWanted: res.gasWanted ?? 0n, gasUsed: res.gasUsed ?? 0n },

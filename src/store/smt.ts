@@ -14,6 +14,7 @@
  */
 import { createHash } from "node:crypto";
 import { decodeUvarint, encodeUvarint } from "../util/varint";
+import { GenerationCache } from "../util/gen-cache";
 import { EMPTY_HASH, HASH_LENGTH, INTERNAL_TAG, LEAF_TAG, pathBit, type Proof, type ProofTerminal } from "./proof";
 
 export interface LeafNode {
@@ -138,45 +139,13 @@ function splitIndex(items: Item[], lo: number, hi: number, depth: number): numbe
   return lo;
 }
 
-/**
- * Bounded cache of decoded nodes, approximately least-recently-used: two generations of at most
- * capacity/2 entries each. New and re-used nodes go into the young generation; when it is full it
- * becomes the old one and the previous old generation is dropped. (A single Map evicting its first
- * key would be quadratic in V8: iteration from the start has to skip every deleted entry.)
- */
-class NodeCache {
-  private young = new Map<string, TreeNode>();
-  private old = new Map<string, TreeNode>();
-  private readonly generationSize: number;
-
-  constructor(capacity: number) {
-    this.generationSize = Math.floor(capacity / 2);
-  }
-
-  get(id: string): TreeNode | undefined {
-    const node = this.young.get(id);
-    if (node !== undefined) return node;
-    const aged = this.old.get(id);
-    if (aged !== undefined) this.set(id, aged);
-    return aged;
-  }
-
-  set(id: string, node: TreeNode): void {
-    if (this.generationSize === 0) return;
-    this.young.set(id, node);
-    if (this.young.size >= this.generationSize) {
-      this.old = this.young;
-      this.young = new Map();
-    }
-  }
-}
-
 export class SparseMerkleTree {
   readonly stats: TreeStats = { nodesRead: 0, nodesFromDb: 0, nodesCreated: 0 };
-  private readonly cache: NodeCache;
+  /** Decoded nodes, bounded (see GenerationCache). */
+  private readonly cache: GenerationCache<TreeNode>;
 
   constructor(private readonly source: NodeSource, cacheSize = DEFAULT_NODE_CACHE_SIZE) {
-    this.cache = new NodeCache(cacheSize);
+    this.cache = new GenerationCache<TreeNode>(cacheSize);
   }
 
   resetStats(): void {

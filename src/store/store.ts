@@ -11,6 +11,11 @@
 import { Level } from "level";
 import { encodeProof, EMPTY_HASH, HASH_LENGTH } from "./proof";
 import { encodeNode, nodeDbKey, SparseMerkleTree, type TreeNode } from "./smt";
+import {
+  type CommittedSnapshot, CommittedView, type DB, DEFAULT_VALUE_CACHE_ENTRIES, SnapshotHandle, SnapshotView, stateKey, type StoreStats, ValueCache,
+} from "./committed";
+
+export type { CommittedSnapshot, StoreStats } from "./committed";
 
 export interface KVStore {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
@@ -32,7 +37,6 @@ export interface IterateOptions {
   reverse?: boolean;
 }
 
-const STATE_PREFIX = 0x73; // "s"
 const ROOT_PREFIX = 0x72; // "r"
 const META_KEY = Buffer.from("m");
 const META_VERSION = 0x01;
@@ -155,15 +159,6 @@ class PendingState extends Branch {
   }
 }
 
-type DB = Level<Buffer, Buffer>;
-
-function stateKey(key: Uint8Array): Buffer {
-  const k = Buffer.allocUnsafe(1 + key.length);
-  k[0] = STATE_PREFIX;
-  k.set(key, 1);
-  return k;
-}
-
 function rootKey(height: bigint): Buffer {
   const k = Buffer.allocUnsafe(9);
   k[0] = ROOT_PREFIX;
@@ -179,29 +174,6 @@ function encodeMeta(height: bigint, appHash: Uint8Array): Buffer {
   return m;
 }
 
-/** The latest committed state, read from the flat "s" copy. Read-only. */
-class CommittedView implements KVStore {
-  constructor(private readonly db: DB) {}
-
-  get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.db.get(stateKey(key));
-  }
-
-  set(): void {
-    throw new Error("committed state is read-only: write through a Branch or CommitStore.working");
-  }
-
-  delete(): void {
-    throw new Error("committed state is read-only: write through a Branch or CommitStore.working");
-  }
-
-  async iterate(start: Uint8Array, end?: Uint8Array, opts: IterateOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
-    const range = { gte: stateKey(start), lt: end ? stateKey(end) : Buffer.of(STATE_PREFIX + 1) };
-    const rows = await this.db.iterator({ ...range, reverse: opts.reverse === true, limit: opts.limit ?? -1 }).all();
-    return rows.map(([k, v]): [Uint8Array, Uint8Array] => [k.subarray(1), v]);
-  }
-}
-
 /** Result of computeHash, reused by commit if the pending state has not changed since. */
 interface Computed {
   writeCount: number;
@@ -210,34 +182,69 @@ interface Computed {
   newNodes: TreeNode[];
 }
 
+export interface StoreOptions {
+  /** Decoded tree nodes kept in memory (default 200,000). */
+  nodeCacheSize?: number;
+  /** Committed values kept in memory (default 200,000 entries; values over 16 KiB are never kept). */
+  valueCacheSize?: number;
+}
+
 export class CommitStore {
   /** The state tree; exposed for benchmarks and diagnostics (its `stats` count node reads and hashes). */
   readonly tree: SparseMerkleTree;
+  readonly stats: StoreStats = { dbValueReads: 0, cachedValueReads: 0 };
+  /** The latest committed state (whatever height is latest when each read runs); read-only. */
   readonly committed: KVStore;
   private readonly pending: PendingState;
+  private readonly values: ValueCache;
+  /** LevelDB snapshot of the last committed height, for readers beside block execution (snapshot()). */
+  private latest: SnapshotHandle;
   private computed: Computed | undefined;
 
   private constructor(
     private readonly db: DB,
     private height: bigint,
     private appHash: Uint8Array,
-    nodeCacheSize: number | undefined,
+    opts: StoreOptions,
   ) {
-    this.tree = new SparseMerkleTree(db, nodeCacheSize);
-    this.committed = new CommittedView(db);
+    this.tree = new SparseMerkleTree(db, opts.nodeCacheSize);
+    this.values = new ValueCache(opts.valueCacheSize ?? DEFAULT_VALUE_CACHE_ENTRIES);
+    this.values.version = height;
+    this.committed = new CommittedView(db, this.values, this.stats);
     this.pending = new PendingState(this.committed);
+    this.latest = new SnapshotHandle(height, appHash, db.snapshot());
   }
 
-  static async open(dir: string, opts: { nodeCacheSize?: number } = {}): Promise<CommitStore> {
+  static async open(dir: string, opts: StoreOptions = {}): Promise<CommitStore> {
     const db: DB = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
     await db.open();
     const meta = await db.get(META_KEY);
-    if (meta === undefined) return new CommitStore(db, 0n, EMPTY_HASH, opts.nodeCacheSize);
+    if (meta === undefined) return new CommitStore(db, 0n, EMPTY_HASH, opts);
     if (meta.length !== 1 + 8 + HASH_LENGTH || meta[0] !== META_VERSION) {
       await db.close();
       throw new Error(`store at ${dir}: unrecognised meta record`);
     }
-    return new CommitStore(db, meta.readBigUInt64BE(1), Uint8Array.from(meta.subarray(9)), opts.nodeCacheSize);
+    return new CommitStore(db, meta.readBigUInt64BE(1), Uint8Array.from(meta.subarray(9)), opts);
+  }
+
+  /**
+   * The last committed height, pinned: what it returns stays that height's state even if later
+   * heights are committed meanwhile. For readers that run beside block execution (ABCI queries).
+   * Release it when done.
+   */
+  snapshot(): CommittedSnapshot {
+    const handle = this.latest;
+    handle.acquire();
+    let released = false;
+    return {
+      height: handle.height,
+      appHash: handle.appHash,
+      kv: new SnapshotView(this.db, handle, this.values, this.stats),
+      release: () => {
+        if (!released) handle.release();
+        released = true;
+      },
+    };
   }
 
   /** Height of the last commit; 0n for a fresh store. */
@@ -287,9 +294,14 @@ export class CommitStore {
     ops.push({ type: "put", key: rootKey(height), value: Buffer.from(root) });
     ops.push({ type: "put", key: META_KEY, value: encodeMeta(height, root) });
     await this.db.batch(ops);
+    // From here to the end nothing awaits: readers see the old height or the new one, never a mix.
     this.tree.cacheNodes(newNodes);
+    this.values.commit(height, changes);
     this.height = height;
     this.appHash = root;
+    const previous = this.latest;
+    this.latest = new SnapshotHandle(height, root, this.db.snapshot());
+    previous.release();
     this.discardPending();
   }
 
@@ -305,17 +317,22 @@ export class CommitStore {
    * Throws for a height above lastHeight or one this store has no root for.
    */
   async query(key: Uint8Array, opts: { height?: bigint; prove?: boolean } = {}): Promise<{ height: bigint; value?: Uint8Array; proof?: Uint8Array; root: Uint8Array }> {
-    const height = opts.height === undefined || opts.height === 0n ? this.height : opts.height;
-    if (height > this.height) throw new Error(`height ${height} is not committed yet (last height ${this.height})`);
-    const latest = height === this.height;
-    const root = latest ? this.appHash : await this.rootAt(height);
-    if (root === undefined) throw new Error(`no state stored for height ${height}`);
-    if (opts.prove) {
-      const { value, proof } = await this.tree.prove(root, key);
-      return { height, value, proof: encodeProof(proof), root };
+    const snap = this.snapshot();
+    try {
+      const height = opts.height === undefined || opts.height === 0n ? snap.height : opts.height;
+      if (height > snap.height) throw new Error(`height ${height} is not committed yet (last height ${snap.height})`);
+      const latest = height === snap.height;
+      const root = latest ? snap.appHash : await this.rootAt(height);
+      if (root === undefined) throw new Error(`no state stored for height ${height}`);
+      if (opts.prove) {
+        const { value, proof } = await this.tree.prove(root, key);
+        return { height, value, proof: encodeProof(proof), root };
+      }
+      const value = latest ? await snap.kv.get(key) : await this.tree.get(root, key);
+      return { height, value, root };
+    } finally {
+      snap.release();
     }
-    const value = latest ? await this.committed.get(key) : await this.tree.get(root, key);
-    return { height, value, root };
   }
 
   /** App hash after `height`, undefined if that height was never committed here. */
@@ -324,7 +341,8 @@ export class CommitStore {
     return this.db.get(rootKey(height));
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    this.latest.release();
+    await this.db.close();
   }
 }

@@ -260,7 +260,7 @@ export async function openPoiFuzzChain(seed: number, open: (name: string) => Pro
   const keys = new FuzzKeys(seed, 6);
   const funded = keys.addresses.slice(0, 5);
   const validators = new SimValidators(seed, POI_CHAIN_ID);
-  const appState = { bank: { balances: funded.map((address) => ({ address, coins: [{ denom: DENOM, amount: "1000000000000" }] })) }, poi: { params: { claimBlocks: "4", verifyTimeoutBlocks: "4", deadlineMarginBlocks: "1", minBond: "1", bondFactorBps: "1" } } };
+  const appState = { auth: { params: { max_tx_bytes: String(POI_MAX_TX_BYTES) } }, bank: { balances: funded.map((address) => ({ address, coins: [{ denom: DENOM, amount: "1000000000000" }] })) }, poi: { params: { claimBlocks: "4", verifyTimeoutBlocks: "4", deadlineMarginBlocks: "1", minBond: "1", bondFactorBps: "1" } } };
   const [app, ref] = [await open("fuzz-poi-app"), await open("fuzz-poi-ref")];
   const init = {
     time: { seconds: GENESIS_TIME, nanos: 0 }, chainId: POI_CHAIN_ID, validators: validators.genesis(), consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },

@@ -14,7 +14,8 @@ import {
 import { type Coin, formatCoins, parseCoins } from "../bank/types";
 import type { BankKeeper } from "./expected_keepers";
 import { type AccountKeeper, decodeSecp256k1PubKey } from "./keeper";
-import { addressFromPubkey, verifySecp256k1 } from "./crypto";
+import { addressFromPubkey } from "./crypto";
+import { SigVerifyCache } from "./sigcache";
 
 /** Limits of the auth module (the Cosmos SDK's default x/auth params). */
 export const AUTH_PARAMS = {
@@ -148,7 +149,12 @@ export class MinGasPrice {
  * sequence) are kept even when the messages fail, as in the Cosmos SDK.
  */
 export class AnteHandler {
-  constructor(private readonly accounts: AccountKeeper, private readonly bank: BankKeeper) {}
+  constructor(
+    private readonly accounts: AccountKeeper,
+    private readonly bank: BankKeeper,
+    /** Each signature is verified once per node (see SigVerifyCache for why that is consensus-safe). */
+    readonly sigCache = new SigVerifyCache(),
+  ) {}
 
   async run(ctx: Context, tx: DecodedTx, txBytes: Uint8Array, minGasPrice?: MinGasPrice): Promise<void> {
     ctx.gasMeter.consume(GAS.txSizePerByte * BigInt(txBytes.length), "txSize");
@@ -182,7 +188,7 @@ export class AnteHandler {
       ctx.gasMeter.consume(GAS.sigVerifySecp256k1, "sigVerify");
       if (!simulate) {
         const signDoc = SignDoc.encode({ bodyBytes: tx.raw.bodyBytes, authInfoBytes: tx.raw.authInfoBytes, chainId: ctx.header.chainId, accountNumber: acc.accountNumber }).finish();
-        if (!verifySecp256k1(pubKey, signDoc, tx.raw.signatures[i])) {
+        if (!this.sigCache.verify(pubKey, signDoc, tx.raw.signatures[i])) {
           throw ErrUnauthorized(`signature verification failed; please verify account number (${acc.accountNumber}) and chain-id (${ctx.header.chainId})`);
         }
       }

@@ -16,6 +16,7 @@ import * as nodeCrypto from "node:crypto";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { ripemd160 } from "@noble/hashes/legacy.js";
+import { GenerationCache } from "../../util/gen-cache";
 
 export const SECP256K1_PUBKEY_LENGTH = 33;
 export const SECP256K1_SIGNATURE_LENGTH = 64;
@@ -63,6 +64,9 @@ function isCanonicalLowSSignature(sig: unknown): sig is Uint8Array {
   return true;
 }
 
+/** Addresses of the keys in use (the ante handler derives one per signer per tx), bounded. */
+const addressCache = new GenerationCache<Uint8Array>(20_000);
+
 /** Cosmos account address: ripemd160(sha256(compressed pubkey)), 20 bytes. */
 export function addressFromPubkey(pubkey33: Uint8Array): Uint8Array {
   if (!(pubkey33 instanceof Uint8Array)) {
@@ -78,7 +82,13 @@ export function addressFromPubkey(pubkey33: Uint8Array): Uint8Array {
       `addressFromPubkey: invalid secp256k1 pubkey prefix 0x${pubkey33[0].toString(16).padStart(2, "0")}, expected 0x02 or 0x03 (compressed)`,
     );
   }
-  return ripemd160(sha256(pubkey33));
+  const id = Buffer.from(pubkey33.buffer, pubkey33.byteOffset, pubkey33.length).toString("latin1");
+  let address = addressCache.get(id);
+  if (address === undefined) {
+    address = ripemd160(sha256(pubkey33));
+    addressCache.set(id, address);
+  }
+  return Uint8Array.from(address); // a copy: callers may keep or edit it
 }
 
 // ---------------------------------------------------------------------------
@@ -190,16 +200,58 @@ export function verifySecp256k1Noble(pubkey33: Uint8Array, message: Uint8Array, 
   }
 }
 
+// ---------------------------------------------------------------------------
+// libsecp256k1 (Bitcoin Core's library, native addon of the `secp256k1` package)
+// ---------------------------------------------------------------------------
+
+type EcdsaVerify = (sig: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array) => boolean;
+
 /**
- * Default verifier used by the chain's ante handler.
- *
- * The native (OpenSSL) path is chosen because it is several times faster than the
- * pure-JS noble implementation (see scripts/bench-sigverify.ts), and signature
- * verification dominates CheckTx/DeliverTx cost. The imported public keys are
- * cached, which helps the common case of one account sending many txs. Both
- * implementations are tested to agree on valid and malformed/malleated inputs
- * (test/auth-crypto.test.ts); the noble implementation remains available as a
- * portable fallback / cross-check.
+ * The `secp256k1` package's native binding, if it loads: it ships prebuilt binaries (linux-x64,
+ * darwin-arm64, win32-x64), so it needs no install script. "secp256k1/bindings" is the native
+ * addon only; the package's main entry would silently fall back to pure-JS `elliptic`.
+ */
+function loadLibsecp256k1(): EcdsaVerify | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const lib = require("secp256k1/bindings") as { ecdsaVerify: EcdsaVerify };
+    return typeof lib.ecdsaVerify === "function" ? lib.ecdsaVerify.bind(lib) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const libsecpVerify = loadLibsecp256k1();
+
+/** Whether libsecp256k1 loaded on this machine (otherwise verification uses OpenSSL). */
+export function libsecp256k1Available(): boolean {
+  return libsecpVerify !== undefined;
+}
+
+/**
+ * Verify with libsecp256k1. Same semantics as the other two: sha256 of `message`, compact 64-byte
+ * signature with 1 <= r < n and low S, 33-byte compressed key on the curve. libsecp256k1 itself
+ * rejects high S, r or s >= n and keys off the curve; our own checks run first all the same.
+ * Returns false (never throws) on any malformed input, and when libsecp256k1 is not available.
+ */
+export function verifySecp256k1Libsecp(pubkey33: Uint8Array, message: Uint8Array, sig64: Uint8Array): boolean {
+  try {
+    if (libsecpVerify === undefined) return false;
+    if (!isCompressedPubkeyShape(pubkey33)) return false;
+    if (!(message instanceof Uint8Array)) return false;
+    if (!isCanonicalLowSSignature(sig64)) return false;
+    return libsecpVerify(sig64, nodeCrypto.createHash("sha256").update(message).digest(), pubkey33) === true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Default verifier used by the chain's ante handler: libsecp256k1 where its native addon loads
+ * (about 4-5x OpenSSL's generic EC code, see `npm run bench -- sigverify`), else OpenSSL through
+ * node:crypto with a key cache. All three implementations are tested to agree on valid and
+ * malformed/malleated inputs (test/auth-crypto.test.ts), so which one a node uses never changes a
+ * result, only its speed; noble stays as the portable reference.
  */
 export const verifySecp256k1: (pubkey33: Uint8Array, message: Uint8Array, sig64: Uint8Array) => boolean =
-  verifySecp256k1Native;
+  libsecpVerify ? verifySecp256k1Libsecp : verifySecp256k1Native;

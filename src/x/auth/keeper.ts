@@ -10,8 +10,19 @@ export const AUTH_MODULE = "auth";
 // Key layout inside "auth/":
 //   0x00                -> next account number (decimal string)
 //   0x01 | addr         -> BaseAccount (protobuf; address, pub_key, account_number, sequence)
+//   0x02                -> param max_tx_bytes (u64 BE)
 const NEXT_NUMBER = Buffer.from([0x00]);
 const ACCOUNT = 0x01;
+const MAX_TX_BYTES = Buffer.from([0x02]);
+
+/**
+ * The largest tx a block may execute, when genesis does not say: CometBFT's mempool cap in our
+ * config (a model upload must fit). A chain parameter, so every node executes the same txs; a node's
+ * own max_tx_bytes (config/app.json) may only make its CheckTx stricter.
+ */
+export const DEFAULT_MAX_TX_BYTES = 4n * 1024n * 1024n;
+/** CometBFT refuses ABCI messages over 100 MiB, so no tx can be larger. */
+export const MAX_MAX_TX_BYTES = 100n * 1024n * 1024n;
 const accountKey = (addr: Uint8Array) => Buffer.concat([Buffer.from([ACCOUNT]), addr]);
 
 export const SECP256K1_PUBKEY_TYPE = "/cosmos.crypto.secp256k1.PubKey";
@@ -55,6 +66,18 @@ export class AccountKeeper {
 
   setAccount(ctx: Context, acc: Account): void {
     ctx.store(AUTH_MODULE).set(accountKey(acc.address), BaseAccount.encode(toBaseAccount(acc)).finish());
+  }
+
+  /** The chain's max_tx_bytes param (DEFAULT_MAX_TX_BYTES for a state written before it existed). */
+  async maxTxBytes(ctx: Context): Promise<bigint> {
+    const raw = await ctx.store(AUTH_MODULE).get(MAX_TX_BYTES);
+    return raw ? Buffer.from(raw).readBigUInt64BE(0) : DEFAULT_MAX_TX_BYTES;
+  }
+
+  setMaxTxBytes(ctx: Context, n: bigint): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(n);
+    ctx.store(AUTH_MODULE).set(MAX_TX_BYTES, b);
   }
 
   /** Every account in key order (for genesis export). */

@@ -7,18 +7,20 @@ import type { Context } from "../../app/context";
 import { formatAddress, parseAddress } from "../../app/address";
 import { ErrInvalidRequest, ErrNotFound } from "../../app/errors";
 import { GAS } from "../../app/gas";
-import { AUTH_MODULE, AccountKeeper, SECP256K1_PUBKEY_TYPE, decodeSecp256k1PubKey, encodeSecp256k1PubKey, toBaseAccount, type Account } from "./keeper";
+import { AUTH_MODULE, AccountKeeper, DEFAULT_MAX_TX_BYTES, MAX_MAX_TX_BYTES, SECP256K1_PUBKEY_TYPE, decodeSecp256k1PubKey, encodeSecp256k1PubKey, toBaseAccount, type Account } from "./keeper";
 import { AUTH_PARAMS } from "./ante";
 
 /**
  * Genesis section "auth", in the Cosmos SDK's BaseAccount JSON shape. An account with only an
  * address gets the next free number (bank balances also create accounts that way); an exported
  * account carries its number, sequence and public key. `next_account_number` (export) keeps the
- * counter where it was; it must exceed every number given.
+ * counter where it was; it must exceed every number given. `params` are decimal strings like the SDK's
+ * JSON (max_tx_bytes defaults to DEFAULT_MAX_TX_BYTES).
  */
 export interface AuthGenesis {
   accounts?: GenesisAccount[];
   next_account_number?: string;
+  params?: { max_tx_bytes?: string };
 }
 
 export interface GenesisAccount {
@@ -103,6 +105,11 @@ export class AuthModule implements AppModule {
     }
     if (numbers.size > 0 || g.next_account_number !== undefined) this.keeper.setNextAccountNumber(ctx, next);
     for (const a of accounts) if (!a.numbered) await this.keeper.ensureAccount(ctx, a.address);
+    const max = g.params?.max_tx_bytes;
+    if (max !== undefined && (typeof max !== "string" || !/^[1-9][0-9]{0,9}$/.test(max) || BigInt(max) > MAX_MAX_TX_BYTES)) {
+      throw ErrInvalidRequest(`auth genesis: params.max_tx_bytes must be an integer string from 1 to ${MAX_MAX_TX_BYTES}, got ${JSON.stringify(max).slice(0, 40)}`);
+    }
+    this.keeper.setMaxTxBytes(ctx, max === undefined ? DEFAULT_MAX_TX_BYTES : BigInt(max));
   }
 
   async exportGenesis(ctx: Context): Promise<AuthGenesis> {
@@ -112,6 +119,10 @@ export class AuthModule implements AppModule {
       sequence: a.sequence.toString(),
       pub_key: a.pubKey ? { "@type": SECP256K1_PUBKEY_TYPE, key: Buffer.from(a.pubKey).toString("base64") } : null,
     }));
-    return { accounts, next_account_number: (await this.keeper.nextAccountNumber(ctx)).toString() };
+    return {
+      accounts,
+      next_account_number: (await this.keeper.nextAccountNumber(ctx)).toString(),
+      params: { max_tx_bytes: (await this.keeper.maxTxBytes(ctx)).toString() },
+    };
   }
 }
