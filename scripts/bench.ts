@@ -8,6 +8,7 @@ import { runVerifyBench } from "./bench-verify";
 import { runTrainBench } from "./bench-train";
 import { parseThroughputArgs, runThroughputBench, THROUGHPUT_USAGE } from "./bench-throughput";
 import { runAbciBench } from "./bench-abci";
+import { runFloodBench } from "./bench-flood";
 
 const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
   store: () => runStoreBench(),
@@ -16,9 +17,10 @@ const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
   bank: () => runBankBench(),
   verify: () => runVerifyBench(),
   train: () => runTrainBench(),
+  flood: () => runFloodBench(),
   throughput: (options) => runThroughputBench(parseThroughputArgs(options)),
 };
-const DEFAULT = ["store", "sigverify", "abci", "bank", "verify", "train"];
+const DEFAULT = ["store", "sigverify", "abci", "bank", "verify", "train", "flood"];
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

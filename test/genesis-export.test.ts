@@ -161,7 +161,7 @@ describe("genesis export/import (in process): every module's state at a height, 
     assert.ok(user.pub_key, "an account that signed carries its public key");
     const poi = exp.appState.poi as Record<string, unknown[]>;
     for (const row of [
-      "models", "model_bytes", "datasets", "chunk_hashes", "chunks", "tasks", "task_inputs", "task_outputs", "active_tasks", "workers", "block_work",
+      "models", "model_bytes", "datasets", "chunk_hashes", "chunks", "tasks", "task_inputs", "task_outputs", "due_tasks", "workers", "block_work",
       "seed_records", "validator_stats", "task_index_entries", "tasks_by_status", "tasks_by_requester", "open_tasks", "counts",
     ]) {
       assert.ok(Array.isArray(poi[row]) && poi[row].length > 0, `poi.${row} exported`);

@@ -21,6 +21,11 @@ export interface StoreStats {
   dbValueReads: number;
   /** Gets answered from the value cache. */
   cachedValueReads: number;
+  /**
+   * Reads of committed state however they are served: one per get, one per range read plus one per
+   * entry it returns. What a block or query costs in state reads, independent of caching.
+   */
+  stateReads: number;
 }
 
 export function stateKey(key: Uint8Array): Buffer {
@@ -94,6 +99,7 @@ abstract class CommittedReader implements KVStore {
   protected abstract get height(): bigint;
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.stats.stateReads++;
     const id = toId(key);
     const height = this.height;
     if (this.cache.version === height) {
@@ -117,9 +123,11 @@ abstract class CommittedReader implements KVStore {
     readOnly();
   }
 
-  iterate(start: Uint8Array, end?: Uint8Array, opts: IterateOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
+  async iterate(start: Uint8Array, end?: Uint8Array, opts: IterateOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
     this.stats.dbValueReads++;
-    return readRange(this.db, start, end, opts, this.snapshot);
+    const rows = await readRange(this.db, start, end, opts, this.snapshot);
+    this.stats.stateReads += 1 + rows.length;
+    return rows;
   }
 }
 

@@ -192,7 +192,7 @@ export interface StoreOptions {
 export class CommitStore {
   /** The state tree; exposed for benchmarks and diagnostics (its `stats` count node reads and hashes). */
   readonly tree: SparseMerkleTree;
-  readonly stats: StoreStats = { dbValueReads: 0, cachedValueReads: 0 };
+  readonly stats: StoreStats = { dbValueReads: 0, cachedValueReads: 0, stateReads: 0 };
   /** The latest committed state (whatever height is latest when each read runs); read-only. */
   readonly committed: KVStore;
   private readonly pending: PendingState;

@@ -101,9 +101,11 @@ export class Harness {
     return a;
   }
 
-  async signTx<T>(from: string, codec: PoiCodec<T>, msg: Partial<T>): Promise<Uint8Array> {
+  /** Signs one tx of `from` at its current sequence carrying `msg` (or each of several). */
+  async signTx<T>(from: string, codec: PoiCodec<T>, msg: Partial<T> | Array<Partial<T>>): Promise<Uint8Array> {
     const a = this.account(from);
-    const bodyBytes = TxBody.encode(TxBody.fromPartial({ messages: [{ typeUrl: codec.typeUrl, value: codec.encode(codec.fromPartial(msg)).finish() }] })).finish();
+    const messages = (Array.isArray(msg) ? msg : [msg]).map((m) => ({ typeUrl: codec.typeUrl, value: codec.encode(codec.fromPartial(m)).finish() }));
+    const bodyBytes = TxBody.encode(TxBody.fromPartial({ messages })).finish();
     const authInfoBytes = makeAuthInfoBytes([{ pubkey: encodePubkey(encodeSecp256k1Pubkey(a.pubkey)), sequence: a.sequence }], FEE.amount, Number(FEE.gas), undefined, undefined);
     const { signature } = await a.wallet.signDirect(a.address, makeSignDoc(bodyBytes, authInfoBytes, CHAIN_ID, a.accountNumber));
     return TxRaw.encode({ bodyBytes, authInfoBytes, signatures: [fromBase64(signature.signature)] }).finish();

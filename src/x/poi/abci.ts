@@ -1,6 +1,7 @@
 /**
- * poi's end of block (the SDK's abci.go): over the active tasks in id order it decides attempts under
- * verification, and handles lapsed claims and deadlines; at the first block of each sampling epoch it
+ * poi's end of block (the SDK's abci.go): over the tasks due at this height or written in this block
+ * (keeper.takeDueTaskIds), in id order, it decides attempts under verification, and handles lapsed
+ * claims and deadlines; other tasks are not read, however many are open; at the first block of each sampling epoch it
  * burns validator income whose seed was not revealed in time. All amounts are bigint upoi; all
  * decisions are integer comparisons on state.
  *
@@ -31,7 +32,7 @@ export async function endBlockTasks(ctx: Context, deps: PoiDeps): Promise<void> 
   const h = ctx.header.height;
   const params = await keeper.params(ctx);
   const table = await powerTable(ctx, deps);
-  for (const id of await keeper.activeTaskIds(ctx)) {
+  for (const id of await keeper.takeDueTaskIds(ctx)) {
     const task = (await keeper.getTask(ctx, id))!;
     switch (task.status) {
       case TaskStatus.OPEN:

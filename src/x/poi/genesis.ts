@@ -131,10 +131,10 @@ export const POI_GENESIS_TABLE: readonly GenesisRow[] = [
   { name: "tasks", prefix: 0x07, key: [["id", "u64"]], value: proto("Task") },
   { name: "task_inputs", prefix: 0x08, key: [["task_id", "u64"]], value: base64 },
   { name: "task_outputs", prefix: 0x09, key: [["task_id", "u64"]], value: base64 },
-  { name: "active_tasks", prefix: 0x0a, key: [["task_id", "u64"]], value: empty },
   { name: "workers", prefix: 0x0b, key: [["address", "address"]], value: proto("WorkerStats") },
   { name: "block_work", prefix: 0x0c, key: [["height", "u64"], ["worker", "address"]], value: u64Value },
   { name: "vote_extensions_enable_height", prefix: 0x0e, key: [], value: u64Value },
+  { name: "due_tasks", prefix: 0x0f, key: [["height", "u64"], ["task_id", "u64"]], value: empty },
   // verification_keeper.ts
   { name: "seed_records", prefix: 0x10, key: [["epoch", "u64"], ["validator", "validator"]], value: proto("SeedRecord") },
   { name: "held_income", prefix: 0x11, key: [["epoch", "u64"], ["validator", "validator"]], value: u64Value },

@@ -45,6 +45,16 @@ export const TASK_INDEX = {
   open: Buffer.of(OPEN_SINCE),
 } as const;
 
+/**
+ * Ids of the tasks in `status` as of the end of the last block, ascending (the status index): what
+ * ExtendVote and the verifier walk instead of every task.
+ */
+export async function taskIdsWithStatus(ctx: Context, status: TaskStatus): Promise<bigint[]> {
+  const prefix = TASK_INDEX.byStatus(status);
+  const rows = await ctx.store(POI_MODULE).iterate(prefix, prefixEnd(prefix));
+  return rows.map(([k]) => Buffer.from(k).readBigUInt64BE(prefix.length));
+}
+
 /** How many entries `prefix` holds (a record prefix of RECORD_PREFIX or an index prefix of TASK_INDEX). */
 export async function countOf(store: KVStore, prefix: Uint8Array): Promise<bigint> {
   const raw = await store.get(Buffer.concat([Buffer.of(COUNT), prefix]));

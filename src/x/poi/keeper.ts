@@ -1,9 +1,20 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Context } from "../../app/context";
 import { bigMin, u64 } from "../../util/bigint";
+import { prefixEnd } from "../../store/prefix";
 import {
-  ParamsCodec, ModelCodec, DatasetCodec, TaskCodec, WorkerStatsCodec, type Model, type Dataset, type Params, type Task, type WorkerStats,
+  ParamsCodec, ModelCodec, DatasetCodec, TaskCodec, TaskStatus, WorkerStatsCodec, type Model, type Dataset, type Params, type Task, type WorkerStats,
 } from "./types";
+
+/** Heights at whose end something falls due for a task in its current status (abci.ts endBlockTasks). */
+function dueHeights(task: Task): bigint[] {
+  switch (task.status) {
+    case TaskStatus.OPEN: return [BigInt(task.deadlineHeight)];
+    case TaskStatus.CLAIMED: return [BigInt(task.claimExpiresHeight)];
+    case TaskStatus.VERIFYING: return [BigInt(task.voteWindowEndHeight), BigInt(task.verifyDeadlineHeight)];
+    default: return [];
+  }
+}
 
 export const POI_MODULE = "poi";
 
@@ -18,12 +29,16 @@ export const POI_MODULE = "poi";
 //   0x07 | task id u64            -> Task
 //   0x08 | task id                -> inline inputs (float32 LE items)
 //   0x09 | task id                -> submitted outputs of the current attempt
-//   0x0a | task id                -> (empty) while the task is not final: the end-of-block work list
+//   0x0a                          -> (unused: the old list of every active task)
 //   0x0b | worker address         -> WorkerStats
 //   0x0c | height u64 | worker    -> work units verified for that worker in that block (u64 BE)
 //   0x0d                          -> (unused: the old sampling beacon)
 //   0x10..0x13                    -> validators' seeds, held income, reports, stats: verification_keeper.ts
 //   0x0e                          -> consensus_params.abci.vote_extensions_enable_height from InitChain (u64 BE)
+//   0x0f | height u64 | task id   -> (empty) the task has something due at the end of that block: its
+//                                    deadline (open), claim expiry (claimed), vote window end or
+//                                    verification deadline (verifying). Stale entries (the task moved on)
+//                                    are read once at their height and dropped.
 //   0x20 | task id                -> (empty) the task was written in this block: its index entries follow at
 //                                    the end of the block; 0x21..0x26 (indexes and counts): see indexes.ts
 const PARAMS = Buffer.from([0x00]);
@@ -36,10 +51,10 @@ const NEXT_TASK_ID = Buffer.from([0x06]);
 const TASK = 0x07;
 const TASK_INPUTS = 0x08;
 const TASK_OUTPUTS = 0x09;
-const ACTIVE_TASK = 0x0a;
 const WORKER = 0x0b;
 const BLOCK_WORK = 0x0c;
 const VE_ENABLE_HEIGHT = Buffer.from([0x0e]);
+const DUE = 0x0f;
 const TASK_CHANGED = 0x20;
 
 /** Prefixes of the records that paged queries and the indexes walk (indexes.ts, pages.ts). */
@@ -199,22 +214,39 @@ export class PoiKeeper {
   }
 
   /**
-   * Writes the task and keeps the active list in step with its status. The query indexes (status,
-   * requester, worker, opened height) follow at the end of the block: indexes.ts updateTaskIndexes.
+   * Writes the task, marks it written in this block (the end of the block looks at it, and its query
+   * indexes follow: indexes.ts updateTaskIndexes) and, unless it is final, schedules it at the later
+   * heights at which something falls due for it in its status. Nothing is unscheduled: an entry whose
+   * task has moved on costs one read at its height.
    */
   setTask(ctx: Context, task: Task, final: boolean): void {
     const store = ctx.store(POI_MODULE);
     const id = u64(BigInt(task.id));
     store.set(key(TASK, id), TaskCodec.encode(task).finish());
-    if (final) store.delete(key(ACTIVE_TASK, id));
-    else store.set(key(ACTIVE_TASK, id), new Uint8Array());
     store.set(key(TASK_CHANGED, id), new Uint8Array());
+    if (final) return;
+    for (const h of dueHeights(task)) {
+      if (h > ctx.header.height) store.set(key(DUE, u64(h), id), new Uint8Array());
+    }
   }
 
-  /** Ids of tasks that are not final, ascending: the order end-of-block processing uses. */
-  async activeTaskIds(ctx: Context): Promise<bigint[]> {
-    const rows = await ctx.store(POI_MODULE).iterate(Buffer.from([ACTIVE_TASK]), Buffer.from([ACTIVE_TASK + 1]));
-    return rows.map(([k]) => Buffer.from(k).readBigUInt64BE(1));
+  /**
+   * The tasks the end of this block must look at, ascending by id: those scheduled at this height
+   * (their entries are dropped) and those written in this block. Reads grow with these, never with
+   * the number of open tasks.
+   */
+  async takeDueTaskIds(ctx: Context): Promise<bigint[]> {
+    const store = ctx.store(POI_MODULE);
+    const at = key(DUE, u64(ctx.header.height));
+    const due = await store.iterate(at, prefixEnd(at));
+    const written = await store.iterate(RECORD_PREFIX.taskChanged, prefixEnd(RECORD_PREFIX.taskChanged));
+    const ids = new Set<bigint>();
+    for (const [k] of due) {
+      store.delete(k);
+      ids.add(Buffer.from(k).readBigUInt64BE(at.length));
+    }
+    for (const [k] of written) ids.add(Buffer.from(k).readBigUInt64BE(1));
+    return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** All tasks in id order. */

@@ -11,6 +11,7 @@ import type { VerificationKeeper } from "../verification_keeper";
 import { epochOf, seedCommitment, seedFor } from "../sampling";
 import { MAX_EXTENSION_BYTES } from "../verdicts";
 import { TaskStatus, VoteExtensionCodec, type ItemVerdict, type SeedCommitment, type SeedReveal, type Verdict } from "../types";
+import { taskIdsWithStatus } from "../indexes";
 
 /** Verdicts this validator has reached and not yet seen recorded: "task/attempt" and "task/attempt/item" keys. */
 export interface LocalVerdicts {
@@ -42,7 +43,7 @@ export async function buildExtension(
 
   const verdicts: Verdict[] = [];
   const itemVerdicts: ItemVerdict[] = [];
-  for (const id of await keeper.activeTaskIds(ctx)) {
+  for (const id of await taskIdsWithStatus(ctx, TaskStatus.VERIFYING)) {
     const task = await keeper.getTask(ctx, id);
     if (!task || task.status !== TaskStatus.VERIFYING) continue;
     const key = `${task.id}/${task.attempt}`;

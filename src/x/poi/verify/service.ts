@@ -19,6 +19,7 @@ import { compareItem, toleranceFromParams, type Tolerance } from "./compare";
 import { ReexecCrashError, ReexecRunner, ReexecTimeoutError } from "./runner";
 import { CrashRecords } from "./crash-records";
 import { buildExtension, type LocalVerdicts } from "./extension";
+import { taskIdsWithStatus } from "../indexes";
 
 /**
  * Test knobs (documented in src/x/poi/README.md), set per node in config/app.json "verifier_fault":
@@ -122,7 +123,7 @@ export class VerifierService implements VerdictSource {
     const keeper = this.source.poi;
     const params = await keeper.params(ctx);
     const live = new Set<string>();
-    for (const id of await keeper.activeTaskIds(ctx)) {
+    for (const id of await taskIdsWithStatus(ctx, TaskStatus.VERIFYING)) {
       const task = await keeper.getTask(ctx, id);
       if (!task || task.status !== TaskStatus.VERIFYING) continue;
       const key = `${task.id}/${task.attempt}`;
