@@ -20,6 +20,9 @@ import { ReexecRunner } from "../x/poi/verify/runner";
 import { mulberry32 } from "../util/random";
 import { TaskStatus, TASK_STATUS_NAMES, type Model, type Task } from "../x/poi/types";
 
+/** Tasks per OpenTasks page the worker asks for. */
+const OPEN_TASKS_PAGE = 500;
+
 export interface PoiWorkerOptions {
   /** CometBFT RPC URL of a node, e.g. http://127.0.0.1:26657. */
   rpc: string;
@@ -127,6 +130,9 @@ export class PoiWorker {
   private readonly badModels = new Set<string>();
   /** Tasks on which this worker was slashed: not claimed again (the same run would fail again). */
   private readonly slashedTasks = new Set<string>();
+  /** Open tasks seen through OpenTasks, by id, and the height to follow from. */
+  private readonly open = new Map<string, Task>();
+  private openSince = 0n;
   /** Tasks whose claim lapsed here: not claimed again (whatever kept us from finishing may recur). */
   private readonly lapsedTasks = new Set<string>();
   private readonly counters: PoiWorkerStats = {
@@ -211,12 +217,30 @@ export class PoiWorker {
     return this.query!.balance(this._address!, DENOM);
   }
 
+  /**
+   * Follows the tasks that became open since the last poll (the height-indexed OpenTasks query), so a
+   * poll costs what is new, not the whole list. A task that reopens comes again with its new height.
+   */
+  private async followOpenTasks(): Promise<void> {
+    let key: Uint8Array | undefined;
+    let answered = this.openSince - 1n;
+    do {
+      const page = await this.query!.openTasks(this.openSince, { key, limit: OPEN_TASKS_PAGE });
+      for (const o of page.items) if (o.task) this.open.set(o.task.id, o.task);
+      answered = page.height;
+      key = page.nextKey.length ? page.nextKey : undefined;
+    } while (key && !this.stopping);
+    this.openSince = answered + 1n;
+  }
+
   /** Claims one open task (trying the candidates in turn when claims are lost) and works on it. */
   private async workOnce(): Promise<void> {
     const q = this.query!;
-    const open = await q.tasks({ status: TaskStatus.OPEN });
-    if (open.length === 0) return;
+    await this.followOpenTasks();
     const height = BigInt(await this.query!.height());
+    for (const [id, t] of this.open) if (BigInt(t.deadlineHeight) <= height) this.open.delete(id);
+    const open = [...this.open.values()];
+    if (open.length === 0) return;
     const balance = await this.balance();
     const params = await this.query!.params();
     const candidates: Task[] = [];
@@ -225,7 +249,13 @@ export class PoiWorker {
     // Workers start at different places in the list, so several of them rarely race for one task.
     const start = createHash("sha256").update(this._address!).digest().readUInt32BE(0) % candidates.length;
     for (let i = 0; i < candidates.length && !this.stopping; i++) {
-      const t = candidates[(start + i) % candidates.length];
+      const seen = candidates[(start + i) % candidates.length];
+      // What we saw may be stale (claimed by another worker since): ask for this one task.
+      const t = await q.task(seen.id);
+      if (t.status !== TaskStatus.OPEN || t.attempt !== seen.attempt) {
+        this.open.delete(seen.id);
+        continue;
+      }
       const claimed = await this.claim(t);
       if (claimed) {
         await this.work(t, claimed);
@@ -255,6 +285,7 @@ export class PoiWorker {
   private async claim(t: Task): Promise<Claim | undefined> {
     try {
       const { claimExpiresHeight, tx } = await this.tx!.claimTask(t.id);
+      this.open.delete(t.id);
       const c: Claim = { id: t.id, attempt: t.attempt, failedAttempts: t.failedAttempts, bond: BigInt(t.bond), reward: BigInt(t.escrow), submitted: false, lastStatus: TaskStatus.CLAIMED };
       this.claims.set(t.id, c);
       this.counters.claimed++;
@@ -262,6 +293,7 @@ export class PoiWorker {
       return c;
     } catch (err) {
       if (LOST_RACE.test(message(err))) {
+        this.open.delete(t.id);
         this.counters.lostClaims++;
         this.log(`task ${t.id}: claim lost (another worker claimed it first)`);
         return undefined;
