@@ -83,7 +83,7 @@ describe("e2e: poi export, and a new chain started from the export", function ()
     loadMnist().images.slice(0, 30).forEach((img, i) => items.set(img, i * 784));
     const dataset = (await requester.uploadDataset("digits-30", { name: "digit", shape: ["784"], dtype: "float32" }, items, 10)).datasetId;
     const task = (count: number, start: number, inline = false) => requester.submitInferenceTask({
-      modelId: model, rewardPerItem: 1000n, k: 4, deadlineBlocks: 5000, bond: 100_000n,
+      modelId: model, rewardPerItem: 1000n, k: Math.min(4, count), deadlineBlocks: 6000, bond: 100_000n,
       ...(inline ? { inputs: items.slice(start * 784, (start + count) * 784) } : { dataset: { id: dataset, start, count } }),
     });
     const completed = (await task(10, 0)).taskId;
