@@ -21,7 +21,7 @@ import { bytesOf, PoiFlow } from "./helpers/poi-flow";
 import { oldBeaconOf, oldSampleSeed } from "./helpers/old-beacon";
 import { mulberry32 } from "../src/util/random";
 import { resultRoot, sampleIndices } from "../src/x/poi/commitment";
-import { seedFor, validatorSample } from "../src/x/poi/sampling";
+import { epochOf, seedFor, validatorSample } from "../src/x/poi/sampling";
 import { compareItem } from "../src/x/poi/verify/compare";
 import { decodeAggregateTx, encodeAggregateTx, isAggregateTx, voteExtensionSignBytes } from "../src/x/poi/verdicts";
 import { MsgClaimTaskCodec, MsgSubmitResultCodec, VoteExtensionCodec, TaskStatus } from "../src/x/poi/types";
@@ -60,15 +60,19 @@ describe("x/poi sampling: influence of a block's contents on honest samples (rea
     assert.ok(isAggregateTx(agg));
     const adversary = h.validators[0];
     const voteHeight = h.height;
+    const carrying = epochOf(voteHeight + 1n, BigInt((await h.app.poi.params(h.app.queryContext())).seedEpochBlocks));
 
     const seen = new Map<string, number>();
     let variants = 0;
     for (let v = 0; v < 240; v++) {
-      // Its own extension content (junk verdicts of its choosing, re-signed), a subset of the others, tx order, time.
+      // Its own extension content within the extension rules (junk verdicts are refused: seed commitments
+      // of its choosing for both epochs it may commit to, its reveals withheld or not; re-signed), a
+      // subset of the others, tx order, time.
       const a = decodeAggregateTx(agg);
       const mine = a.votes.find((x) => Buffer.from(x.validatorAddress).equals(Buffer.from(adversary.address)))!;
       const ext = VoteExtensionCodec.decode(mine.extension);
-      ext.verdicts.push({ taskId: String(1000 + v), attempt: v % 3, pass: v % 2 === 0, failedItems: [], cannotVerify: false });
+      ext.commitments = [carrying, carrying + 1n].map((e) => ({ epoch: String(e), hash: sha256(Buffer.from(`adversary variant ${v} epoch ${e}`)) }));
+      if (v % 2 === 1) ext.reveals = [];
       mine.extension = VoteExtensionCodec.encode(ext).finish();
       mine.signature = ed25519.sign(voteExtensionSignBytes(mine.extension, voteHeight, 0n, h.app.queryContext().header.chainId), adversary.secret);
       const drop = v % 4; // 0: keep all; 1..3: leave one honest validator's extension out (3 of 4 is still > 2/3)
