@@ -4,6 +4,7 @@
  *   npx tsc -p tsconfig.json && npx mocha dist/test/verify.test.js
  */
 import { strict as assert } from "assert";
+import { execFileSync } from "node:child_process";
 import * as ort from "onnxruntime-node";
 import { buildMlp, MLP_INPUT, MLP_OUTPUT } from "../src/x/poi/onnx/builder";
 import { argmax, loadMnist, mlpForward, trainMnistMlp, type TrainResult } from "../src/ml/train";
@@ -177,6 +178,24 @@ describe("x/poi/verify", () => {
       await runner.run(job(images.slice(0, 1)));
       await runner.close();
       await assert.rejects(runner.run(job(images.slice(0, 1))), /closed/);
+    });
+
+    it("close() of an idle runner keeps the process alive until the child is gone, so work after it runs", () => {
+      // The idle child is unref'ed; a close() that waited on it unref'ed let node exit mid-await
+      // (the worker daemon lost its final stats line that way).
+      const script = `
+        const { ReexecRunner } = require(${JSON.stringify(require.resolve("../src/x/poi/verify/runner"))});
+        const { buildMlp } = require(${JSON.stringify(require.resolve("../src/x/poi/onnx/builder"))});
+        const { randomMlpWeights } = require(${JSON.stringify(require.resolve("../src/ml/train"))});
+        (async () => {
+          const r = new ReexecRunner();
+          const onnx = buildMlp({ inputSize: 4, hidden: 3, outputs: 2, weights: randomMlpWeights(4, 3, 2, 1) });
+          await r.run({ modelId: "m", onnx, inputName: "input", inputShape: [1, 4], outputNames: ["logits"], items: [Float32Array.of(1, 2, 3, 4)] });
+          await r.close();
+          console.log("after close");
+        })();`;
+      const out = execFileSync(process.execPath, ["-e", script], { encoding: "utf8", timeout: 60_000 });
+      assert.equal(out.trim(), "after close");
     });
 
     it("measurement: µs/item through the runner vs direct onnxruntime (1,000 digits)", async () => {

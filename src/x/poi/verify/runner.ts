@@ -117,7 +117,10 @@ export class ReexecRunner {
     this.closed = true;
     const c = this.child;
     const exited = c && c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once("exit", r)) : undefined;
+    // An idle child is unref'ed: ref it so the event loop lives until its exit is seen (otherwise the
+    // process can end here, with the caller's work after close() undone).
     this.fail(new Error("ReexecRunner closed"));
+    if (c && exited) c.ref();
     await exited;
   }
 
