@@ -119,6 +119,11 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
 
   before(async () => {
     poi(["init", "--home", home, "--base-port", "27000"]);
+    // Claims must not lapse while a step of this test runs (each CLI call costs seconds on a busy machine).
+    const gfile = path.join(home, "config", "genesis.json");
+    const g = JSON.parse(fs.readFileSync(gfile, "utf8"));
+    g.app_state.poi = { ...g.app_state.poi, params: { ...g.app_state.poi?.params, claimBlocks: "300" } };
+    fs.writeFileSync(gfile, JSON.stringify(g, null, 2));
     accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8")) as Account[];
     startSingle(home);
     poi(["keys", "import-localnet", "--localnet-home", home, ...kr]);
