@@ -110,7 +110,13 @@ export class NodeSupervisor {
   }
 
   private async exited(which: Which, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): Promise<void> {
-    if (this.stopping || this.recovering || (child !== this.app && child !== this.comet)) return;
+    if (child !== this.app && child !== this.comet) return;
+    if (this.stopping || this.recovering) {
+      // The other child's death is being handled; still say how this one ended (when both die at
+      // once, e.g. a SIGKILLed app and the cometbft that then quits, either exit may be seen first).
+      if (this.recovering) this.log(`supervisor: ${which} (pid ${child.pid}) exited too (code ${code}, signal ${signal})`);
+      return;
+    }
     this.recovering = true;
     const other: Which = which === "app" ? "cometbft" : "app";
     this.log(`supervisor: ${which} (pid ${child.pid}) exited (code ${code}, signal ${signal}); stopping ${other}`);

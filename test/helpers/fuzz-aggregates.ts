@@ -69,8 +69,11 @@ export class SimValidators {
     const verdicts: Verdict[] = verifying.filter(() => r.chance(0.9)).map((t) => verdict(t, t.attempt, r.chance(0.75)));
     if (junk) {
       switch (r.int(5)) {
-        case 0: return r.chance(0.5) ? r.bytes(r.range(1, 60)) : randomProto(r, 2);
-        case 1: verdicts.push(verdict({ id: r.u64().toString(), numItems: "10" }, r.int(3), r.chance(0.5))); break;
+        // Bytes that cannot decode (field 1 with the invalid wire type 7 first): random bytes alone sometimes
+        // decode to a harmless extension (unknown fields are skipped), which the rules rightly accept.
+        case 0: return Buffer.concat([Uint8Array.of(0x0f), r.chance(0.5) ? r.bytes(r.range(1, 60)) : randomProto(r, 2)]);
+        // A task id far above any this chain has made.
+        case 1: verdicts.push(verdict({ id: (r.u64() | (1n << 62n)).toString(), numItems: "10" }, r.int(3), r.chance(0.5))); break;
         case 2: if (verifying.length) verdicts.push(verdict(verifying[0], verifying[0].attempt + 1 + r.int(3), true)); else return r.bytes(8); break;
         case 3: if (verdicts.length) verdicts.push({ ...verdicts[0], pass: !verdicts[0].pass, failedItems: verdicts[0].pass ? ["0"] : [] }); else return r.bytes(8); break;
         default: if (verifying.length) verdicts.push({ ...verdict(verifying[0], verifying[0].attempt, false), failedItems: ["0", "1", "2", "3", "4"] }); else return r.bytes(8);
