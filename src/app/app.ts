@@ -26,6 +26,12 @@ import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 import { SigVerifyCache } from "../x/auth/sigcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
+import { StakingKeeper } from "../x/staking/keeper";
+import { StakingModule } from "../x/staking/module";
+import { StakingSlasher } from "../x/staking/slash";
+import { ZERO_WORK } from "../x/staking/expected_keepers";
+import { SlashingKeeper } from "../x/slashing/keeper";
+import { SlashingModule } from "../x/slashing/module";
 
 export interface AppOptions {
   /**
@@ -48,6 +54,12 @@ export class PoiApp implements AbciApplication {
   readonly bank = new BankKeeper(this.accounts);
   readonly poi = new PoiKeeper();
   readonly valset = new ValsetKeeper();
+  readonly staking = new StakingKeeper();
+  /** Slashes and jails (slashing's downtime and double sign; poi's audits). */
+  readonly slasher = new StakingSlasher(this.staking, this.bank);
+  readonly slashing = new SlashingKeeper(this.slasher);
+  /** Work scores reach power through stakingModule.setWorkScoreReader (zeros until x/poi provides them). */
+  readonly stakingModule = new StakingModule(this.staking, this.bank, this.valset, ZERO_WORK);
   /** Nodes attach their verifier here (poiModule.setVerifier). */
   readonly poiModule: PoiModule;
   /** Signature verifications remembered across CheckTx, FinalizeBlock and Recheck (x/auth/sigcache.ts). */
@@ -70,9 +82,11 @@ export class PoiApp implements AbciApplication {
     // Order = genesis and block-hook order: auth before bank, since balances create accounts.
     this.poiModule = new PoiModule(this.poi, this.bank, this.valset);
     const modules: AppModule[] = [
-      new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank), this.poiModule,
+      new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank),
+      this.stakingModule, new SlashingModule(this.slashing, this.slasher), this.poiModule,
     ];
-    this.modules = new ModuleManager(modules);
+    // End blocks: poi tallies first, then staking turns stake and work into validator updates.
+    this.modules = new ModuleManager(modules, [this.stakingModule.name]);
     this.checkState = new Branch(store.committed);
   }
 
@@ -193,7 +207,8 @@ export class PoiApp implements AbciApplication {
     }
     const header = this.header(req.height, req.time?.seconds ?? 0n, req.time?.nanos ?? 0, req.hash, req.proposerAddress);
     const blockCtx = new Context(this.store.working, header, "deliver");
-    for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx);
+    const votes = { decidedLastCommit: req.decidedLastCommit ?? { round: 0, votes: [] }, misbehavior: req.misbehavior ?? [] };
+    for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx, votes);
     const txResults: ExecTxResult[] = [];
     for (const [i, tx] of req.txs.entries()) {
       const txCtx = blockCtx.withKV(this.store.working);
@@ -201,9 +216,7 @@ export class PoiApp implements AbciApplication {
       txResults.push(ExecTxResult.fromPartial(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.runTx(txCtx, tx)));
     }
     const validatorUpdates: ValidatorUpdate[] = [];
-    for (const m of this.modules.modules) {
-      if (m.endBlock) validatorUpdates.push(...((await m.endBlock(blockCtx)) ?? []));
-    }
+    for (const m of this.modules.endBlockers) validatorUpdates.push(...((await m.endBlock!(blockCtx)) ?? []));
     const appHash = await this.store.computeHash();
     this.finalizedHeight = req.height;
     return { txResults, events: blockCtx.events.events, validatorUpdates, appHash };

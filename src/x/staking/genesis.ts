@@ -1,0 +1,108 @@
+/**
+ * Genesis section "staking": params, validators (cosmos.staking.v1beta1.Validator JSON), delegations,
+ * unbonding entries, the powers last sent to CometBFT and tombstoned validators. Bank's genesis holds
+ * the pools' coins; they must equal the bonded tokens and the unbonding balances. Without
+ * last_validator_powers (a new chain), the first set is computed here and recorded in x/valset.
+ */
+import { Validator } from "cosmjs-types/cosmos/staking/v1beta1/staking";
+import type { Context } from "../../app/context";
+import { formatAddress, formatValoperAddress, parseAddress, parseValoperAddress } from "../../app/address";
+import { ErrInvalidRequest } from "../../app/errors";
+import { consensusAddress } from "../valset/module";
+import { K, STAKING_MODULE } from "./keys";
+import { BONDED_POOL_ADDRESS, NOT_BONDED_POOL_ADDRESS, operatorOf, validatorPubkey, type UnbondingEntry } from "./keeper";
+import { parseStakingParams, stakingParamsJson } from "./params";
+import { applyValidatorUpdates, type StakingDeps } from "./abci";
+
+export interface StakingGenesis {
+  params?: Record<string, unknown>;
+  validators?: unknown[];
+  delegations?: Array<{ delegator_address: string; validator_address: string; shares: string }>;
+  unbonding_delegations?: Array<{ delegator_address: string; validator_address: string; entries: UnbondingEntry[] }>;
+  last_validator_powers?: Array<{ address: string; power: string }>;
+  tombstoned?: string[];
+}
+
+const DIGITS = /^[0-9]{1,40}$/;
+
+function digits(v: unknown, where: string): bigint {
+  if (typeof v !== "string" || !DIGITS.test(v)) throw ErrInvalidRequest(`staking genesis: ${where} must be a decimal string`);
+  return BigInt(v);
+}
+
+export async function initStakingGenesis(ctx: Context, deps: StakingDeps, state: unknown): Promise<void> {
+  const { keeper: k } = deps;
+  const g = (state ?? {}) as StakingGenesis;
+  const params = parseStakingParams(g.params);
+  k.setParams(ctx, params);
+  const shareSums = new Map<string, bigint>();
+  let bonded = 0n;
+  for (const [i, json] of (g.validators ?? []).entries()) {
+    let v: Validator;
+    try {
+      v = Validator.fromJSON(json);
+      validatorPubkey(v);
+    } catch (err) {
+      throw ErrInvalidRequest(`staking genesis: validators[${i}] is not a cosmos.staking.v1beta1.Validator with an ed25519 key: ${(err as Error).message}`);
+    }
+    const op = parseValoperAddress(v.operatorAddress, `staking genesis validators[${i}].operator_address`);
+    if (await k.getValidator(ctx, op)) throw ErrInvalidRequest(`staking genesis: validator ${v.operatorAddress} listed twice`);
+    const cons = consensusAddress(validatorPubkey(v));
+    if (await k.getValidatorByConsAddr(ctx, cons)) throw ErrInvalidRequest(`staking genesis: validators[${i}] reuses a consensus key`);
+    bonded += digits(v.tokens, `validators[${i}].tokens`);
+    digits(v.delegatorShares, `validators[${i}].delegator_shares`);
+    k.setValidator(ctx, v);
+    deps.valset.setOperator(ctx, cons, op);
+    shareSums.set(v.operatorAddress, 0n);
+  }
+  for (const [i, d] of (g.delegations ?? []).entries()) {
+    const del = parseAddress(d.delegator_address, `staking genesis delegations[${i}].delegator_address`);
+    const op = parseValoperAddress(d.validator_address, `staking genesis delegations[${i}].validator_address`);
+    if (!shareSums.has(d.validator_address)) throw ErrInvalidRequest(`staking genesis: delegations[${i}] to unknown validator ${d.validator_address}`);
+    const shares = digits(d.shares, `delegations[${i}].shares`);
+    shareSums.set(d.validator_address, shareSums.get(d.validator_address)! + shares);
+    k.setDelegation(ctx, del, op, shares);
+  }
+  for (const v of await k.allValidators(ctx)) {
+    if (shareSums.get(v.operatorAddress) !== BigInt(v.delegatorShares)) throw ErrInvalidRequest(`staking genesis: delegations to ${v.operatorAddress} hold ${shareSums.get(v.operatorAddress)} shares, the validator says ${v.delegatorShares}`);
+  }
+  let unbonding = 0n;
+  for (const [i, u] of (g.unbonding_delegations ?? []).entries()) {
+    const del = parseAddress(u.delegator_address, `staking genesis unbonding_delegations[${i}].delegator_address`);
+    const op = parseValoperAddress(u.validator_address, `staking genesis unbonding_delegations[${i}].validator_address`);
+    for (const e of u.entries) {
+      unbonding += digits(e.balance, `unbonding_delegations[${i}] balance`);
+      ctx.store(STAKING_MODULE).set(K.unbondingQueue(digits(e.completion_height, `unbonding_delegations[${i}] completion_height`), del, op), new Uint8Array());
+    }
+    k.setUnbondingEntries(ctx, del, op, u.entries);
+  }
+  for (const t of g.tombstoned ?? []) k.tombstone(ctx, parseValoperAddress(t, "staking genesis tombstoned"));
+  const pool = await deps.bank.getBalance(ctx, BONDED_POOL_ADDRESS, params.bond_denom);
+  if (pool !== bonded) throw ErrInvalidRequest(`staking genesis: bonded_tokens_pool holds ${pool}${params.bond_denom}, validators' tokens sum to ${bonded}${params.bond_denom}`);
+  const notBonded = await deps.bank.getBalance(ctx, NOT_BONDED_POOL_ADDRESS, params.bond_denom);
+  if (notBonded !== unbonding) throw ErrInvalidRequest(`staking genesis: not_bonded_tokens_pool holds ${notBonded}${params.bond_denom}, unbonding entries sum to ${unbonding}${params.bond_denom}`);
+  if ((g.validators ?? []).length === 0) return;
+  deps.valset.setManaged(ctx);
+  if (g.last_validator_powers) {
+    for (const p of g.last_validator_powers) k.setLastPower(ctx, parseValoperAddress(p.address, "staking genesis last_validator_powers"), digits(p.power, "last_validator_powers power"));
+    return;
+  }
+  const updates = await applyValidatorUpdates(ctx, deps, true);
+  if (updates.length === 0) throw ErrInvalidRequest("staking genesis: no validator has power (each needs a self-bond of at least min_self_bond and tokens worth one power unit)");
+  await deps.valset.setGenesisValidators(ctx, updates);
+}
+
+export async function exportStakingGenesis(ctx: Context, deps: StakingDeps): Promise<StakingGenesis> {
+  const { keeper: k } = deps;
+  const validators = await k.allValidators(ctx);
+  const tombstoned = [];
+  for (const v of validators) if (await k.isTombstoned(ctx, operatorOf(v))) tombstoned.push(v.operatorAddress);
+  return {
+    params: stakingParamsJson(await k.params(ctx)),
+    validators: validators.map((v) => Validator.toJSON(v)),
+    delegations: (await k.allDelegations(ctx)).map((d) => ({ delegator_address: formatAddress(d.delegator), validator_address: formatValoperAddress(d.operator), shares: d.shares.toString() })),
+    unbonding_delegations: (await k.allUnbondings(ctx)).map((u) => ({ delegator_address: formatAddress(u.delegator), validator_address: formatValoperAddress(u.operator), entries: u.entries })),
+    last_validator_powers: (await k.lastPowers(ctx)).map((p) => ({ address: formatValoperAddress(p.operator), power: p.power.toString() })),
+    tombstoned,
+  };
+}
