@@ -10,8 +10,9 @@ import { formatAddress, formatValoperAddress, parseAddress, parseValoperAddress 
 import { ErrInvalidRequest } from "../../app/errors";
 import { consensusAddress } from "../valset/module";
 import { K, STAKING_MODULE } from "./keys";
-import { BONDED_POOL_ADDRESS, NOT_BONDED_POOL_ADDRESS, operatorOf, validatorPubkey, type UnbondingEntry } from "./keeper";
-import { parseStakingParams, stakingParamsJson } from "./params";
+import { PubKey as Ed25519PubKey } from "cosmjs-types/cosmos/crypto/ed25519/keys";
+import { BONDED_POOL_ADDRESS, ED25519_PUBKEY_TYPE_URL, NOT_BONDED_POOL_ADDRESS, operatorOf, validatorPubkey, type UnbondingEntry } from "./keeper";
+import { DEC_ONE, parseStakingParams, stakingParamsJson } from "./params";
 import { applyValidatorUpdates, type StakingDeps } from "./abci";
 
 export interface StakingGenesis {
@@ -105,4 +106,24 @@ export async function exportStakingGenesis(ctx: Context, deps: StakingDeps): Pro
     last_validator_powers: (await k.lastPowers(ctx)).map((p) => ({ address: formatValoperAddress(p.operator), power: p.power.toString() })),
     tombstoned,
   };
+}
+
+/** A validator of a new chain: its operator account bonds `selfBond` to it at genesis. */
+export interface GenesisValidatorSpec { operator: string; pubkey: Uint8Array; selfBond: bigint; moniker: string; commissionRate?: bigint }
+
+/**
+ * The staking section making each spec a validator with its self-delegation (for `poi init`, localnets
+ * and tests), and the coins that bank's genesis must move: each operator pays its self-bond into
+ * bonded_tokens_pool (`bondedPool` is that account's address and balance).
+ */
+export function genesisValidators(specs: readonly GenesisValidatorSpec[], params: Record<string, unknown> = {}): { staking: StakingGenesis; bondedPool: { address: string; amount: bigint } } {
+  const validators = specs.map((s) => Validator.toJSON(Validator.fromPartial({
+    operatorAddress: formatValoperAddress(parseAddress(s.operator)),
+    consensusPubkey: { typeUrl: ED25519_PUBKEY_TYPE_URL, value: Ed25519PubKey.encode({ key: s.pubkey }).finish() },
+    tokens: s.selfBond.toString(), delegatorShares: (s.selfBond * DEC_ONE).toString(), description: { moniker: s.moniker },
+    commission: { commissionRates: { rate: (s.commissionRate ?? DEC_ONE / 10n).toString(), maxRate: (DEC_ONE / 5n).toString(), maxChangeRate: (DEC_ONE / 100n).toString() }, updateTime: { seconds: 0n, nanos: 0 } },
+    minSelfDelegation: "1",
+  })));
+  const delegations = specs.map((s) => ({ delegator_address: s.operator, validator_address: formatValoperAddress(parseAddress(s.operator)), shares: (s.selfBond * DEC_ONE).toString() }));
+  return { staking: { params, validators, delegations }, bondedPool: { address: formatAddress(BONDED_POOL_ADDRESS), amount: specs.reduce((t, s) => t + s.selfBond, 0n) } };
 }
