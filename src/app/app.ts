@@ -72,6 +72,9 @@ export class PoiApp implements AbciApplication {
   /** Height of a FinalizeBlock whose writes wait for Commit. */
   private finalizedHeight: bigint | undefined;
   private chainId = "";
+  /** The last committed block's time: CheckTx runs under it, as the SDK's check state does. */
+  private lastBlockTime = { seconds: 0n, nanos: 0 };
+  private pendingBlockTime = { seconds: 0n, nanos: 0 };
   private readonly maxTxBytes: number;
   private readonly log: (msg: string) => void;
 
@@ -93,6 +96,8 @@ export class PoiApp implements AbciApplication {
   static async open(dir: string, opts: AppOptions = {}): Promise<PoiApp> {
     const app = new PoiApp(await CommitStore.open(dir), opts);
     app.chainId = (await app.blockInfo.chainId(app.queryContext())) ?? "";
+    const last = await app.blockInfo.lastBlock(app.queryContext());
+    if (last) app.lastBlockTime = { seconds: last.timeSeconds, nanos: last.timeNanos };
     return app;
   }
 
@@ -135,7 +140,7 @@ export class PoiApp implements AbciApplication {
       const e = toAbciError(pseudoTx.mempoolError(req.tx));
       return { code: e.code, codespace: e.codespace, log: e.log };
     }
-    const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array()), "check");
+    const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array()), "check");
     return this.runTx(ctx, req.tx);
   }
 
@@ -219,6 +224,7 @@ export class PoiApp implements AbciApplication {
     for (const m of this.modules.endBlockers) validatorUpdates.push(...((await m.endBlock!(blockCtx)) ?? []));
     const appHash = await this.store.computeHash();
     this.finalizedHeight = req.height;
+    this.pendingBlockTime = { seconds: header.timeSeconds, nanos: header.timeNanos };
     return { txResults, events: blockCtx.events.events, validatorUpdates, appHash };
   }
 
@@ -226,6 +232,7 @@ export class PoiApp implements AbciApplication {
     if (this.finalizedHeight === undefined) throw new Error("Commit without FinalizeBlock");
     await this.store.commit(this.finalizedHeight);
     this.finalizedHeight = undefined;
+    this.lastBlockTime = this.pendingBlockTime;
     // The mempool's view restarts from the new committed state; CometBFT re-checks the remaining txs.
     this.checkState = new Branch(this.store.committed);
     for (const m of this.modules.modules) m.afterCommit?.();
@@ -365,7 +372,7 @@ export class PoiApp implements AbciApplication {
       throw ErrInvalidRequest(`cannot decode SimulateRequest: ${(err as Error).message}`);
     }
     if (req.txBytes.length === 0) throw ErrInvalidRequest("SimulateRequest.tx_bytes is empty");
-    const header = this.header(snap.height + 1n, 0n, 0, new Uint8Array(), new Uint8Array());
+    const header = this.header(snap.height + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array());
     const res = await this.runTx(new Context(new Branch(snap.kv), header, "simulate"), req.txBytes);
     if (res.code) throw new AppError(res.codespace ?? "", res.code, res.log ?? "", undefined);
     return SimulateResponse.encode({

@@ -22,8 +22,6 @@ export interface ValsetRecorder {
   recordUpdates(ctx: Context, updates: readonly ValidatorUpdate[], height: bigint): Promise<void>;
   /** Genesis: the first set (from the first height on). */
   setGenesisValidators(ctx: Context, updates: readonly ValidatorUpdate[]): Promise<void>;
-  /** Genesis: the set is x/staking's from now on. */
-  setManaged(ctx: Context): void;
   /** Where a validator's poi verification income goes. */
   setOperator(ctx: Context, consensusAddr: Uint8Array, operator: Uint8Array): void;
 }

@@ -83,7 +83,6 @@ export async function initStakingGenesis(ctx: Context, deps: StakingDeps, state:
   const notBonded = await deps.bank.getBalance(ctx, NOT_BONDED_POOL_ADDRESS, params.bond_denom);
   if (notBonded !== unbonding) throw ErrInvalidRequest(`staking genesis: not_bonded_tokens_pool holds ${notBonded}${params.bond_denom}, unbonding entries sum to ${unbonding}${params.bond_denom}`);
   if ((g.validators ?? []).length === 0) return;
-  deps.valset.setManaged(ctx);
   if (g.last_validator_powers) {
     for (const p of g.last_validator_powers) k.setLastPower(ctx, parseValoperAddress(p.address, "staking genesis last_validator_powers"), digits(p.power, "last_validator_powers power"));
     return;

@@ -18,10 +18,8 @@ export const VALSET_MODULE = "valset";
 // Keys inside "valset/":
 //   0x02 | address(20) -> the validator operator's account (20 bytes): where its verification income goes
 //   0x03 | start height (8 BE) | address(20) -> power (8 bytes BE) | ed25519 pubkey (32): the set from that height on
-//   0x04 -> empty: the set is driven by x/staking (genesis.json's validators must then match it)
 const OPERATOR = 0x02;
 const VERSION = 0x03;
-const MANAGED = 0x04;
 
 export interface Validator {
   address: Uint8Array; // sha256(pubkey)[:20], CometBFT's consensus address
@@ -144,14 +142,6 @@ export class ValsetKeeper {
     for (let i = 0; i + 1 < starts.length; i++) if (starts[i + 1] <= ctx.header.height) await this.deleteVersion(ctx, starts[i]);
   }
 
-  setManaged(ctx: Context): void {
-    ctx.store(VALSET_MODULE).set(Buffer.from([MANAGED]), new Uint8Array());
-  }
-
-  async managed(ctx: Context): Promise<boolean> {
-    return (await ctx.store(VALSET_MODULE).get(Buffer.from([MANAGED]))) !== undefined;
-  }
-
   setOperator(ctx: Context, consensusAddr: Uint8Array, operator: Uint8Array): void {
     ctx.store(VALSET_MODULE).set(Buffer.concat([Buffer.from([OPERATOR]), consensusAddr]), operator);
   }
@@ -213,9 +203,9 @@ export class ValsetModule implements AppModule {
   }
 
   /**
-   * genesis.json's validators, when it lists any, are the set (they replace app_state's: a chain
-   * restarted from an export under new keys), unless x/staking makes the set: then they must equal
-   * it. When genesis.json lists none, app_state's set is returned to CometBFT as the initial set.
+   * genesis.json's validators, when it lists any, are the set (they replace app_state's or x/staking's:
+   * a chain restarted from an export under new keys; staking's own records keep the old keys, see
+   * x/staking README). When genesis.json lists none, app_state's set is returned to CometBFT.
    */
   async initChain(ctx: Context, req: RequestInitChain): Promise<ValidatorUpdate[]> {
     const first = ctx.header.height + 1n;
@@ -224,9 +214,6 @@ export class ValsetModule implements AppModule {
     const given = req.validators.map((u) => ({ address: consensusAddress(u.pubKey?.ed25519 ?? new Uint8Array()), pubkey: u.pubKey?.ed25519 ?? new Uint8Array(), power: u.power }))
       .sort((a, b) => Buffer.compare(a.address, b.address));
     if (sameSet(given, recorded)) return [];
-    if (await this.keeper.managed(ctx)) {
-      throw new Error("genesis.json's validators differ from the set x/staking makes from app_state; leave genesis.json's \"validators\" empty (the app hands its set to CometBFT)");
-    }
     await this.keeper.setGenesisValidators(ctx, req.validators);
     return [];
   }
