@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
 import { GasPrice, QueryClient, SigningStargateClient, setupStakingExtension } from "@cosmjs/stargate";
 import { connectComet } from "@cosmjs/tendermint-rpc";
-import { poi, removeHome, rpc, rpcUrls, tmpHome, waitForHeight } from "./helpers/chain";
+import { poi, removeHome, rpc, rpcUrls, sleep, tmpHome, waitForHeight } from "./helpers/chain";
 import { valoper } from "./helpers/staking-msgs";
 
 describe("e2e: staking with unmodified CosmJS on a 4-validator localnet", function () {
@@ -72,5 +72,35 @@ describe("e2e: staking with unmodified CosmJS on a 4-validator localnet", functi
     assert.ok(tooMuch instanceof Error && /undelegating 5000000000upoi but the delegation is worth 4000000000upoi/.test(tooMuch.message), String(tooMuch));
     client.disconnect();
     comet.disconnect();
+  });
+
+  it("a validator whose node is stopped longer than the signed-blocks window is jailed (gone from /validators); it unjails after the jail period", async function () {
+    this.timeout(600_000);
+    const powers = async () => (await rpc<{ validators: Array<{ address: string; voting_power: string }> }>(url, "validators")).validators;
+    const node3 = path.join(home, "node3");
+    const cons3 = JSON.parse(fs.readFileSync(path.join(node3, "config", "priv_validator_key.json"), "utf8")).address as string;
+    process.kill(JSON.parse(fs.readFileSync(path.join(node3, "poi.pids.json"), "utf8")).supervisor, "SIGTERM");
+    const deadline = Date.now() + 300_000;
+    while ((await powers()).some((v) => v.address === cons3)) {
+      assert.ok(Date.now() < deadline, "node3 not jailed within 300 s");
+      await sleep(2000);
+    }
+    assert.equal((await powers()).length, 3);
+    const infos = JSON.parse(poi(["query", "slashing", "signing-infos", "--node", url, "-o", "json"]).stdout).info as Array<{ jailedUntil: string }>;
+    assert.ok(infos.some((i) => Date.parse(i.jailedUntil) > 0), "a jail time is recorded");
+    poi(["localnet", "start", "--home", home, "--detach"]);
+    const keyring = path.join(home, "keyring-test");
+    poi(["keys", "import-localnet", "--localnet-home", home, "--keyring-dir", keyring]);
+    const early = poi(["tx", "slashing", "unjail", "operator3", "--keyring-dir", keyring, "--node", url], { allowFail: true });
+    assert.equal(early.code, 1);
+    assert.match(early.stderr + early.stdout, /is jailed until/);
+    await sleep(61_000); // downtime_jail_seconds
+    const ok = poi(["tx", "slashing", "unjail", "operator3", "--keyring-dir", keyring, "--node", url]);
+    assert.match(ok.stdout, /code: 0/);
+    const back = Date.now() + 120_000;
+    while (!(await powers()).some((v) => v.address === cons3)) {
+      assert.ok(Date.now() < back, "node3 not back in the set within 120 s of unjail");
+      await sleep(2000);
+    }
   });
 });
