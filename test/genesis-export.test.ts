@@ -26,7 +26,7 @@ import {
 } from "../src/x/poi/types";
 
 const N = 12; // items per task
-const MODULES = ["blockinfo", "valset", "auth", "bank", "poi"];
+const MODULES = ["blockinfo", "valset", "auth", "bank", "staking", "slashing", "poi"];
 const bytesOf = (f: Float32Array) => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
 const bankSend = { typeUrl: MsgSend.typeUrl, encode: (m: MsgSend) => MsgSend.encode(m), decode: (b: Uint8Array) => MsgSend.decode(b), fromPartial: MsgSend.fromPartial } as unknown as PoiCodec<MsgSend>;
 

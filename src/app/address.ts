@@ -1,5 +1,6 @@
 import { fromBech32, toBech32 } from "@cosmjs/encoding";
-import { ADDRESS_PREFIX } from "./params";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { ADDRESS_PREFIX, VALOPER_PREFIX } from "./params";
 import { clip, ErrInvalidAddress } from "./errors";
 import { GenerationCache } from "../util/gen-cache";
 
@@ -36,4 +37,26 @@ export function formatAddress(bytes: Uint8Array): string {
     formatted.set(id, address);
   }
   return address;
+}
+
+/** A validator operator address ("poivaloper1..."): the 20 bytes of the operator's account. */
+export function parseValoperAddress(address: string, field = "validator_address"): Uint8Array {
+  let decoded: { prefix: string; data: Uint8Array };
+  try {
+    decoded = fromBech32(address, 90);
+  } catch (err) {
+    throw ErrInvalidAddress(`${field} "${clip(address)}" is not valid bech32 (${clip((err as Error).message)})`);
+  }
+  if (decoded.prefix !== VALOPER_PREFIX) throw ErrInvalidAddress(`${field} "${clip(address)}" has prefix "${clip(decoded.prefix)}", want "${VALOPER_PREFIX}"`);
+  if (decoded.data.length !== 20) throw ErrInvalidAddress(`${field} "${clip(address)}" has ${decoded.data.length} bytes, want 20`);
+  return decoded.data;
+}
+
+export function formatValoperAddress(bytes: Uint8Array): string {
+  return toBech32(VALOPER_PREFIX, bytes);
+}
+
+/** A module account's address: sha256(name)[:20], as the SDK derives module accounts. */
+export function moduleAddress(name: string): Uint8Array {
+  return sha256(new TextEncoder().encode(name)).subarray(0, 20);
 }

@@ -26,6 +26,12 @@ import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 import { SigVerifyCache } from "../x/auth/sigcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
+import { StakingKeeper } from "../x/staking/keeper";
+import { StakingModule } from "../x/staking/module";
+import { StakingSlasher } from "../x/staking/slash";
+import { ZERO_WORK } from "../x/staking/expected_keepers";
+import { SlashingKeeper } from "../x/slashing/keeper";
+import { SlashingModule } from "../x/slashing/module";
 
 export interface AppOptions {
   /**
@@ -48,6 +54,12 @@ export class PoiApp implements AbciApplication {
   readonly bank = new BankKeeper(this.accounts);
   readonly poi = new PoiKeeper();
   readonly valset = new ValsetKeeper();
+  readonly staking = new StakingKeeper();
+  /** Slashes and jails (slashing's downtime and double sign; poi's audits). */
+  readonly slasher = new StakingSlasher(this.staking, this.bank);
+  readonly slashing = new SlashingKeeper(this.slasher);
+  /** Work scores reach power through stakingModule.setWorkScoreReader (zeros until x/poi provides them). */
+  readonly stakingModule = new StakingModule(this.staking, this.bank, this.valset, ZERO_WORK);
   /** Nodes attach their verifier here (poiModule.setVerifier). */
   readonly poiModule: PoiModule;
   /** Signature verifications remembered across CheckTx, FinalizeBlock and Recheck (x/auth/sigcache.ts). */
@@ -60,6 +72,9 @@ export class PoiApp implements AbciApplication {
   /** Height of a FinalizeBlock whose writes wait for Commit. */
   private finalizedHeight: bigint | undefined;
   private chainId = "";
+  /** The last committed block's time: CheckTx runs under it, as the SDK's check state does. */
+  private lastBlockTime = { seconds: 0n, nanos: 0 };
+  private pendingBlockTime = { seconds: 0n, nanos: 0 };
   private readonly maxTxBytes: number;
   private readonly log: (msg: string) => void;
 
@@ -70,15 +85,19 @@ export class PoiApp implements AbciApplication {
     // Order = genesis and block-hook order: auth before bank, since balances create accounts.
     this.poiModule = new PoiModule(this.poi, this.bank, this.valset);
     const modules: AppModule[] = [
-      new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank), this.poiModule,
+      new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank),
+      this.stakingModule, new SlashingModule(this.slashing, this.slasher), this.poiModule,
     ];
-    this.modules = new ModuleManager(modules);
+    // End blocks: poi tallies first, then staking turns stake and work into validator updates.
+    this.modules = new ModuleManager(modules, [this.stakingModule.name]);
     this.checkState = new Branch(store.committed);
   }
 
   static async open(dir: string, opts: AppOptions = {}): Promise<PoiApp> {
     const app = new PoiApp(await CommitStore.open(dir), opts);
     app.chainId = (await app.blockInfo.chainId(app.queryContext())) ?? "";
+    const last = await app.blockInfo.lastBlock(app.queryContext());
+    if (last) app.lastBlockTime = { seconds: last.timeSeconds, nanos: last.timeNanos };
     return app;
   }
 
@@ -121,7 +140,7 @@ export class PoiApp implements AbciApplication {
       const e = toAbciError(pseudoTx.mempoolError(req.tx));
       return { code: e.code, codespace: e.codespace, log: e.log };
     }
-    const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, 0n, 0, new Uint8Array(), new Uint8Array()), "check");
+    const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array()), "check");
     return this.runTx(ctx, req.tx);
   }
 
@@ -193,7 +212,8 @@ export class PoiApp implements AbciApplication {
     }
     const header = this.header(req.height, req.time?.seconds ?? 0n, req.time?.nanos ?? 0, req.hash, req.proposerAddress);
     const blockCtx = new Context(this.store.working, header, "deliver");
-    for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx);
+    const votes = { decidedLastCommit: req.decidedLastCommit ?? { round: 0, votes: [] }, misbehavior: req.misbehavior ?? [] };
+    for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx, votes);
     const txResults: ExecTxResult[] = [];
     for (const [i, tx] of req.txs.entries()) {
       const txCtx = blockCtx.withKV(this.store.working);
@@ -201,11 +221,10 @@ export class PoiApp implements AbciApplication {
       txResults.push(ExecTxResult.fromPartial(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.runTx(txCtx, tx)));
     }
     const validatorUpdates: ValidatorUpdate[] = [];
-    for (const m of this.modules.modules) {
-      if (m.endBlock) validatorUpdates.push(...((await m.endBlock(blockCtx)) ?? []));
-    }
+    for (const m of this.modules.endBlockers) validatorUpdates.push(...((await m.endBlock!(blockCtx)) ?? []));
     const appHash = await this.store.computeHash();
     this.finalizedHeight = req.height;
+    this.pendingBlockTime = { seconds: header.timeSeconds, nanos: header.timeNanos };
     return { txResults, events: blockCtx.events.events, validatorUpdates, appHash };
   }
 
@@ -213,6 +232,7 @@ export class PoiApp implements AbciApplication {
     if (this.finalizedHeight === undefined) throw new Error("Commit without FinalizeBlock");
     await this.store.commit(this.finalizedHeight);
     this.finalizedHeight = undefined;
+    this.lastBlockTime = this.pendingBlockTime;
     // The mempool's view restarts from the new committed state; CometBFT re-checks the remaining txs.
     this.checkState = new Branch(this.store.committed);
     for (const m of this.modules.modules) m.afterCommit?.();
@@ -352,7 +372,7 @@ export class PoiApp implements AbciApplication {
       throw ErrInvalidRequest(`cannot decode SimulateRequest: ${(err as Error).message}`);
     }
     if (req.txBytes.length === 0) throw ErrInvalidRequest("SimulateRequest.tx_bytes is empty");
-    const header = this.header(snap.height + 1n, 0n, 0, new Uint8Array(), new Uint8Array());
+    const header = this.header(snap.height + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array());
     const res = await this.runTx(new Context(new Branch(snap.kv), header, "simulate"), req.txBytes);
     if (res.code) throw new AppError(res.codespace ?? "", res.code, res.log ?? "", undefined);
     return SimulateResponse.encode({

@@ -1,5 +1,5 @@
 import type {
-  ExecTxResult, RequestExtendVote, RequestInitChain, RequestPrepareProposal, RequestProcessProposal, RequestVerifyVoteExtension, ValidatorUpdate,
+  CommitInfo, ExecTxResult, Misbehavior, RequestExtendVote, RequestInitChain, RequestPrepareProposal, RequestProcessProposal, RequestVerifyVoteExtension, ValidatorUpdate,
 } from "cosmjs-types/tendermint/abci/types";
 import type { Context } from "./context";
 import { ErrInvalidRequest } from "./errors";
@@ -64,7 +64,7 @@ export interface AppModule {
    * them when genesis.json lists none).
    */
   initChain?(ctx: Context, req: RequestInitChain): Promise<ValidatorUpdate[] | void>;
-  beginBlock?(ctx: Context): Promise<void>;
+  beginBlock?(ctx: Context, block: BlockVotes): Promise<void>;
   endBlock?(ctx: Context): Promise<ValidatorUpdate[] | void>;
   readonly msgHandlers?: readonly MsgHandler[];
   readonly queryHandlers?: readonly QueryHandler[];
@@ -86,6 +86,12 @@ export interface AppModule {
   afterCommit?(): void;
 }
 
+/** What FinalizeBlock carries besides txs: who signed the previous block and evidence of double signing. */
+export interface BlockVotes {
+  decidedLastCommit: CommitInfo;
+  misbehavior: Misbehavior[];
+}
+
 export type ExtendVoteRequest = Partial<RequestExtendVote> & Pick<RequestExtendVote, "height">;
 export type VerifyVoteExtensionRequest = Partial<RequestVerifyVoteExtension> & Pick<RequestVerifyVoteExtension, "voteExtension">;
 
@@ -99,7 +105,14 @@ export class ModuleManager {
   /** The module that makes and checks vote extensions, if any. */
   readonly voteExtensionOwner: AppModule | undefined;
 
-  constructor(readonly modules: readonly AppModule[]) {
+  /** The modules with an end block, in the order their end blocks run. */
+  readonly endBlockers: readonly AppModule[];
+
+  /**
+   * `endBlockOrder` (the SDK's SetOrderEndBlockers) names modules whose end blocks run after the
+   * others, in that order; the rest run first, in module order.
+   */
+  constructor(readonly modules: readonly AppModule[], endBlockOrder: readonly string[] = []) {
     const names = new Set<string>();
     for (const m of modules) {
       if (names.has(m.name)) throw new Error(`module ${m.name} registered twice`);
@@ -117,6 +130,9 @@ export class ModuleManager {
         this.queryRoutes.set(h.path, h);
       }
     }
+    for (const n of endBlockOrder) if (!names.has(n)) throw new Error(`end block order names unknown module ${n}`);
+    const late = endBlockOrder.map((n) => modules.find((m) => m.name === n)!);
+    this.endBlockers = [...modules.filter((m) => !endBlockOrder.includes(m.name)), ...late].filter((m) => m.endBlock);
   }
 
   msgHandler(typeUrl: string): MsgHandler | undefined {

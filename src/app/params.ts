@@ -4,3 +4,7 @@ export const BOND_DENOM = "upoi";
 export const LOCALNET_CHAIN_ID = "poi-localnet";
 export const APP_NAME = "poi-chain";
 export const APP_VERSION = 1n;
+/** bech32 prefix of validator operator addresses (same 20 bytes as the operator's account). */
+export const VALOPER_PREFIX = "poivaloper";
+/** bech32 prefix of consensus addresses (sha256(ed25519 pubkey)[:20]) in slashing queries. */
+export const VALCONS_PREFIX = "poivalcons";

@@ -5,6 +5,8 @@ import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
 import { resolveCometbft, PROJECT_ROOT } from "./cometbft-bin";
 import type { VerifierFault } from "../x/poi/verify/service";
 import { ADDRESS_PREFIX, BOND_DENOM, LOCALNET_CHAIN_ID } from "../app/params";
+import { genesisValidators } from "../x/staking/genesis";
+import { DEFAULT_STAKING_PARAMS } from "../x/staking/params";
 
 const TEMPLATES = path.join(PROJECT_ROOT, "cometbft");
 
@@ -90,7 +92,8 @@ export function initNodeHome(home: string, moniker: string, ports: NodePorts): N
   const key = JSON.parse(fs.readFileSync(path.join(home, "config", "priv_validator_key.json"), "utf8"));
   const appConfig = fill(fs.readFileSync(path.join(TEMPLATES, "app.template.json"), "utf8"), { abci_port: ports.abci, rpc_port: ports.rpc });
   fs.writeFileSync(path.join(home, "config", "app.json"), appConfig);
-  return { home, moniker, ports, nodeId, validator: { address: key.address, pub_key: key.pub_key, power: "10", name: moniker } };
+  const power = (GENESIS_SELF_BOND / DEFAULT_STAKING_PARAMS.power_reduction).toString(); // what x/staking computes for equal self-bonds
+  return { home, moniker, ports, nodeId, validator: { address: key.address, pub_key: key.pub_key, power, name: moniker } };
 }
 
 export function writeNodeConfig(node: NodeInit, peers: string, timeoutCommit: string): void {
@@ -115,6 +118,8 @@ export async function makeAccounts(validators: number): Promise<TestAccount[]> {
 }
 
 export const ACCOUNT_BALANCE = 1_000_000_000_000n; // 1,000,000 POI in upoi
+/** What each genesis validator's operator bonds to it (100,000 POI). */
+export const GENESIS_SELF_BOND = 100_000_000_000n;
 
 export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId: string): void {
   const genesis = JSON.parse(fs.readFileSync(path.join(TEMPLATES, "genesis.template.json"), "utf8"));
@@ -122,7 +127,17 @@ export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId
   // Genesis time is an input to consensus, written once here; the state machine only reads block times.
   genesis.genesis_time = new Date().toISOString();
   genesis.validators = nodes.map((n) => n.validator);
-  genesis.app_state.bank.balances = accounts.map((a) => ({ address: a.address, coins: [{ denom: BOND_DENOM, amount: ACCOUNT_BALANCE.toString() }] }));
+  // Each validator i is an x/staking validator: operator<i> bonds GENESIS_SELF_BOND to it.
+  const operatorOf = (i: number) => accounts.find((a) => a.name === `operator${i}`)!.address;
+  const staking = genesisValidators(nodes.map((n, i) => ({
+    operator: operatorOf(i), pubkey: Buffer.from(n.validator.pub_key.value, "base64"), selfBond: GENESIS_SELF_BOND, moniker: n.moniker,
+  })));
+  const operators = new Set(nodes.map((_, i) => operatorOf(i)));
+  genesis.app_state.bank.balances = [
+    ...accounts.map((a) => ({ address: a.address, coins: [{ denom: BOND_DENOM, amount: (ACCOUNT_BALANCE - (operators.has(a.address) ? GENESIS_SELF_BOND : 0n)).toString() }] })),
+    { address: staking.bondedPool.address, coins: [{ denom: BOND_DENOM, amount: staking.bondedPool.amount.toString() }] },
+  ];
+  genesis.app_state.staking = staking.staking;
   // Validator i's verification income goes to the account operator<i>.
   genesis.app_state.valset = {
     operators: nodes.flatMap((n, i) => accounts.filter((a) => a.name === `operator${i}`).map((a) => ({ address: n.validator.address, operator: a.address }))),

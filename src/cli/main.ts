@@ -13,6 +13,7 @@ import { runKeys } from "./keys";
 import { runQuery, runTx } from "./bankcmds";
 import { runPoiQuery } from "./poi-query";
 import { runPoiTx } from "./poi-tx";
+import { runStakingQuery, runStakingTx } from "./staking-cmds";
 import { runWorker } from "./worker-cmd";
 
 const USAGE = `usage: poi <command> [options]
@@ -48,6 +49,13 @@ const USAGE = `usage: poi <command> [options]
        lists print one page and its next_key: --limit N (default 100, at most 1000) --page-key HEX (a next_key)
        [--offset N] [--count-total] [--reverse]
   query poi task-outputs ID [--out-file F]
+  tx staking create-validator FROM_KEY --pubkey B64 --amount 1000000upoi --moniker M [--commission-rate 0.1]
+       [--commission-max-rate 0.2] [--commission-max-change-rate 0.01] [--min-self-delegation N]
+  tx staking edit-validator FROM_KEY [--moniker M] [--commission-rate R]
+  tx staking delegate|unbond FROM_KEY VALIDATOR_ADDRESS AMOUNT      validator addresses are poivaloper1...
+  tx slashing unjail FROM_KEY
+  query staking validators [--status bonded|unbonded] | validator VALIDATOR_ADDRESS | delegations DELEGATOR | pool | params
+  query slashing params | signing-infos
   worker start --key NAME [--node URL] [--cheat-fraction F] [--cheat-seed N] [--poll-ms MS] [--keyring-dir DIR | --home H]
        claims open tasks, runs them with onnxruntime, submits the results; Ctrl-C stops it
        --node defaults to http://127.0.0.1:26657; keys, tx and query take --output json|text
@@ -131,9 +139,11 @@ async function main(argv: string[]): Promise<void> {
     case "keys":
       return runKeys(rest);
     case "tx":
+      if (rest[0] === "staking" || rest[0] === "slashing") return runStakingTx(rest[0], rest.slice(1));
       return rest[0] === "poi" ? runPoiTx(rest.slice(1)) : runTx(rest);
     case "query":
     case "q":
+      if (rest[0] === "staking" || rest[0] === "slashing") return runStakingQuery(rest[0], rest.slice(1));
       return rest[0] === "poi" ? runPoiQuery(rest.slice(1)) : runQuery(rest);
     case "worker":
       return runWorker(rest);

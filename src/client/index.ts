@@ -5,6 +5,7 @@
  */
 import { DirectSecp256k1HdWallet, Registry, type GeneratedType } from "@cosmjs/proto-signing";
 import { defaultRegistryTypes } from "@cosmjs/stargate";
+import { MsgUnjail } from "cosmjs-types/cosmos/slashing/v1beta1/tx";
 import { ADDRESS_PREFIX, BOND_DENOM } from "../app/params";
 import {
   MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec, MsgSubmitResultCodec,
@@ -16,7 +17,8 @@ export const poiMessageTypes: ReadonlyArray<[string, GeneratedType]> = [
 ].map((c) => [c.typeUrl, c as unknown as GeneratedType]);
 
 export function poiRegistry(): Registry {
-  return new Registry([...defaultRegistryTypes, ...poiMessageTypes]);
+  // CosmJS's defaults have the staking Msgs but not slashing's MsgUnjail.
+  return new Registry([...defaultRegistryTypes, [MsgUnjail.typeUrl, MsgUnjail as GeneratedType], ...poiMessageTypes]);
 }
 
 /** The price the localnet's nodes ask for (cometbft/app.template.json min_gas_prices). */

@@ -5,7 +5,7 @@
  * the node's code, codespace and log.
  */
 import type { Coin } from "@cosmjs/amino";
-import { StargateClient, type Account } from "@cosmjs/stargate";
+import { QueryClient, StargateClient, setupSlashingExtension, setupStakingExtension, type Account } from "@cosmjs/stargate";
 import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
 import { BOND_DENOM } from "../app/params";
 import { POI_CODESPACE, ErrDatasetNotFound, ErrModelNotFound } from "../x/poi/errors";
@@ -50,7 +50,12 @@ function paged<T>(items: T[], res: PageResponse | undefined, asked: PageOptions)
 }
 
 export class PoiQueryClient {
-  private constructor(readonly comet: CometClient, private readonly reader: StargateClient) {}
+  /** CosmJS's own staking and slashing query extensions over the same connection. */
+  private readonly cosmos: ReturnType<typeof cosmosQueries>;
+
+  private constructor(readonly comet: CometClient, private readonly reader: StargateClient) {
+    this.cosmos = cosmosQueries(comet);
+  }
 
   /** Connects to a node's CometBFT RPC; "cannot reach node URL: ..." when it does not answer. */
   static async connect(node: string): Promise<PoiQueryClient> {
@@ -177,6 +182,34 @@ export class PoiQueryClient {
     }
   }
 
+  // ---- staking and slashing (CosmJS's extensions) ------------------------------------------------
+
+  /** Validators, optionally of one status ("BOND_STATUS_BONDED", "BOND_STATUS_UNBONDED"). */
+  async validators(status: "" | "BOND_STATUS_BONDED" | "BOND_STATUS_UNBONDED" = "") {
+    return (await this.cosmos.staking.validators(status as "BOND_STATUS_BONDED")).validators;
+  }
+  async stakingValidator(valoper: string) {
+    return (await this.cosmos.staking.validator(valoper)).validator;
+  }
+  async delegations(delegator: string) {
+    return (await this.cosmos.staking.delegatorDelegations(delegator)).delegationResponses;
+  }
+  async unbondingDelegations(delegator: string) {
+    return (await this.cosmos.staking.delegatorUnbondingDelegations(delegator)).unbondingResponses;
+  }
+  async stakingPool() {
+    return (await this.cosmos.staking.pool()).pool;
+  }
+  async stakingParams() {
+    return (await this.cosmos.staking.params()).params;
+  }
+  async slashingParams() {
+    return (await this.cosmos.slashing.params()).params;
+  }
+  async signingInfos() {
+    return (await this.cosmos.slashing.signingInfos()).info;
+  }
+
   // ---- bank, auth, blocks (CosmJS) ---------------------------------------------------------------
 
   async balance(address: string, denom = BOND_DENOM): Promise<bigint> {
@@ -195,6 +228,10 @@ export class PoiQueryClient {
   chainId(): Promise<string> {
     return this.reader.getChainId();
   }
+}
+
+function cosmosQueries(comet: CometClient) {
+  return QueryClient.withExtensions(comet, setupStakingExtension, setupSlashingExtension);
 }
 
 /** Follows next_key from the first page to the last; refuses a node that hands back the same key twice. */

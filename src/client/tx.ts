@@ -14,7 +14,12 @@
  */
 import { createHash } from "node:crypto";
 import { encodeSecp256k1Pubkey, type Coin, type StdFee } from "@cosmjs/amino";
-import { fromHex } from "@cosmjs/encoding";
+import { fromBech32, fromHex, toBech32 } from "@cosmjs/encoding";
+import { Decimal } from "@cosmjs/math";
+import { PubKey as Ed25519PubKey } from "cosmjs-types/cosmos/crypto/ed25519/keys";
+import { MsgCreateValidator, MsgDelegate, MsgEditValidator, MsgUndelegate } from "cosmjs-types/cosmos/staking/v1beta1/tx";
+import { MsgUnjail } from "cosmjs-types/cosmos/slashing/v1beta1/tx";
+import { VALOPER_PREFIX } from "../app/params";
 import { encodePubkey, type EncodeObject, type OfflineDirectSigner } from "@cosmjs/proto-signing";
 import { calculateFee, GasPrice, SigningStargateClient } from "@cosmjs/stargate";
 import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
@@ -50,6 +55,11 @@ export interface TxClientOptions extends FeeOptions {
 }
 
 const DEFAULT_INCLUSION_TIMEOUT_MS = 90_000;
+
+/** A decimal ("0.1") as the SDK's LegacyDec in protobuf: its 10^18-scaled integer digits. */
+function protoDec(d: string): string {
+  return Decimal.fromUserInput(d, 18).atomics;
+}
 const POLL_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -252,6 +262,50 @@ export class PoiTxClient {
     while (inflight.length) await drainOne();
     if (failure) throw failure;
     return results;
+  }
+
+  // ---- staking and slashing (Cosmos SDK messages) ----------------------------------------------
+
+  /** This account's validator operator address (poivaloper1...). */
+  get valoperAddress(): string {
+    return toBech32(VALOPER_PREFIX, fromBech32(this.address, 90).data);
+  }
+
+  /** MsgCreateValidator: `pubkey` the 32-byte ed25519 consensus key; rates are decimals such as "0.1". */
+  createValidator(pubkey: Uint8Array, selfBond: Coin, v: { moniker: string; rate: string; maxRate: string; maxChangeRate: string; minSelfDelegation?: string }) {
+    return this.sendOk([{
+      typeUrl: MsgCreateValidator.typeUrl,
+      value: MsgCreateValidator.fromPartial({
+        description: { moniker: v.moniker }, commission: { rate: protoDec(v.rate), maxRate: protoDec(v.maxRate), maxChangeRate: protoDec(v.maxChangeRate) },
+        minSelfDelegation: v.minSelfDelegation ?? "1", validatorAddress: this.valoperAddress, value: selfBond,
+        pubkey: { typeUrl: "/cosmos.crypto.ed25519.PubKey", value: Ed25519PubKey.encode({ key: pubkey }).finish() },
+      }),
+    }], "create-validator tx");
+  }
+
+  /** MsgEditValidator: a new moniker and/or commission rate (decimal such as "0.12"); omitted fields stay. */
+  editValidator(e: { moniker?: string; rate?: string }) {
+    const keep = "[do-not-modify]";
+    return this.sendOk([{
+      typeUrl: MsgEditValidator.typeUrl,
+      value: MsgEditValidator.fromPartial({
+        description: { moniker: e.moniker ?? keep, identity: keep, website: keep, securityContact: keep, details: keep },
+        validatorAddress: this.valoperAddress, commissionRate: e.rate === undefined ? "" : protoDec(e.rate), minSelfDelegation: "",
+      }),
+    }], "edit-validator tx");
+  }
+
+  delegate(validator: string, amount: Coin) {
+    return this.sendOk([{ typeUrl: MsgDelegate.typeUrl, value: MsgDelegate.fromPartial({ delegatorAddress: this.address, validatorAddress: validator, amount }) }], "delegate tx");
+  }
+
+  undelegate(validator: string, amount: Coin) {
+    return this.sendOk([{ typeUrl: MsgUndelegate.typeUrl, value: MsgUndelegate.fromPartial({ delegatorAddress: this.address, validatorAddress: validator, amount }) }], "unbond tx");
+  }
+
+  /** MsgUnjail for this account's validator. */
+  unjail() {
+    return this.sendOk([{ typeUrl: MsgUnjail.typeUrl, value: MsgUnjail.fromPartial({ validatorAddr: this.valoperAddress }) }], "unjail tx");
   }
 
   // ---- poi messages, one typed method each -------------------------------------------------------

@@ -19,6 +19,8 @@ import { voteExtensionSignBytes } from "../../src/x/poi/verdicts";
 import { VerifierService, type VerifierFault } from "../../src/x/poi/verify/service";
 import type { PoiCodec } from "../../src/x/poi/types";
 import { tmpHome } from "./chain";
+import { genesisValidators } from "../../src/x/staking/genesis";
+import type { Misbehavior } from "cosmjs-types/tendermint/abci/types";
 
 export const CHAIN_ID = "poi-harness";
 const FEE = { amount: [{ denom: "upoi", amount: "2500000" }], gas: "100000000" };
@@ -33,6 +35,8 @@ export interface SimValidator {
   fault?: VerifierFault;
   /** When false this validator's precommit carries no extension (absent or late). */
   votes: boolean;
+  /** With staking: false makes its precommit absent from decided_last_commit (a node that is down). */
+  signs?: boolean;
   /** Its own verifier (own sampling secret), unless the harness runs without verification. */
   verifier?: VerifierService;
   /** Where its verifier keeps crash records (with verifierStateDirs). */
@@ -48,6 +52,10 @@ export class Harness {
   height = 0n;
   readonly validators: SimValidator[] = [];
   readonly accounts = new Map<string, Account>();
+  /** Evidence handed to the next block's FinalizeBlock (then cleared). */
+  nextMisbehavior: Misbehavior[] = [];
+  /** Staking genesis: validators are x/staking validators and decided_last_commit lists their votes. */
+  staking = false;
 
   /**
    * `accounts` are funded test accounts; each validator i also gets an account "operator<i>" (funded
@@ -56,8 +64,11 @@ export class Harness {
   static async create(opts: {
     validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean;
     faults?: Record<number, VerifierFault>; verifierStateDirs?: boolean;
+    /** Each validator i is an x/staking validator bonded by operator<i> with selfBond upoi (operators get 10^12 upoi). */
+    staking?: { selfBond: bigint; params?: Record<string, unknown>; slashing?: Record<string, string> };
   }): Promise<Harness> {
     const h = new Harness();
+    h.staking = opts.staking !== undefined;
     for (let i = 0; i < opts.validators; i++) {
       const secret = ed25519.utils.randomSecretKey();
       const pubkey = ed25519.getPublicKey(secret);
@@ -71,14 +82,24 @@ export class Harness {
       h.accounts.set(name, { name, address: acc.address, wallet, pubkey: acc.pubkey, sequence: 0, accountNumber: i });
     }
     h.app = await PoiApp.open(tmpHome("poi-harness"), { minGasPrices: "0.025upoi" });
-    const balances = [...h.accounts.values()].map((a) => ({ address: a.address, coins: [{ denom: "upoi", amount: opts.balances?.[a.name] ?? (operators.includes(a.name) ? "0" : "1000000000000") }] }))
+    const operatorFunds = opts.staking ? "1000000000000" : "0";
+    const balances = [...h.accounts.values()].map((a) => ({ address: a.address, coins: [{ denom: "upoi", amount: opts.balances?.[a.name] ?? (operators.includes(a.name) ? operatorFunds : "1000000000000") }] }))
       .filter((b) => b.coins[0].amount !== "0");
     const valset = { operators: h.validators.map((v, i) => ({ address: v.hex, operator: h.account(`operator${i}`).address })) };
+    const appState: Record<string, unknown> = { bank: { balances }, valset, poi: { params: opts.params ?? {} } };
+    if (opts.staking) {
+      const specs = h.validators.map((v, i) => ({ operator: h.account(`operator${i}`).address, pubkey: v.pubkey, selfBond: opts.staking!.selfBond, moniker: `validator${i}` }));
+      const g = genesisValidators(specs, opts.staking.params);
+      for (const b of balances) if (operators.some((o) => h.account(o).address === b.address)) b.coins[0].amount = (BigInt(b.coins[0].amount) - opts.staking.selfBond).toString();
+      balances.push({ address: g.bondedPool.address, coins: [{ denom: "upoi", amount: g.bondedPool.amount.toString() }] });
+      appState.staking = g.staking;
+      appState.slashing = { params: opts.staking.slashing ?? {} };
+    }
     await h.app.initChain({
       time: { seconds: T0, nanos: 0 }, chainId: CHAIN_ID, initialHeight: 1n,
-      validators: h.validators.map((v) => ({ pubKey: { ed25519: v.pubkey }, power: 10n })),
+      validators: opts.staking ? [] : h.validators.map((v) => ({ pubKey: { ed25519: v.pubkey }, power: 10n })),
       consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },
-      appStateBytes: Buffer.from(JSON.stringify({ bank: { balances }, valset, poi: { params: opts.params ?? {} } })),
+      appStateBytes: Buffer.from(JSON.stringify(appState)),
     });
     if (opts.verify !== false) {
       for (const v of h.validators) {
@@ -125,7 +146,9 @@ export class Harness {
   /** The extensions each validator would attach at `height` (its verifier's verdicts, signed). */
   async signedExtensions(voteHeight: bigint): Promise<ExtendedCommitInfo> {
     const votes = [];
+    const inSet = await this.setAt(voteHeight);
     for (const v of this.validators) {
+      if (!inSet.has(v.hex)) continue;
       if (!v.votes) { votes.push({ validator: { address: v.address, power: 10n }, voteExtension: new Uint8Array(), extensionSignature: new Uint8Array(), blockIdFlag: BlockIDFlag.BLOCK_ID_FLAG_ABSENT }); continue; }
       const honest = v.verifier ? await v.verifier.extension(voteHeight) : new Uint8Array();
       const ext = v.extensionOverride ? await v.extensionOverride(voteHeight, honest) : honest;
@@ -133,6 +156,26 @@ export class Harness {
       votes.push({ validator: { address: v.address, power: 10n }, voteExtension: ext, extensionSignature: sig, blockIdFlag: BlockIDFlag.BLOCK_ID_FLAG_COMMIT });
     }
     return ExtendedCommitInfo.fromPartial({ round: 0, votes });
+  }
+
+  /** Hex consensus addresses of the set CometBFT uses at `height` (every validator without staking). */
+  async setAt(height: bigint): Promise<Set<string>> {
+    if (!this.staking) return new Set(this.validators.map((v) => v.hex));
+    return new Set((await this.app.valset.validatorsAt(this.app.queryContext(), height)).map((v) => Buffer.from(v.address).toString("hex").toUpperCase()));
+  }
+
+  /** decided_last_commit of block `height`: the set of height−1, absent where a validator does not sign. */
+  async decidedLastCommit(height: bigint) {
+    if (!this.staking || height <= 1n) return { round: 0, votes: [] };
+    const set = await this.app.valset.validatorsAt(this.app.queryContext(), height - 1n);
+    const signs = new Map(this.validators.map((v) => [v.hex, v.signs !== false]));
+    return {
+      round: 0,
+      votes: set.map((v) => ({
+        validator: { address: v.address, power: v.power },
+        blockIdFlag: signs.get(Buffer.from(v.address).toString("hex").toUpperCase()) === false ? BlockIDFlag.BLOCK_ID_FLAG_ABSENT : BlockIDFlag.BLOCK_ID_FLAG_COMMIT,
+      })),
+    };
   }
 
   /** One height: PrepareProposal (with last height's extensions) -> ProcessProposal -> FinalizeBlock -> Commit. */
@@ -144,7 +187,9 @@ export class Harness {
     const txs = tamper ? tamper(prepared.txs) : prepared.txs;
     const status = (await this.app.processProposal({ ...common, txs, proposedLastCommit: { round: 0, votes: [] }, hash: Buffer.alloc(32, Number(height % 256n)) })).status;
     if (status !== ResponseProcessProposal_ProposalStatus.ACCEPT) return { rejected: true as const, txResults: undefined, events: undefined };
-    const res = await this.app.finalizeBlock({ ...common, txs, hash: Buffer.alloc(32, Number(height % 256n)), decidedLastCommit: { round: 0, votes: [] } });
+    const misbehavior = this.nextMisbehavior;
+    this.nextMisbehavior = [];
+    const res = await this.app.finalizeBlock({ ...common, misbehavior, txs, hash: Buffer.alloc(32, Number(height % 256n)), decidedLastCommit: await this.decidedLastCommit(height) });
     await this.app.commit();
     this.height = height;
     for (const v of this.validators) v.verifier?.onCommit();

@@ -1,0 +1,106 @@
+/**
+ * e2e: staking through unmodified CosmJS on a real 4-validator localnet (real CometBFT): every
+ * genesis validator is a staking validator; delegateTokens and undelegateTokens work, and
+ * QueryClient + setupStakingExtension reads validators and delegations.
+ */
+import { strict as assert } from "assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DirectSecp256k1HdWallet } from "@cosmjs/proto-signing";
+import { GasPrice, QueryClient, SigningStargateClient, setupStakingExtension } from "@cosmjs/stargate";
+import { connectComet } from "@cosmjs/tendermint-rpc";
+import { poi, removeHome, rpc, rpcUrls, sleep, tmpHome, waitForHeight } from "./helpers/chain";
+import { valoper } from "./helpers/staking-msgs";
+
+describe("e2e: staking with unmodified CosmJS on a 4-validator localnet", function () {
+  this.timeout(240_000);
+  const home = tmpHome("staking-localnet");
+  let url = "";
+  let accounts: Array<{ name: string; mnemonic: string; address: string }> = [];
+  const acct = (n: string) => accounts.find((a) => a.name === n)!;
+
+  before(async () => {
+    poi(["localnet", "start", "--home", home, "--validators", "4", "--base-port", "26500", "--detach"]);
+    url = rpcUrls(home)[0];
+    accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8"));
+    await waitForHeight(url, 3);
+  });
+  after(() => {
+    poi(["localnet", "stop", "--home", home], { allowFail: true });
+    removeHome(home);
+  });
+
+  it("CometBFT runs the staking set: 4 validators of power 100,000 (self-bond 10^11 upoi each)", async () => {
+    const v = await rpc<{ validators: Array<{ voting_power: string }> }>(url, "validators");
+    assert.deepEqual(v.validators.map((x) => x.voting_power), ["100000", "100000", "100000", "100000"]);
+  });
+
+  it("delegateTokens / undelegateTokens through SigningStargateClient; setupStakingExtension reads validators and delegations", async () => {
+    const wallet = await DirectSecp256k1HdWallet.fromMnemonic(acct("user0").mnemonic, { prefix: "poi" });
+    const client = await SigningStargateClient.connectWithSigner(url, wallet, { gasPrice: GasPrice.fromString("0.025upoi") });
+    const comet = await connectComet(url);
+    const q = QueryClient.withExtensions(comet, setupStakingExtension);
+    const user = acct("user0").address;
+    const val = valoper(acct("operator1").address);
+
+    const bonded = await q.staking.validators("BOND_STATUS_BONDED");
+    assert.equal(bonded.validators.length, 4);
+    assert.ok(bonded.validators.some((v) => v.operatorAddress === val));
+    const one = await q.staking.validator(val);
+    assert.equal(one.validator.tokens, "100000000000");
+
+    const d = await client.delegateTokens(user, val, { denom: "upoi", amount: "7000000000" }, "auto");
+    assert.equal(d.code, 0, d.rawLog);
+    const del = await q.staking.delegation(user, val);
+    assert.equal(del.delegationResponse!.balance.amount, "7000000000");
+    assert.equal(del.delegationResponse!.delegation.shares, (7_000_000_000n * 10n ** 18n).toString());
+    const mine = await q.staking.delegatorDelegations(user);
+    assert.equal(mine.delegationResponses.length, 1);
+    const theirs = await q.staking.validatorDelegations(val);
+    assert.equal(theirs.delegationResponses.length, 2);
+    assert.equal((await q.staking.validator(val)).validator.tokens, "107000000000");
+
+    const u = await client.undelegateTokens(user, val, { denom: "upoi", amount: "3000000000" }, "auto");
+    assert.equal(u.code, 0, u.rawLog);
+    const ub = await q.staking.unbondingDelegation(user, val);
+    assert.equal(ub.unbond.entries[0].balance, "3000000000");
+    assert.equal((await q.staking.delegation(user, val)).delegationResponse!.balance.amount, "4000000000");
+    const pool = await q.staking.pool();
+    assert.equal(pool.pool.notBondedTokens, "3000000000");
+
+    const tooMuch = await client.undelegateTokens(user, val, { denom: "upoi", amount: "5000000000" }, 300_000).catch((e: Error) => e);
+    assert.ok(tooMuch instanceof Error && /undelegating 5000000000upoi but the delegation is worth 4000000000upoi/.test(tooMuch.message), String(tooMuch));
+    client.disconnect();
+    comet.disconnect();
+  });
+
+  it("a validator whose node is stopped longer than the signed-blocks window is jailed (gone from /validators); it unjails after the jail period", async function () {
+    this.timeout(600_000);
+    const powers = async () => (await rpc<{ validators: Array<{ address: string; voting_power: string }> }>(url, "validators")).validators;
+    const node3 = path.join(home, "node3");
+    const cons3 = JSON.parse(fs.readFileSync(path.join(node3, "config", "priv_validator_key.json"), "utf8")).address as string;
+    process.kill(JSON.parse(fs.readFileSync(path.join(node3, "poi.pids.json"), "utf8")).supervisor, "SIGTERM");
+    const deadline = Date.now() + 300_000;
+    while ((await powers()).some((v) => v.address === cons3)) {
+      assert.ok(Date.now() < deadline, "node3 not jailed within 300 s");
+      await sleep(2000);
+    }
+    assert.equal((await powers()).length, 3);
+    const infos = JSON.parse(poi(["query", "slashing", "signing-infos", "--node", url, "-o", "json"]).stdout).info as Array<{ jailedUntil: string }>;
+    assert.ok(infos.some((i) => Date.parse(i.jailedUntil) > 0), "a jail time is recorded");
+    poi(["localnet", "start", "--home", home, "--detach"]);
+    const keyring = path.join(home, "keyring-test");
+    poi(["keys", "import-localnet", "--localnet-home", home, "--keyring-dir", keyring]);
+    const early = poi(["tx", "slashing", "unjail", "operator3", "--keyring-dir", keyring, "--node", url], { allowFail: true });
+    assert.equal(early.code, 1);
+    assert.match(early.stderr + early.stdout, /is jailed until/);
+    await sleep(61_000); // downtime_jail_seconds
+    const ok = poi(["tx", "slashing", "unjail", "operator3", "--keyring-dir", keyring, "--node", url]);
+    assert.match(ok.stdout, /code: 0/);
+    const back = Date.now() + 120_000;
+    while (!(await powers()).some((v) => v.address === cons3)) {
+      assert.ok(Date.now() < back, "node3 not back in the set within 120 s of unjail");
+      await sleep(2000);
+    }
+  });
+});
