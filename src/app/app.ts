@@ -6,6 +6,7 @@ import {
   ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
 } from "cosmjs-types/tendermint/abci/types";
 import type { Timestamp } from "cosmjs-types/google/protobuf/timestamp";
+import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
 import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta1/service";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { AbciApplication } from "../abci/server";
@@ -26,6 +27,11 @@ import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 import { SigVerifyCache } from "../x/auth/sigcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
+import { MintKeeper } from "../x/mint/keeper";
+import { MintModule } from "../x/mint/module";
+import { DistributionKeeper } from "../x/distribution/keeper/keeper";
+import { DistributionModule } from "../x/distribution/module";
+import { ValsetStakingAdapter } from "../x/distribution/no-staking";
 
 export interface AppOptions {
   /**
@@ -48,6 +54,9 @@ export class PoiApp implements AbciApplication {
   readonly bank = new BankKeeper(this.accounts);
   readonly poi = new PoiKeeper();
   readonly valset = new ValsetKeeper();
+  readonly mint = new MintKeeper(this.bank);
+  /** Until x/staking exists, validators are x/valset's, each delegated to by its operator alone (no-staking.ts). */
+  readonly distribution = new DistributionKeeper(this.bank, new ValsetStakingAdapter(this.valset));
   /** Nodes attach their verifier here (poiModule.setVerifier). */
   readonly poiModule: PoiModule;
   /** Signature verifications remembered across CheckTx, FinalizeBlock and Recheck (x/auth/sigcache.ts). */
@@ -67,10 +76,12 @@ export class PoiApp implements AbciApplication {
     this.maxTxBytes = opts.maxTxBytes ?? 1024 * 1024;
     this.log = opts.log ?? (() => undefined);
     this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
-    // Order = genesis and block-hook order: auth before bank, since balances create accounts.
+    // Order = genesis and block-hook order: auth before bank, since balances create accounts; mint
+    // before distribution, which hands out what mint put in fee_collector.
     this.poiModule = new PoiModule(this.poi, this.bank, this.valset);
     const modules: AppModule[] = [
-      new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank), this.poiModule,
+      new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank),
+      new MintModule(this.mint), new DistributionModule(this.distribution, this.bank), this.poiModule,
     ];
     this.modules = new ModuleManager(modules);
     this.checkState = new Branch(store.committed);
@@ -191,7 +202,12 @@ export class PoiApp implements AbciApplication {
       // A FinalizeBlock that was never committed (CometBFT re-executes after a crash): start over.
       this.store.discardPending();
     }
-    const header = this.header(req.height, req.time?.seconds ?? 0n, req.time?.nanos ?? 0, req.hash, req.proposerAddress);
+    const header: BlockHeader = {
+      ...this.header(req.height, req.time?.seconds ?? 0n, req.time?.nanos ?? 0, req.hash, req.proposerAddress),
+      lastCommitVotes: (req.decidedLastCommit?.votes ?? []).map((v) => ({
+        address: v.validator?.address ?? new Uint8Array(), power: v.validator?.power ?? 0n, signed: v.blockIdFlag === BlockIDFlag.BLOCK_ID_FLAG_COMMIT,
+      })),
+    };
     const blockCtx = new Context(this.store.working, header, "deliver");
     for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx);
     const txResults: ExecTxResult[] = [];

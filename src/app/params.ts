@@ -1,5 +1,7 @@
 /** Chain-wide constants a Cosmos user expects to see named in one place. */
 export const ADDRESS_PREFIX = "poi";
+/** Validator operator addresses: the operator account's bytes under this prefix (the SDK's ValAddress). */
+export const VALOPER_PREFIX = "poivaloper";
 export const BOND_DENOM = "upoi";
 export const LOCALNET_CHAIN_ID = "poi-localnet";
 export const APP_NAME = "poi-chain";

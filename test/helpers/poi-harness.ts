@@ -56,6 +56,8 @@ export class Harness {
   static async create(opts: {
     validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean;
     faults?: Record<number, VerifierFault>; verifierStateDirs?: boolean;
+    /** More genesis sections (e.g. mint, distribution), added to app_state as they are. */
+    genesis?: Record<string, unknown>;
   }): Promise<Harness> {
     const h = new Harness();
     for (let i = 0; i < opts.validators; i++) {
@@ -78,7 +80,7 @@ export class Harness {
       time: { seconds: T0, nanos: 0 }, chainId: CHAIN_ID, initialHeight: 1n,
       validators: h.validators.map((v) => ({ pubKey: { ed25519: v.pubkey }, power: 10n })),
       consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },
-      appStateBytes: Buffer.from(JSON.stringify({ bank: { balances }, valset, poi: { params: opts.params ?? {} } })),
+      appStateBytes: Buffer.from(JSON.stringify({ bank: { balances }, valset, poi: { params: opts.params ?? {} }, ...opts.genesis })),
     });
     if (opts.verify !== false) {
       for (const v of h.validators) {
@@ -144,7 +146,7 @@ export class Harness {
     const txs = tamper ? tamper(prepared.txs) : prepared.txs;
     const status = (await this.app.processProposal({ ...common, txs, proposedLastCommit: { round: 0, votes: [] }, hash: Buffer.alloc(32, Number(height % 256n)) })).status;
     if (status !== ResponseProcessProposal_ProposalStatus.ACCEPT) return { rejected: true as const, txResults: undefined, events: undefined };
-    const res = await this.app.finalizeBlock({ ...common, txs, hash: Buffer.alloc(32, Number(height % 256n)), decidedLastCommit: { round: 0, votes: [] } });
+    const res = await this.app.finalizeBlock({ ...common, txs, hash: Buffer.alloc(32, Number(height % 256n)), decidedLastCommit: this.decidedLastCommit(height) });
     await this.app.commit();
     this.height = height;
     for (const v of this.validators) v.verifier?.onCommit();
@@ -168,6 +170,15 @@ export class Harness {
     const out = await inspect(new Context(this.app.store.working, header, "query"));
     this.app.store.discardPending();
     return out;
+  }
+
+  /** FinalizeBlock's decided_last_commit: every validator with its power, signed unless its `votes` is false (none at height 1). */
+  decidedLastCommit(height: bigint) {
+    if (height <= 1n) return { round: 0, votes: [] };
+    return {
+      round: 0,
+      votes: this.validators.map((v) => ({ validator: { address: v.address, power: 10n }, blockIdFlag: v.votes ? BlockIDFlag.BLOCK_ID_FLAG_COMMIT : BlockIDFlag.BLOCK_ID_FLAG_ABSENT })),
+    };
   }
 
   /** PrepareProposal for the next height over `mempool`, with last height's signed extensions. */
