@@ -32,6 +32,11 @@ import { MintModule } from "../x/mint/module";
 import { DistributionKeeper } from "../x/distribution/keeper/keeper";
 import { DistributionModule } from "../x/distribution/module";
 import { ValsetStakingAdapter } from "../x/distribution/no-staking";
+import { POI_MODULE_ACCOUNT } from "../x/poi/keeper";
+import { poiModuleHoldings } from "../x/poi/holdings";
+import {
+  INVARIANTS_QUERY_PATH, InvariantRegistry, distributionInvariant, mintInvariant, nonNegativeInvariant, poiAccountInvariant, supplyInvariant,
+} from "./invariants";
 
 export interface AppOptions {
   /**
@@ -65,6 +70,8 @@ export class PoiApp implements AbciApplication {
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
   readonly modules: ModuleManager;
+  /** Whole-state checks (invariants.ts); a module adds its own with one register call below. */
+  readonly invariants = new InvariantRegistry();
   private checkState: Branch;
   /** Height of a FinalizeBlock whose writes wait for Commit. */
   private finalizedHeight: bigint | undefined;
@@ -84,6 +91,11 @@ export class PoiApp implements AbciApplication {
       new MintModule(this.mint), new DistributionModule(this.distribution, this.bank), this.poiModule,
     ];
     this.modules = new ModuleManager(modules);
+    this.invariants.register(nonNegativeInvariant(this.bank));
+    this.invariants.register(supplyInvariant(this.bank));
+    this.invariants.register(mintInvariant(this.mint, this.bank));
+    this.invariants.register(distributionInvariant(this.distribution, this.bank));
+    this.invariants.register(poiAccountInvariant(this.bank, POI_MODULE_ACCOUNT, (ctx) => poiModuleHoldings(ctx, this.poi)));
     this.checkState = new Branch(store.committed);
   }
 
@@ -259,6 +271,11 @@ export class PoiApp implements AbciApplication {
         };
       }
       if (req.path === "/cosmos.tx.v1beta1.Service/Simulate") return { code: 0, value: await this.simulate(req.data, snap), height };
+      if (req.path === INVARIANTS_QUERY_PATH) {
+        // JSON [{name, broken, message}] over this height's state: the on-demand check (`poi debug invariants`).
+        const results = await this.invariants.run(new Context(snap.kv, this.header(height, 0n, 0, new Uint8Array(), new Uint8Array()), "query"));
+        return { code: 0, value: Buffer.from(JSON.stringify(results), "utf8"), height };
+      }
       const handler = this.modules.queryHandler(req.path);
       if (!handler) throw ErrUnknownRequest(`no query handler for path "${req.path}"`);
       const value = await handler.handle(new Context(snap.kv, this.header(height, 0n, 0, new Uint8Array(), new Uint8Array()), "query"), req.data);
