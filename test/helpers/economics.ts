@@ -64,7 +64,7 @@ export type Action =
  * the validators in fee_shares matched; poi_task_failed: those in bounty_shares), then any scripted
  * actions of the height (audit failures, delegation changes through the StakingHooks).
  */
-export function installShim(app: PoiApp, work: WorkHooks, staking: StakingHooks, fake: FakeStaking, scripted: Map<bigint, Action[]>, log: Map<bigint, Action[]>): void {
+export function installShim(app: PoiApp, work: WorkHooks, staking: StakingHooks, fake: FakeStaking | undefined, scripted: Map<bigint, Action[]>, log: Map<bigint, Action[]>): void {
   const poi = app.poiModule;
   const endBlock = poi.endBlock.bind(poi);
   poi.endBlock = async (ctx: Context) => {
@@ -94,7 +94,7 @@ export function installShim(app: PoiApp, work: WorkHooks, staking: StakingHooks,
       if (a.kind === "delegate") {
         const del = parseAddress(a.delegator), op = Buffer.from(a.operator, "hex");
         await staking.beforeDelegationSharesModified!(ctx, del, op);
-        fake.setShares(del, op, a.shares);
+        fake!.setShares(del, op, a.shares);
         await staking.afterDelegationModified!(ctx, del, op);
       }
     }
