@@ -14,6 +14,7 @@ import { runQuery, runTx } from "./bankcmds";
 import { runPoiQuery } from "./poi-query";
 import { runPoiTx } from "./poi-tx";
 import { runWorker } from "./worker-cmd";
+import { runDebug, runDistributionTx, runEconQuery } from "./econ-cmds";
 
 const USAGE = `usage: poi <command> [options]
 
@@ -42,6 +43,10 @@ const USAGE = `usage: poi <command> [options]
   tx poi submit-result FROM_KEY TASK_ID --outputs-file F
        every tx poi takes --node, --gas, --gas-adjustment, --gas-prices | --fees and the keyring options;
        .f32 files are raw float32 little-endian, items back to back; amounts are upoi ("1000" or "1000upoi")
+  tx distribution withdraw-rewards FROM_KEY VALIDATOR_ADDRESS (poivaloper1...) | withdraw-commission FROM_KEY
+  query mint params | inflation | annual-provisions
+  query distribution rewards DELEGATOR [VALIDATOR] | commission VALIDATOR | outstanding-rewards VALIDATOR | community-pool | params
+  debug invariants [--node URL]                every invariant on the node's latest state; exits 1 if one is broken
   query poi model ID | dataset ID | task ID | worker ADDRESS | params
   query poi models | datasets | tasks [--status open|claimed|awaiting_sample|verifying|completed|expired] [--requester A] [--worker A]
   query poi open-tasks [--since-height H]      open tasks in the order they became open
@@ -131,10 +136,14 @@ async function main(argv: string[]): Promise<void> {
     case "keys":
       return runKeys(rest);
     case "tx":
+      if (rest[0] === "distribution") return runDistributionTx(rest.slice(1));
       return rest[0] === "poi" ? runPoiTx(rest.slice(1)) : runTx(rest);
     case "query":
     case "q":
+      if (rest[0] === "mint" || rest[0] === "distribution") return runEconQuery(rest[0], rest.slice(1));
       return rest[0] === "poi" ? runPoiQuery(rest.slice(1)) : runQuery(rest);
+    case "debug":
+      return runDebug(rest);
     case "worker":
       return runWorker(rest);
     case undefined:

@@ -42,7 +42,7 @@ function pageJson<T>(name: string, p: Paged<T>, typeName: string): Record<string
   return { [name]: p.items.map((x) => toJson(x, typeName)), pagination: { next_key: hex(p.nextKey), total: String(p.total ?? 0n) } };
 }
 
-interface QueryRow<Req, Res> {
+export interface QueryRow<Req, Res> {
   name: string;
   /** Positional arguments, by their placeholder. */
   args: string[];
@@ -54,7 +54,7 @@ interface QueryRow<Req, Res> {
   render: (res: Res, req: Req) => unknown;
 }
 
-const row = <Req, Res>(r: QueryRow<Req, Res>) => r as unknown as QueryRow<unknown, unknown>;
+export const row = <Req, Res>(r: QueryRow<Req, Res>) => r as unknown as QueryRow<unknown, unknown>;
 
 /** A validator's consensus address: 40 hex characters (CometBFT's /validators prints them uppercase). */
 function consensusAddressArg(a: string): string {
@@ -144,21 +144,29 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
   }),
 ];
 
-const QUERY_HELP = "query poi " + QUERIES.map((r) =>
-  [r.name, ...r.args, ...(r.flags ?? []).map((f) => (FLAGS[f] ? `[--${f} ${FLAGS[f]}]` : `[--${f}]`))].join(" ")).join(" | ");
-
 /** `poi query poi ...` */
-export async function runPoiQuery(argv: string[]): Promise<void> {
+export function runPoiQuery(argv: string[]): Promise<void> {
+  return runQueryRows("poi", QUERIES, FLAGS, argv);
+}
+
+/**
+ * `poi query MODULE SUB ...` for a table of rows: checks the arguments and the flags that apply,
+ * connects, queries, prints. `flags`: the module's flags beyond --output and --node.
+ */
+export async function runQueryRows(module: string, rows: ReadonlyArray<QueryRow<unknown, unknown>>, flags: Readonly<Record<string, string>>, argv: string[]): Promise<void> {
   const [sub, ...args] = argv;
-  const flagOptions = Object.fromEntries((Object.keys(FLAGS) as Flag[]).map((f) => [f, { type: FLAGS[f] ? "string" as const : "boolean" as const }])) as { [K in Flag]: { type: "string" | "boolean" } };
-  const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: { ...OUTPUT_OPTION, ...NODE_OPTION, ...flagOptions } });
-  const output = outputFormat(values.output);
-  const r = QUERIES.find((x) => x.name === sub);
-  if (!r) throw new UsageError(`unknown query "poi ${sub ?? ""}" (want: ${QUERY_HELP})`);
-  for (const f of Object.keys(FLAGS) as Flag[]) {
-    if (values[f] !== undefined && !r.flags?.includes(f)) throw new UsageError(`query poi ${sub}: --${f} does not apply`);
+  const help = `query ${module} ` + rows.map((r) => [r.name, ...r.args, ...(r.flags ?? []).map((f) => (flags[f] ? `[--${f} ${flags[f]}]` : `[--${f}]`))].join(" ")).join(" | ");
+  const flagOptions = Object.fromEntries(Object.keys(flags).map((f) => [f, { type: flags[f] ? "string" as const : "boolean" as const }]));
+  const parsed = parseArgs({ args, allowPositionals: true, options: { ...OUTPUT_OPTION, ...NODE_OPTION, ...flagOptions } });
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const pos = parsed.positionals;
+  const output = outputFormat(values.output as string | undefined);
+  const r = rows.find((x) => x.name === sub);
+  if (!r) throw new UsageError(`unknown query "${module} ${sub ?? ""}" (want: ${help})`);
+  for (const f of Object.keys(flags)) {
+    if (values[f] !== undefined && !(r.flags as string[] | undefined)?.includes(f)) throw new UsageError(`query ${module} ${sub}: --${f} does not apply`);
   }
-  const req = r.request(positionals(`query poi ${r.name}`, pos, r.args), values);
-  const res = await withQueryClient(checkNodeUrl(values.node), (q) => r.query(q, req));
+  const req = r.request(positionals(`query ${module} ${r.name}`, pos, r.args), values);
+  const res = await withQueryClient(checkNodeUrl(values.node as string | undefined), (q) => r.query(q, req));
   printValue(r.render(res, req), output);
 }

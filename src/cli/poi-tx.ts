@@ -23,11 +23,11 @@ import { hex, printTx, txJson } from "./render";
 /** Default chunk size of `register-dataset`: at most 1 MiB of items a chunk (and the chain's limit). */
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 
-const TX_OPTIONS = { ...KEYRING_OPTIONS, ...OUTPUT_OPTION, ...NODE_OPTION, ...FEE_OPTIONS } as const;
-type TxValues = { [K in keyof typeof TX_OPTIONS]?: string };
+export const TX_OPTIONS = { ...KEYRING_OPTIONS, ...OUTPUT_OPTION, ...NODE_OPTION, ...FEE_OPTIONS } as const;
+export type TxValues = { [K in keyof typeof TX_OPTIONS]?: string };
 
 /** Connects a tx client for key `from` of the keyring, runs `fn`, disconnects. */
-function withSender<T>(values: TxValues, from: string, fn: (s: PoiTxClient) => Promise<T>): Promise<T> {
+export function withSender<T>(values: TxValues, from: string, fn: (s: PoiTxClient) => Promise<T>): Promise<T> {
   const fee = feeOptions(values);
   return withTxClient(checkNodeUrl(values.node), keyringDir(values), from, fee, fn);
 }
