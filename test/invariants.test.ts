@@ -72,6 +72,18 @@ describe("invariants: hold on a live chain, and each reports a state broken on p
     assert.deepEqual(await brokenBy(ctx), ["poi/account"]);
   });
 
+  it("bad mint and distribution genesis input is refused with the field named", async () => {
+    const fresh = () => new Context(new Branch(h.app.store.committed), h.app.queryContext().header, "genesis");
+    const mint = h.app.modules.module("mint")!, dist = h.app.modules.module("distribution")!;
+    await assert.rejects(mint.initGenesis(fresh(), { params: { initial_block_reward: "-1" } }), /params\.initial_block_reward must be a non-negative integer string/);
+    await assert.rejects(mint.initGenesis(fresh(), { params: { halving_interval_blocks: "0" } }), /halving_interval_blocks must be at least 1/);
+    await assert.rejects(mint.initGenesis(fresh(), { params: { mint_denom: "uatom" } }), /mint_denom must be "upoi"/);
+    await assert.rejects(dist.initGenesis(fresh(), { params: { community_tax_bps: "6000", worker_share_bps: "5000" } }), /exceeds 10000/);
+    await assert.rejects(dist.initGenesis(fresh(), { params: { epoch_blocks: "x" } }), /params\.epoch_blocks must be an integer string/);
+    await assert.rejects(dist.initGenesis(fresh(), { community_pool: "5" }), /the distribution account holds \d+upoi but the pools and outstanding rewards add up to 5upoi/);
+    await assert.rejects(dist.initGenesis(fresh(), { verdict_points: [{ epoch: "1", validator: "zz", points: "1" }] }), /verdict_points\[0\]\.validator must be 40 uppercase hex/);
+  });
+
   it("staking/bonded-pool (registered by x/staking): the pool against the bonded validators' tokens", async () => {
     const fake = new FakeStaking(h.validators.map((v, i) => ({ operator: parseAddress(h.account(i % 2 ? "user" : "other").address).map((b) => b ^ i), consAddress: v.address, commissionRateBps: 0n })));
     fake.setShares(new Uint8Array(20), fake.vals[0].operator, 7n * E18);

@@ -108,7 +108,7 @@ async function main(argv: string[]): Promise<void> {
       if (sub === "start") {
         await startLocalnet({
           home, validators: intOption(values.validators, "validators", 4), basePort: intOption(values["base-port"], "base-port", 26656),
-          unsafeTestKnobs: values["unsafe-test-knobs"],
+          unsafeTestKnobs: values["unsafe-test-knobs"], economics: values.demo,
         }, log);
         if (values.detach) return;
         log(`following the localnet${values.demo ? " with PoI workers and a demo requester" : ""}; Ctrl-C stops it`);
