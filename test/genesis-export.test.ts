@@ -185,6 +185,8 @@ describe("genesis export/import (in process): every module's state at a height, 
     for (const row of ["validators", "delegations", "verdict_pools", "verdict_points"]) assert.ok(Array.isArray(dist[row]) && dist[row].length > 0, `distribution.${row} exported`);
     assert.ok(BigInt((exp.appState.mint as { minted: string }).minted) > 0n, "mint.minted exported");
     assert.ok((exp.appState.bank as { supply_ledger: unknown[] }).supply_ledger.length === 1, "bank.supply_ledger exported");
+    // Completed, slashed and reopened, claimed and open tasks, held income, pools: every invariant holds.
+    assert.deepEqual((await h.app.invariants.run(h.app.queryContext())).filter((r) => r.broken), []);
   });
 
   it("an export at an older height, imported into a fresh store, reproduces every key and value of every module at that height", async () => {

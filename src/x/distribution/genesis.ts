@@ -7,7 +7,7 @@ import { ErrInvalidRequest } from "../../app/errors";
 import { formatAddress, formatValoperAddress, parseAddress, parseValoperAddress } from "../../app/address";
 import { BOND_DENOM } from "../../app/params";
 import type { BankKeeper } from "./expected_keepers";
-import { type DistributionParamsJson, distributionParamsJson, parseDistributionParams } from "./params";
+import { type DistributionParamsJson, distributionParamsJson, epochOf, parseDistributionParams } from "./params";
 import { DISTRIBUTION_MODULE_ACCOUNT, type DistributionState, K } from "./keeper/state";
 
 export interface DistributionGenesis {
@@ -36,7 +36,8 @@ export async function initDistributionGenesis(ctx: Context, state: DistributionS
   if (raw === undefined || raw === null) return;
   if (typeof raw !== "object" || Array.isArray(raw)) fail("must be an object");
   const g = raw as DistributionGenesis;
-  state.setParams(ctx, parseDistributionParams(g.params));
+  const params = parseDistributionParams(g.params);
+  state.setParams(ctx, params);
   let held = 0n;
   const amount = (k: Uint8Array, v: unknown, where: string) => {
     const a = uint(v ?? "0", where);
@@ -45,7 +46,8 @@ export async function initDistributionGenesis(ctx: Context, state: DistributionS
   };
   held += amount(K.communityPool, g.community_pool, "community_pool");
   held += amount(K.workerPool, g.worker_pool, "worker_pool");
-  amount(K.nextSettleEpoch, g.next_settle_epoch, "next_settle_epoch");
+  // A chain starting at a later height (an export that adds this section) has no earlier epochs to pay.
+  amount(K.nextSettleEpoch, g.next_settle_epoch ?? epochOf(params, ctx.header.height + 1n).toString(), "next_settle_epoch");
   for (const [i, x] of list(g.verdict_pools, "verdict_pools").entries()) held += amount(state.verdictPoolKey(uint(x?.epoch, `verdict_pools[${i}].epoch`)), x.amount, `verdict_pools[${i}].amount`);
   for (const [i, x] of list(g.verdict_points, "verdict_points").entries()) {
     amount(state.pointsKey(uint(x?.epoch, `verdict_points[${i}].epoch`), cons(x.validator, `verdict_points[${i}].validator`)), x.points, `verdict_points[${i}].points`);
