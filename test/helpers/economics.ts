@@ -90,6 +90,8 @@ export function installShim(app: PoiApp, work: WorkHooks, staking: StakingHooks,
     }
     for (const a of scripted.get(ctx.header.height) ?? []) {
       actions.push(a);
+      if (a.kind === "work") await work.afterWorkVerified!(ctx, parseAddress(a.worker), a.units, 0n);
+      if (a.kind === "decided") await work.afterAttemptDecided!(ctx, a.matched.map((v) => Buffer.from(v, "hex")), []);
       if (a.kind === "auditFailed") await work.afterAuditFailed!(ctx, Buffer.from(a.cons, "hex"), a.epoch);
       if (a.kind === "delegate") {
         const del = parseAddress(a.delegator), op = Buffer.from(a.operator, "hex");
@@ -101,7 +103,7 @@ export function installShim(app: PoiApp, work: WorkHooks, staking: StakingHooks,
   };
 }
 
-export interface ModelParams { communityTaxBps: bigint; workerShareBps: bigint; signingShareBps: bigint; epochBlocks: bigint; settleDelayEpochs: bigint }
+export interface ModelParams { communityTaxBps: bigint; workerShareBps: bigint; signingShareBps: bigint; epochBlocks: bigint; settleDelayEpochs: bigint; maxWorkerRewardPerMegaUnit?: bigint }
 export interface BlockInput { height: bigint; pot: bigint; signers: Array<{ cons: string; power: bigint }>; actions: Action[] }
 
 /** The rule of src/x/distribution/README.md, block by block. Addresses: bech32 for accounts, uppercase hex for operators and consensus addresses. */
@@ -169,7 +171,9 @@ export class DistributionModel {
     const U = pend.reduce((s, [, u]) => s + u, 0n);
     let paid = 0n;
     for (const [w, u] of pend) {
-      const x = (this.workerPool * u) / U;
+      let x = (this.workerPool * u) / U;
+      const cap = this.p.maxWorkerRewardPerMegaUnit ? (u * this.p.maxWorkerRewardPerMegaUnit) / 1_000_000n : undefined;
+      if (cap !== undefined && x > cap) x = cap;
       paid += x;
       this.pay(w, x);
     }

@@ -36,13 +36,11 @@ export class Allocation {
     await this.allocatePot(ctx, p);
   }
 
-  /** Books `amount` to the validator of consensus address `cons`; its community-pool fallback when it cannot take rewards. */
+  /** Books `amount` to the validator of consensus address `cons`; returns what it took (0 when it cannot take rewards: the caller's community-pool remainder keeps it). */
   private async toValidator(ctx: Context, cons: Uint8Array, amount: bigint): Promise<bigint> {
     if (amount === 0n) return 0n;
     const v = await this.staking().validatorByConsAddr(ctx, cons);
-    if (v && (await this.rewards.allocate(ctx, v, amount))) return amount;
-    await this.rewards.toCommunityPool(ctx, amount);
-    return 0n;
+    return v && (await this.rewards.allocate(ctx, v, amount)) ? amount : 0n;
   }
 
   private async payWorkers(ctx: Context, p: DistributionParams): Promise<void> {
