@@ -15,7 +15,26 @@ const parsed = new GenerationCache<Uint8Array>(ADDRESS_CACHE_ENTRIES);
 
 /** Decodes a bech32 account address with our prefix; throws ErrInvalidAddress naming the problem. */
 export function parseAddress(address: string, field = "address"): Uint8Array {
-  const hit = parsed.get(address);
+  return parseWithPrefix(address, field, ADDRESS_PREFIX);
+}
+
+/** Decodes a validator operator address ("poivaloper1..."): the operator account's bytes. */
+export function parseValoperAddress(address: string, field = "validator_address"): Uint8Array {
+  return parseWithPrefix(address, field, VALOPER_PREFIX);
+}
+
+export function formatValoperAddress(bytes: Uint8Array): string {
+  return toBech32(VALOPER_PREFIX, bytes);
+}
+
+/** A module account's address: sha256(name)[:20], as the SDK derives them (fee_collector, poi, mint, distribution, ...). */
+export function moduleAddress(name: string): Uint8Array {
+  return sha256(new TextEncoder().encode(name)).subarray(0, 20);
+}
+
+function parseWithPrefix(address: string, field: string, prefix: string): Uint8Array {
+  const cached = prefix === ADDRESS_PREFIX; // the cache holds account addresses only
+  const hit = cached ? parsed.get(address) : undefined;
   if (hit !== undefined) return Uint8Array.from(hit); // a copy: callers may keep or edit it
   let decoded: { prefix: string; data: Uint8Array };
   try {
@@ -23,9 +42,9 @@ export function parseAddress(address: string, field = "address"): Uint8Array {
   } catch (err) {
     throw ErrInvalidAddress(`${field} "${clip(address)}" is not valid bech32 (${clip((err as Error).message)})`);
   }
-  if (decoded.prefix !== ADDRESS_PREFIX) throw ErrInvalidAddress(`${field} "${clip(address)}" has prefix "${clip(decoded.prefix)}", want "${ADDRESS_PREFIX}"`);
+  if (decoded.prefix !== prefix) throw ErrInvalidAddress(`${field} "${clip(address)}" has prefix "${clip(decoded.prefix)}", want "${prefix}"`);
   if (decoded.data.length !== 20 && decoded.data.length !== 32) throw ErrInvalidAddress(`${field} "${clip(address)}" has ${decoded.data.length} bytes, want 20 or 32`);
-  parsed.set(address, Uint8Array.from(decoded.data));
+  if (cached) parsed.set(address, Uint8Array.from(decoded.data));
   return decoded.data;
 }
 
@@ -37,26 +56,4 @@ export function formatAddress(bytes: Uint8Array): string {
     formatted.set(id, address);
   }
   return address;
-}
-
-/** A validator operator address ("poivaloper1..."): the 20 bytes of the operator's account. */
-export function parseValoperAddress(address: string, field = "validator_address"): Uint8Array {
-  let decoded: { prefix: string; data: Uint8Array };
-  try {
-    decoded = fromBech32(address, 90);
-  } catch (err) {
-    throw ErrInvalidAddress(`${field} "${clip(address)}" is not valid bech32 (${clip((err as Error).message)})`);
-  }
-  if (decoded.prefix !== VALOPER_PREFIX) throw ErrInvalidAddress(`${field} "${clip(address)}" has prefix "${clip(decoded.prefix)}", want "${VALOPER_PREFIX}"`);
-  if (decoded.data.length !== 20) throw ErrInvalidAddress(`${field} "${clip(address)}" has ${decoded.data.length} bytes, want 20`);
-  return decoded.data;
-}
-
-export function formatValoperAddress(bytes: Uint8Array): string {
-  return toBech32(VALOPER_PREFIX, bytes);
-}
-
-/** A module account's address: sha256(name)[:20], as the SDK derives module accounts. */
-export function moduleAddress(name: string): Uint8Array {
-  return sha256(new TextEncoder().encode(name)).subarray(0, 20);
 }

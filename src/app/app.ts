@@ -6,6 +6,7 @@ import {
   ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
 } from "cosmjs-types/tendermint/abci/types";
 import type { Timestamp } from "cosmjs-types/google/protobuf/timestamp";
+import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
 import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta1/service";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { AbciApplication } from "../abci/server";
@@ -26,12 +27,21 @@ import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 import { SigVerifyCache } from "../x/auth/sigcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
-import { StakingKeeper } from "../x/staking/keeper";
+import { BONDED_POOL_ADDRESS, StakingKeeper } from "../x/staking/keeper";
 import { StakingModule } from "../x/staking/module";
 import { StakingSlasher } from "../x/staking/slash";
 import { ZERO_WORK } from "../x/staking/expected_keepers";
 import { SlashingKeeper } from "../x/slashing/keeper";
 import { SlashingModule } from "../x/slashing/module";
+import { MintKeeper } from "../x/mint/keeper";
+import { MintModule } from "../x/mint/module";
+import { DistributionKeeper } from "../x/distribution/keeper/keeper";
+import { DistributionModule } from "../x/distribution/module";
+import { POI_MODULE_ACCOUNT } from "../x/poi/keeper";
+import { poiModuleHoldings } from "../x/poi/holdings";
+import {
+  INVARIANTS_QUERY_PATH, InvariantRegistry, bondedPoolInvariant, distributionInvariant, mintInvariant, nonNegativeInvariant, poiAccountInvariant, supplyInvariant,
+} from "./invariants";
 
 export interface AppOptions {
   /**
@@ -60,6 +70,8 @@ export class PoiApp implements AbciApplication {
   readonly slashing = new SlashingKeeper(this.slasher);
   /** Work scores reach power through stakingModule.setWorkScoreReader (zeros until x/poi provides them). */
   readonly stakingModule = new StakingModule(this.staking, this.bank, this.valset, ZERO_WORK);
+  readonly mint = new MintKeeper(this.bank);
+  readonly distribution = new DistributionKeeper(this.bank, this.staking);
   /** Nodes attach their verifier here (poiModule.setVerifier). */
   readonly poiModule: PoiModule;
   /** Signature verifications remembered across CheckTx, FinalizeBlock and Recheck (x/auth/sigcache.ts). */
@@ -68,6 +80,8 @@ export class PoiApp implements AbciApplication {
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
   readonly modules: ModuleManager;
+  /** Whole-state checks (invariants.ts); a module adds its own with one register call below. */
+  readonly invariants = new InvariantRegistry();
   private checkState: Branch;
   /** Height of a FinalizeBlock whose writes wait for Commit. */
   private finalizedHeight: bigint | undefined;
@@ -82,14 +96,23 @@ export class PoiApp implements AbciApplication {
     this.maxTxBytes = opts.maxTxBytes ?? 1024 * 1024;
     this.log = opts.log ?? (() => undefined);
     this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
-    // Order = genesis and block-hook order: auth before bank, since balances create accounts.
+    // Order = genesis and block-hook order: auth before bank, since balances create accounts; mint
+    // before distribution, which hands out what mint put in fee_collector.
     this.poiModule = new PoiModule(this.poi, this.bank, this.valset);
     const modules: AppModule[] = [
       new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank),
-      this.stakingModule, new SlashingModule(this.slashing, this.slasher), this.poiModule,
+      this.stakingModule, new SlashingModule(this.slashing, this.slasher), new MintModule(this.mint), new DistributionModule(this.distribution, this.bank),
+      this.poiModule,
     ];
     // End blocks: poi tallies first, then staking turns stake and work into validator updates.
     this.modules = new ModuleManager(modules, [this.stakingModule.name]);
+    this.staking.addHooks(this.distribution.stakingHooks());
+    this.invariants.register(nonNegativeInvariant(this.bank));
+    this.invariants.register(supplyInvariant(this.bank));
+    this.invariants.register(mintInvariant(this.mint, this.bank));
+    this.invariants.register(distributionInvariant(this.distribution, this.bank));
+    this.invariants.register(bondedPoolInvariant(this.staking, this.bank, BONDED_POOL_ADDRESS, () => true)); // every validator's tokens stay in the bonded pool
+    this.invariants.register(poiAccountInvariant(this.bank, POI_MODULE_ACCOUNT, (ctx) => poiModuleHoldings(ctx, this.poi)));
     this.checkState = new Branch(store.committed);
   }
 
@@ -210,7 +233,12 @@ export class PoiApp implements AbciApplication {
       // A FinalizeBlock that was never committed (CometBFT re-executes after a crash): start over.
       this.store.discardPending();
     }
-    const header = this.header(req.height, req.time?.seconds ?? 0n, req.time?.nanos ?? 0, req.hash, req.proposerAddress);
+    const header: BlockHeader = {
+      ...this.header(req.height, req.time?.seconds ?? 0n, req.time?.nanos ?? 0, req.hash, req.proposerAddress),
+      lastCommitVotes: (req.decidedLastCommit?.votes ?? []).map((v) => ({
+        address: v.validator?.address ?? new Uint8Array(), power: v.validator?.power ?? 0n, signed: v.blockIdFlag === BlockIDFlag.BLOCK_ID_FLAG_COMMIT,
+      })),
+    };
     const blockCtx = new Context(this.store.working, header, "deliver");
     const votes = { decidedLastCommit: req.decidedLastCommit ?? { round: 0, votes: [] }, misbehavior: req.misbehavior ?? [] };
     for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx, votes);
@@ -263,6 +291,11 @@ export class PoiApp implements AbciApplication {
         };
       }
       if (req.path === "/cosmos.tx.v1beta1.Service/Simulate") return { code: 0, value: await this.simulate(req.data, snap), height };
+      if (req.path === INVARIANTS_QUERY_PATH) {
+        // JSON [{name, broken, message}] over this height's state: the on-demand check (`poi debug invariants`).
+        const results = await this.invariants.run(new Context(snap.kv, this.header(height, 0n, 0, new Uint8Array(), new Uint8Array()), "query"));
+        return { code: 0, value: Buffer.from(JSON.stringify(results), "utf8"), height };
+      }
       const handler = this.modules.queryHandler(req.path);
       if (!handler) throw ErrUnknownRequest(`no query handler for path "${req.path}"`);
       const value = await handler.handle(new Context(snap.kv, this.header(height, 0n, 0, new Uint8Array(), new Uint8Array()), "query"), req.data);

@@ -13,6 +13,15 @@ export interface BlockHeader {
   /** hash of the block being executed (empty for genesis and queries) */
   hash: Uint8Array;
   proposer: Uint8Array;
+  /** FinalizeBlock's decided_last_commit: who signed the previous block (absent outside FinalizeBlock). */
+  lastCommitVotes?: readonly LastCommitVote[];
+}
+
+/** One validator of decided_last_commit: its consensus address, power, and whether its precommit for the block is in the commit. */
+export interface LastCommitVote {
+  address: Uint8Array;
+  power: bigint;
+  signed: boolean;
 }
 
 /** "proposal": the ABCI++ hooks (PrepareProposal, ProcessProposal, ExtendVote, VerifyVoteExtension) over committed state. */

@@ -1,10 +1,10 @@
 /** Chain-wide constants a Cosmos user expects to see named in one place. */
 export const ADDRESS_PREFIX = "poi";
+/** Validator operator addresses: the operator account's bytes under this prefix (the SDK's ValAddress). */
+export const VALOPER_PREFIX = "poivaloper";
 export const BOND_DENOM = "upoi";
 export const LOCALNET_CHAIN_ID = "poi-localnet";
 export const APP_NAME = "poi-chain";
 export const APP_VERSION = 1n;
-/** bech32 prefix of validator operator addresses (same 20 bytes as the operator's account). */
-export const VALOPER_PREFIX = "poivaloper";
 /** bech32 prefix of consensus addresses (sha256(ed25519 pubkey)[:20]) in slashing queries. */
 export const VALCONS_PREFIX = "poivalcons";

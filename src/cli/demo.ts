@@ -102,6 +102,19 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
       await new Promise((r) => setTimeout(r, (opts.everySeconds ?? 1) * 1000));
     }
   };
+  /** Mint and distribution, when the chain runs them (a demo localnet's genesis turns them on). */
+  const economics = async () => {
+    try {
+      const owed = await Promise.all(workers.map(async (x) => {
+        const r = await q.delegationRewards(x.address);
+        return `${x.name} ${r.total?.[0]?.amount.split(".")[0] ?? "0"}`;
+      }));
+      return `economics: inflation ${Number(await q.inflation()).toFixed(4)} | community pool ${(await q.communityPool()).pool[0]?.amount.split(".")[0] ?? "0"}upoi`
+        + ` | validators' unwithdrawn rewards (upoi): ${owed.join(" ")}`;
+    } catch (err) {
+      return `economics: off (${(err as Error).message.slice(0, 80)})`;
+    }
+  };
   const progress = async () => {
     while (!stopped) {
       try {
@@ -114,6 +127,7 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
         log(`progress: submitted ${tasks.length} | open ${by(TaskStatus.OPEN)} claimed ${by(TaskStatus.CLAIMED)} verifying ${by(TaskStatus.AWAITING_SAMPLE) + by(TaskStatus.VERIFYING)} `
           + `| verified ${by(TaskStatus.COMPLETED)} | failed verification ${failed} | slashed ${slashed}upoi | rewards paid ${paid}upoi | `
           + stats.map((x) => `${x.name} ${x.s.tasksPassed}✓ ${x.s.tasksFailed}✗`).join(" "));
+        log(await economics());
       } catch (err) {
         log(`progress: ${(err as Error).message}`);
       }

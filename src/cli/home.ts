@@ -121,7 +121,7 @@ export const ACCOUNT_BALANCE = 1_000_000_000_000n; // 1,000,000 POI in upoi
 /** What each genesis validator's operator bonds to it (100,000 POI). */
 export const GENESIS_SELF_BOND = 100_000_000_000n;
 
-export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId: string): void {
+export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId: string, economics = false): void {
   const genesis = JSON.parse(fs.readFileSync(path.join(TEMPLATES, "genesis.template.json"), "utf8"));
   genesis.chain_id = chainId;
   // Genesis time is an input to consensus, written once here; the state machine only reads block times.
@@ -142,6 +142,8 @@ export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId
   genesis.app_state.valset = {
     operators: nodes.flatMap((n, i) => accounts.filter((a) => a.name === `operator${i}`).map((a) => ({ address: n.validator.address, operator: a.address }))),
   };
+  // Mint and distribution with their default params (src/x/mint, src/x/distribution); without these sections they stay off.
+  if (economics) Object.assign(genesis.app_state, { mint: {}, distribution: {} });
   const text = JSON.stringify(genesis, null, 2);
   for (const n of nodes) fs.writeFileSync(path.join(n.home, "config", "genesis.json"), text);
 }
@@ -154,6 +156,8 @@ export interface NetworkOptions {
   timeoutCommit?: string;
   /** Lay node i at <home>/node<i>; with a single validator and flat=true, the node home is <home> itself. */
   flat?: boolean;
+  /** Turn on x/mint and x/distribution in genesis (the demo does). */
+  economics?: boolean;
 }
 
 /** Creates every node home, shared genesis, peers and accounts.json. Refuses to overwrite an existing home. */
@@ -173,7 +177,7 @@ export async function initNetwork(opts: NetworkOptions): Promise<{ nodes: NodeIn
     writeNodeConfig(n, peers, opts.timeoutCommit ?? "300ms");
   }
   const accounts = await makeAccounts(opts.validators);
-  writeGenesis(nodes, accounts, opts.chainId ?? LOCALNET_CHAIN_ID);
+  writeGenesis(nodes, accounts, opts.chainId ?? LOCALNET_CHAIN_ID, opts.economics);
   fs.writeFileSync(path.join(opts.home, "accounts.json"), JSON.stringify(accounts, null, 2), { mode: 0o600 });
   const layout = { validators: opts.validators, basePort: opts.basePort, nodes: nodes.map((n) => ({ home: n.home, moniker: n.moniker, ports: n.ports, nodeId: n.nodeId })) };
   fs.writeFileSync(path.join(opts.home, "network.json"), JSON.stringify(layout, null, 2));

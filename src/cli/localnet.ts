@@ -128,12 +128,12 @@ export async function clearStrays(home: string, log: (m: string) => void): Promi
 
 /** Initialises the network if `home` is empty, then starts every node that is not running. */
 export async function startLocalnet(
-  opts: { home: string; validators: number; basePort: number; timeoutCommit?: string; unsafeTestKnobs?: boolean }, log: (m: string) => void,
+  opts: { home: string; validators: number; basePort: number; timeoutCommit?: string; unsafeTestKnobs?: boolean; economics?: boolean }, log: (m: string) => void,
 ): Promise<NetworkLayout> {
   const t0 = Date.now();
   if (!readLayout(opts.home)) {
     log(`initialising a ${opts.validators}-validator localnet in ${opts.home}`);
-    await initNetwork({ home: opts.home, validators: opts.validators, basePort: opts.basePort, timeoutCommit: opts.timeoutCommit });
+    await initNetwork({ home: opts.home, validators: opts.validators, basePort: opts.basePort, timeoutCommit: opts.timeoutCommit, economics: opts.economics });
   }
   const layout = readLayout(opts.home)!;
   const supervisors = new Map<string, number | undefined>(); // moniker -> pid of its `poi start`

@@ -15,6 +15,7 @@ import { runPoiQuery } from "./poi-query";
 import { runPoiTx } from "./poi-tx";
 import { runStakingQuery, runStakingTx } from "./staking-cmds";
 import { runWorker } from "./worker-cmd";
+import { runDebug, runDistributionTx, runEconQuery } from "./econ-cmds";
 
 const USAGE = `usage: poi <command> [options]
 
@@ -43,6 +44,10 @@ const USAGE = `usage: poi <command> [options]
   tx poi submit-result FROM_KEY TASK_ID --outputs-file F
        every tx poi takes --node, --gas, --gas-adjustment, --gas-prices | --fees and the keyring options;
        .f32 files are raw float32 little-endian, items back to back; amounts are upoi ("1000" or "1000upoi")
+  tx distribution withdraw-rewards FROM_KEY VALIDATOR_ADDRESS (poivaloper1...) | withdraw-commission FROM_KEY
+  query mint params | inflation | annual-provisions
+  query distribution rewards DELEGATOR [VALIDATOR] | commission VALIDATOR | outstanding-rewards VALIDATOR | community-pool | params
+  debug invariants [--node URL]                every invariant on the node's latest state; exits 1 if one is broken
   query poi model ID | dataset ID | task ID | worker ADDRESS | params
   query poi models | datasets | tasks [--status open|claimed|awaiting_sample|verifying|completed|expired] [--requester A] [--worker A]
   query poi open-tasks [--since-height H]      open tasks in the order they became open
@@ -111,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
       if (sub === "start") {
         await startLocalnet({
           home, validators: intOption(values.validators, "validators", 4), basePort: intOption(values["base-port"], "base-port", 26656),
-          unsafeTestKnobs: values["unsafe-test-knobs"],
+          unsafeTestKnobs: values["unsafe-test-knobs"], economics: values.demo,
         }, log);
         if (values.detach) return;
         log(`following the localnet${values.demo ? " with PoI workers and a demo requester" : ""}; Ctrl-C stops it`);
@@ -140,11 +145,15 @@ async function main(argv: string[]): Promise<void> {
       return runKeys(rest);
     case "tx":
       if (rest[0] === "staking" || rest[0] === "slashing") return runStakingTx(rest[0], rest.slice(1));
+      if (rest[0] === "distribution") return runDistributionTx(rest.slice(1));
       return rest[0] === "poi" ? runPoiTx(rest.slice(1)) : runTx(rest);
     case "query":
     case "q":
       if (rest[0] === "staking" || rest[0] === "slashing") return runStakingQuery(rest[0], rest.slice(1));
+      if (rest[0] === "mint" || rest[0] === "distribution") return runEconQuery(rest[0], rest.slice(1));
       return rest[0] === "poi" ? runPoiQuery(rest.slice(1)) : runQuery(rest);
+    case "debug":
+      return runDebug(rest);
     case "worker":
       return runWorker(rest);
     case undefined:

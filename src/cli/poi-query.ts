@@ -144,26 +144,29 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
   }),
 ];
 
-const queryHelp = (module: string, rows: ReadonlyArray<QueryRow<unknown, unknown>>) => `query ${module} ` + rows.map((r) =>
-  [r.name, ...r.args, ...(r.flags ?? []).map((f) => (FLAGS[f] ? `[--${f} ${FLAGS[f]}]` : `[--${f}]`))].join(" ")).join(" | ");
-
 /** `poi query poi ...` */
 export function runPoiQuery(argv: string[]): Promise<void> {
-  return runQueryRows("poi", QUERIES, argv);
+  return runQueryRows("poi", QUERIES, FLAGS, argv);
 }
 
-/** `poi query MODULE SUB ...` by a table of rows (poi's here; staking's and slashing's in staking-cmds.ts). */
-export async function runQueryRows(module: string, rows: ReadonlyArray<QueryRow<unknown, unknown>>, argv: string[]): Promise<void> {
+/**
+ * `poi query MODULE SUB ...` for a table of rows: checks the arguments and the flags that apply,
+ * connects, queries, prints. `flags`: the module's flags beyond --output and --node.
+ */
+export async function runQueryRows(module: string, rows: ReadonlyArray<QueryRow<unknown, unknown>>, flags: Readonly<Record<string, string>>, argv: string[]): Promise<void> {
   const [sub, ...args] = argv;
-  const flagOptions = Object.fromEntries((Object.keys(FLAGS) as Flag[]).map((f) => [f, { type: FLAGS[f] ? "string" as const : "boolean" as const }])) as { [K in Flag]: { type: "string" | "boolean" } };
-  const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: { ...OUTPUT_OPTION, ...NODE_OPTION, ...flagOptions } });
-  const output = outputFormat(values.output);
+  const help = `query ${module} ` + rows.map((r) => [r.name, ...r.args, ...(r.flags ?? []).map((f) => (flags[f] ? `[--${f} ${flags[f]}]` : `[--${f}]`))].join(" ")).join(" | ");
+  const flagOptions = Object.fromEntries(Object.keys(flags).map((f) => [f, { type: flags[f] ? "string" as const : "boolean" as const }]));
+  const parsed = parseArgs({ args, allowPositionals: true, options: { ...OUTPUT_OPTION, ...NODE_OPTION, ...flagOptions } });
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const pos = parsed.positionals;
+  const output = outputFormat(values.output as string | undefined);
   const r = rows.find((x) => x.name === sub);
-  if (!r) throw new UsageError(`unknown query "${module} ${sub ?? ""}" (want: ${queryHelp(module, rows)})`);
-  for (const f of Object.keys(FLAGS) as Flag[]) {
-    if (values[f] !== undefined && !r.flags?.includes(f)) throw new UsageError(`query ${module} ${sub}: --${f} does not apply`);
+  if (!r) throw new UsageError(`unknown query "${module} ${sub ?? ""}" (want: ${help})`);
+  for (const f of Object.keys(flags)) {
+    if (values[f] !== undefined && !(r.flags as string[] | undefined)?.includes(f)) throw new UsageError(`query ${module} ${sub}: --${f} does not apply`);
   }
   const req = r.request(positionals(`query ${module} ${r.name}`, pos, r.args), values);
-  const res = await withQueryClient(checkNodeUrl(values.node), (q) => r.query(q, req));
+  const res = await withQueryClient(checkNodeUrl(values.node as string | undefined), (q) => r.query(q, req));
   printValue(r.render(res, req), output);
 }

@@ -74,7 +74,7 @@ export const SLASHING_QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
 
 /** `poi query staking|slashing ...` */
 export function runStakingQuery(module: "staking" | "slashing", argv: string[]): Promise<void> {
-  return runQueryRows(module, module === "staking" ? STAKING_QUERIES : SLASHING_QUERIES, argv);
+  return runQueryRows(module, module === "staking" ? STAKING_QUERIES : SLASHING_QUERIES, {}, argv);
 }
 
 interface TxRow {

@@ -5,7 +5,10 @@
  * the node's code, codespace and log.
  */
 import type { Coin } from "@cosmjs/amino";
-import { QueryClient, StargateClient, setupSlashingExtension, setupStakingExtension, type Account } from "@cosmjs/stargate";
+import {
+  QueryClient, StargateClient, setupDistributionExtension, setupMintExtension, setupSlashingExtension, setupStakingExtension, type Account,
+} from "@cosmjs/stargate";
+import { Decimal } from "@cosmjs/math";
 import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
 import { BOND_DENOM } from "../app/params";
 import { POI_CODESPACE, ErrDatasetNotFound, ErrModelNotFound } from "../x/poi/errors";
@@ -15,6 +18,7 @@ import {
   type TaskStatus, type ValidatorStats, type WorkerStats,
 } from "../x/poi/types";
 import { QueryRefusedError, errorMessage } from "./results";
+import { INVARIANTS_QUERY_PATH, type InvariantResult } from "../app/invariants";
 
 /** One page to ask for (cosmos PageRequest): `key` is a previous page's nextKey; the node's default limit is 100, its maximum 1000. */
 export interface PageOptions {
@@ -50,7 +54,7 @@ function paged<T>(items: T[], res: PageResponse | undefined, asked: PageOptions)
 }
 
 export class PoiQueryClient {
-  /** CosmJS's own staking and slashing query extensions over the same connection. */
+  /** CosmJS's own staking, slashing, mint and distribution query extensions over the same connection. */
   private readonly cosmos: ReturnType<typeof cosmosQueries>;
 
   private constructor(readonly comet: CometClient, private readonly reader: StargateClient) {
@@ -210,6 +214,48 @@ export class PoiQueryClient {
     return (await this.cosmos.slashing.signingInfos()).info;
   }
 
+  // ---- mint and distribution (CosmJS's extensions; LegacyDec amounts as decimal strings) -------------
+
+  async mintParams() {
+    const p = await this.cosmos.mint.params();
+    return {
+      mint_denom: p.mintDenom, inflation_rate_change: p.inflationRateChange.toString(), inflation_max: p.inflationMax.toString(),
+      inflation_min: p.inflationMin.toString(), goal_bonded: p.goalBonded.toString(), blocks_per_year: p.blocksPerYear.toString(),
+    };
+  }
+  async inflation(): Promise<string> {
+    return (await this.cosmos.mint.inflation()).toString();
+  }
+  async annualProvisions(): Promise<string> {
+    return (await this.cosmos.mint.annualProvisions()).toString();
+  }
+  async distributionParams() {
+    const { params } = await this.cosmos.distribution.params();
+    return { community_tax: decText(params.communityTax), withdraw_addr_enabled: params.withdrawAddrEnabled };
+  }
+  /** A delegator's rewards: from one validator (poivaloper address), or from each and in total. */
+  async delegationRewards(delegator: string, validator?: string) {
+    if (validator !== undefined) return { rewards: decCoins((await this.cosmos.distribution.delegationRewards(delegator, validator)).rewards) };
+    const r = await this.cosmos.distribution.delegationTotalRewards(delegator);
+    return { rewards: r.rewards.map((x) => ({ validator_address: x.validatorAddress, reward: decCoins(x.reward) })), total: decCoins(r.total) };
+  }
+  async validatorCommission(validator: string) {
+    return { commission: decCoins((await this.cosmos.distribution.validatorCommission(validator)).commission?.commission ?? []) };
+  }
+  async validatorOutstandingRewards(validator: string) {
+    return { rewards: decCoins((await this.cosmos.distribution.validatorOutstandingRewards(validator)).rewards?.rewards ?? []) };
+  }
+  async communityPool() {
+    return { pool: decCoins((await this.cosmos.distribution.communityPool()).pool) };
+  }
+
+  /** Runs every invariant on the node's latest state (src/app/invariants.ts). */
+  async invariants(): Promise<InvariantResult[]> {
+    const res = await this.comet.abciQuery({ path: INVARIANTS_QUERY_PATH, data: new Uint8Array() });
+    if (res.code) throw new QueryRefusedError("Invariants", res.code, res.codespace ?? "", res.log ?? "");
+    return JSON.parse(Buffer.from(res.value).toString("utf8")) as InvariantResult[];
+  }
+
   // ---- bank, auth, blocks (CosmJS) ---------------------------------------------------------------
 
   async balance(address: string, denom = BOND_DENOM): Promise<bigint> {
@@ -231,8 +277,12 @@ export class PoiQueryClient {
 }
 
 function cosmosQueries(comet: CometClient) {
-  return QueryClient.withExtensions(comet, setupStakingExtension, setupSlashingExtension);
+  return QueryClient.withExtensions(comet, setupStakingExtension, setupSlashingExtension, setupMintExtension, setupDistributionExtension);
 }
+
+/** A LegacyDec text (18 implied decimals) as a decimal number. */
+const decText = (atomics: string) => Decimal.fromAtomics(atomics || "0", 18).toString();
+const decCoins = (coins: ReadonlyArray<{ denom: string; amount: string }>) => coins.map((c) => ({ denom: c.denom, amount: decText(c.amount) }));
 
 /** Follows next_key from the first page to the last; refuses a node that hands back the same key twice. */
 async function allPages<T>(page: (key: Uint8Array) => Promise<Paged<T>>): Promise<T[]> {

@@ -34,6 +34,8 @@ import {
   MsgSubmitResultResponseCodec, MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type PoiCodec, type TensorSpec,
 } from "../x/poi/types";
 import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
+import { MsgWithdrawDelegatorReward, MsgWithdrawValidatorCommission } from "cosmjs-types/cosmos/distribution/v1beta1/tx";
+import { formatValoperAddress, parseAddress } from "../app/address";
 import { chunkDataset, type DatasetUpload, type InferenceTaskSpec } from "./poi-msgs";
 import { PoiQueryClient } from "./query";
 import { TxRefusedError, errorMessage, type SentTx } from "./results";
@@ -341,6 +343,17 @@ export class PoiTxClient {
       count: String(spec.dataset?.count ?? 0), inputs, rewardPerItem: String(spec.rewardPerItem), k: spec.k,
       deadlineBlocks: String(spec.deadlineBlocks), bond: String(spec.bond),
     }, MsgSubmitInferenceTaskResponseCodec);
+  }
+
+  /** MsgWithdrawDelegatorReward: this account's rewards from `validator` (poivaloper...). */
+  async withdrawRewards(validator: string): Promise<SentTx> {
+    return this.sendOk([{ typeUrl: MsgWithdrawDelegatorReward.typeUrl, value: MsgWithdrawDelegatorReward.fromPartial({ delegatorAddress: this.address, validatorAddress: validator }) }], "withdraw-rewards tx");
+  }
+
+  /** MsgWithdrawValidatorCommission: the commission of the validator this account operates. */
+  async withdrawCommission(): Promise<SentTx> {
+    const validatorAddress = formatValoperAddress(parseAddress(this.address));
+    return this.sendOk([{ typeUrl: MsgWithdrawValidatorCommission.typeUrl, value: MsgWithdrawValidatorCommission.fromPartial({ validatorAddress }) }], "withdraw-commission tx");
   }
 
   claimTask(taskId: TaskId) {

@@ -66,6 +66,8 @@ export class Harness {
     faults?: Record<number, VerifierFault>; verifierStateDirs?: boolean;
     /** Each validator i is an x/staking validator bonded by operator<i> with selfBond upoi (operators get 10^12 upoi). */
     staking?: { selfBond: bigint; params?: Record<string, unknown>; slashing?: Record<string, string> };
+    /** More genesis sections (e.g. mint, distribution), added to app_state as they are. */
+    genesis?: Record<string, unknown>;
   }): Promise<Harness> {
     const h = new Harness();
     h.staking = opts.staking !== undefined;
@@ -99,7 +101,7 @@ export class Harness {
       time: { seconds: T0, nanos: 0 }, chainId: CHAIN_ID, initialHeight: 1n,
       validators: opts.staking ? [] : h.validators.map((v) => ({ pubKey: { ed25519: v.pubkey }, power: 10n })),
       consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },
-      appStateBytes: Buffer.from(JSON.stringify(appState)),
+      appStateBytes: Buffer.from(JSON.stringify({ ...appState, ...opts.genesis })),
     });
     if (opts.verify !== false) {
       for (const v of h.validators) {
@@ -164,11 +166,20 @@ export class Harness {
     return new Set((await this.app.valset.validatorsAt(this.app.queryContext(), height)).map((v) => Buffer.from(v.address).toString("hex").toUpperCase()));
   }
 
-  /** decided_last_commit of block `height`: the set of height−1, absent where a validator does not sign. */
+  /**
+   * decided_last_commit of block `height` (none at height 1): without staking every validator with
+   * power 10; with staking the set of height−1. Absent where a validator does not sign or vote.
+   */
   async decidedLastCommit(height: bigint) {
-    if (!this.staking || height <= 1n) return { round: 0, votes: [] };
+    if (height <= 1n) return { round: 0, votes: [] };
+    if (!this.staking) {
+      return {
+        round: 0,
+        votes: this.validators.map((v) => ({ validator: { address: v.address, power: 10n }, blockIdFlag: v.votes && v.signs !== false ? BlockIDFlag.BLOCK_ID_FLAG_COMMIT : BlockIDFlag.BLOCK_ID_FLAG_ABSENT })),
+      };
+    }
     const set = await this.app.valset.validatorsAt(this.app.queryContext(), height - 1n);
-    const signs = new Map(this.validators.map((v) => [v.hex, v.signs !== false]));
+    const signs = new Map(this.validators.map((v) => [v.hex, v.signs !== false && v.votes]));
     return {
       round: 0,
       votes: set.map((v) => ({
@@ -214,6 +225,7 @@ export class Harness {
     this.app.store.discardPending();
     return out;
   }
+
 
   /** PrepareProposal for the next height over `mempool`, with last height's signed extensions. */
   async propose(mempool: Uint8Array[]): Promise<Uint8Array[]> {

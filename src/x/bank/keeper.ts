@@ -12,9 +12,20 @@ export const BANK_MODULE = "bank";
 //   0x00 | denom                       -> total supply (decimal string)
 //   0x01 | denom                       -> denom metadata (cosmos.bank.v1beta1.Metadata protobuf)
 //   0x02 | len(addr) | addr | denom    -> balance (decimal string); zero balances are deleted
+//   0x03 | denom                       -> supply ledger: "genesis,minted,burned" (decimal strings) since this
+//                                         chain's genesis, for the invariant supply = genesis + minted − burned
 const SUPPLY = 0x00;
 const METADATA = 0x01;
 const BALANCE = 0x02;
+const LEDGER = 0x03;
+
+/** What the supply of a denom is made of since genesis. */
+export interface SupplyLedger {
+  denom: string;
+  genesis: bigint;
+  minted: bigint;
+  burned: bigint;
+}
 
 const utf8 = (s: string) => Buffer.from(s, "utf8");
 const encodeAmount = (v: bigint) => Buffer.from(v.toString(10), "utf8");
@@ -61,20 +72,47 @@ export class BankKeeper {
 
   async mintCoins(ctx: Context, to: Uint8Array, coins: readonly Coin[]): Promise<void> {
     await this.add(ctx, to, coins);
-    for (const c of coins) await this.setSupply(ctx, c.denom, (await this.getSupply(ctx, c.denom)) + c.amount);
+    for (const c of coins) {
+      await this.setSupply(ctx, c.denom, (await this.getSupply(ctx, c.denom)) + c.amount);
+      const l = await this.ledger(ctx, c.denom);
+      this.setLedger(ctx, { ...l, minted: l.minted + c.amount });
+    }
     ctx.events.emit("coinbase", [["minter", formatAddress(to)], ["amount", formatCoins(coins)]]);
   }
 
   async burnCoins(ctx: Context, from: Uint8Array, coins: readonly Coin[]): Promise<void> {
     await this.subtract(ctx, from, coins);
-    for (const c of coins) await this.setSupply(ctx, c.denom, (await this.getSupply(ctx, c.denom)) - c.amount);
+    for (const c of coins) {
+      await this.setSupply(ctx, c.denom, (await this.getSupply(ctx, c.denom)) - c.amount);
+      const l = await this.ledger(ctx, c.denom);
+      this.setLedger(ctx, { ...l, burned: l.burned + c.amount });
+    }
     ctx.events.emit("burn", [["burner", formatAddress(from)], ["amount", formatCoins(coins)]]);
   }
 
-  /** Genesis only: credit an account and grow the supply without events. */
+  /** Genesis only: credit an account and grow the supply (and the ledger's genesis part) without events. */
   async initBalance(ctx: Context, addr: Uint8Array, coin: Coin): Promise<void> {
     await this.add(ctx, addr, [coin]);
     await this.setSupply(ctx, coin.denom, (await this.getSupply(ctx, coin.denom)) + coin.amount);
+    const l = await this.ledger(ctx, coin.denom);
+    this.setLedger(ctx, { ...l, genesis: l.genesis + coin.amount });
+  }
+
+  /** A denom's supply ledger since genesis (zeros when it never had a supply). */
+  async ledger(ctx: Context, denom: string): Promise<SupplyLedger> {
+    const raw = await ctx.store(BANK_MODULE).get(Buffer.concat([Buffer.from([LEDGER]), utf8(denom)]));
+    if (!raw) return { denom, genesis: 0n, minted: 0n, burned: 0n };
+    const [genesis, minted, burned] = Buffer.from(raw).toString("utf8").split(",").map((x) => BigInt(x));
+    return { denom, genesis, minted, burned };
+  }
+
+  async allLedgers(ctx: Context): Promise<SupplyLedger[]> {
+    const rows = await ctx.store(BANK_MODULE).iterate(Buffer.from([LEDGER]), Buffer.from([LEDGER + 1]));
+    return Promise.all(rows.map(([k]) => this.ledger(ctx, Buffer.from(k.subarray(1)).toString("utf8"))));
+  }
+
+  setLedger(ctx: Context, l: SupplyLedger): void {
+    ctx.store(BANK_MODULE).set(Buffer.concat([Buffer.from([LEDGER]), utf8(l.denom)]), utf8(`${l.genesis},${l.minted},${l.burned}`));
   }
 
   private async add(ctx: Context, addr: Uint8Array, coins: readonly Coin[]): Promise<void> {

@@ -4,7 +4,7 @@ import type { Context } from "../../app/context";
 import { formatAddress, parseAddress } from "../../app/address";
 import { ErrInvalidRequest } from "../../app/errors";
 import { BANK_MODULE, BankKeeper } from "./keeper";
-import { parseCoins, validateDenom } from "./types";
+import { parseAmount, parseCoins, validateDenom } from "./types";
 import { bankMsgHandlers } from "./msgs";
 import { bankQueryHandlers } from "./queries";
 
@@ -13,6 +13,8 @@ export interface BankGenesis {
   balances: Array<{ address: string; coins: Array<{ denom: string; amount: string }> }>;
   supply?: Array<{ denom: string; amount: string }>;
   denom_metadata?: unknown[];
+  /** Per denom, the supply at this chain's genesis and what was minted and burned since (absent: genesis = the balances, nothing minted or burned). */
+  supply_ledger?: Array<{ denom: string; genesis: string; minted: string; burned: string }>;
 }
 
 export class BankModule implements AppModule {
@@ -37,6 +39,13 @@ export class BankModule implements AppModule {
       const actual = await this.keeper.getSupply(ctx, s.denom);
       if (actual !== s.amount) throw ErrInvalidRequest(`bank genesis: declared supply ${s.amount}${s.denom} != sum of balances ${actual}${s.denom}`);
     }
+    for (const [i, l] of (g.supply_ledger ?? []).entries()) {
+      const [genesis, minted, burned] = [l?.genesis, l?.minted, l?.burned].map((x) => parseAmount(String(x), true));
+      validateDenom(String(l.denom));
+      const actual = await this.keeper.getSupply(ctx, l.denom);
+      if (genesis + minted - burned !== actual) throw ErrInvalidRequest(`bank genesis: supply_ledger[${i}] genesis + minted − burned = ${genesis + minted - burned}${l.denom} != supply ${actual}${l.denom}`);
+      this.keeper.setLedger(ctx, { denom: l.denom, genesis, minted, burned });
+    }
     for (const json of g.denom_metadata ?? []) {
       const md = Metadata.fromJSON(camelKeys(json)); // genesis JSON uses the SDK's snake_case names
       validateDenom(md.base);
@@ -51,7 +60,8 @@ export class BankModule implements AppModule {
     }));
     const supply = (await this.keeper.getAllSupply(ctx)).map((c) => ({ denom: c.denom, amount: c.amount.toString() }));
     const denom_metadata = (await this.keeper.allDenomMetadata(ctx)).map((m) => Metadata.toJSON(m));
-    return { balances, supply, denom_metadata };
+    const supply_ledger = (await this.keeper.allLedgers(ctx)).map((l) => ({ denom: l.denom, genesis: l.genesis.toString(), minted: l.minted.toString(), burned: l.burned.toString() }));
+    return { balances, supply, denom_metadata, supply_ledger };
   }
 }
 
