@@ -22,6 +22,7 @@ import { BlockInfoKeeper, BlockInfoModule } from "../x/blockinfo/module";
 import { AccountKeeper } from "../x/auth/keeper";
 import { PoiKeeper } from "../x/poi/keeper";
 import { PoiModule } from "../x/poi/module";
+import type { Slasher } from "../x/poi/expected_keepers";
 import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 import { SigVerifyCache } from "../x/auth/sigcache";
@@ -41,6 +42,13 @@ export interface AppOptions {
 
 /** Proof op type for `/store/<module>/key` queries; verify with src/store/proof.ts. */
 export const STORE_PROOF_OP = "poi:smt";
+
+/**
+ * Until x/staking (issue 12, part A) lands there is no bond to slash: poi's audit penalties reach this
+ * stand-in, which burns nothing (the validator still loses its epoch reward share through the work
+ * hooks and its audit failures are counted in ValidatorStats). The lead wires staking's Slasher here.
+ */
+const NO_STAKE_SLASHER: Slasher = { slash: async () => 0n, jail: async () => undefined };
 
 /** The poi-chain state machine: routes ABCI calls to modules over a versioned Merkle store. */
 export class PoiApp implements AbciApplication {
@@ -68,7 +76,7 @@ export class PoiApp implements AbciApplication {
     this.log = opts.log ?? (() => undefined);
     this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
     // Order = genesis and block-hook order: auth before bank, since balances create accounts.
-    this.poiModule = new PoiModule(this.poi, this.bank, this.valset);
+    this.poiModule = new PoiModule(this.poi, this.bank, this.valset, NO_STAKE_SLASHER);
     const modules: AppModule[] = [
       new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank), this.poiModule,
     ];

@@ -96,6 +96,10 @@ export const DEFAULT_PARAMS: Params = {
   toleranceScalePpb: "100000",
   toleranceRelPpb: "1000000",
   taskDeposit: "1000000",
+  protocolFeePerMegaUnit: "20000",
+  workScoreAlphaBps: "2500",
+  auditRateBps: "500",
+  auditSlashBps: "100",
 };
 
 /** The poi module account: holds task escrows and worker bonds. */

@@ -114,7 +114,7 @@ export class VerificationKeeper {
 
   async updateStats(ctx: Context, validatorHex: string, operator: string, change: (s: ValidatorStats) => void): Promise<void> {
     const s = (await this.stats(ctx, validatorHex)) ?? {
-      validator: validatorHex, operator, pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0",
+      validator: validatorHex, operator, pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0", auditsFailed: "0",
     };
     s.operator = operator;
     change(s);
