@@ -20,6 +20,7 @@ import { validatorHex } from "./verdicts";
 import { epochOf, epochStart } from "./sampling";
 import { expire, failWorker, lapse, noFault, payWorker, settleHeld, silentEligible, type PoiDeps, type PowerTable } from "./outcomes";
 import { updateWorkScores } from "./work_score";
+import { decideAudit } from "./audits";
 import { TaskStatus, type Params, type Task } from "./types";
 
 export type { PoiDeps } from "./outcomes";
@@ -59,6 +60,7 @@ const powerOf = (table: PowerTable, validators: readonly string[]) => [...new Se
 const twoThirds = (p: bigint, table: PowerTable) => table.total > 0n && p * 3n >= table.total * 2n;
 
 async function tally(ctx: Context, deps: PoiDeps, params: Params, table: PowerTable, task: Task): Promise<void> {
+  if (task.auditOf !== "0") return decideAudit(ctx, deps, params, table, task);
   const h = ctx.header.height;
   const confirmed: string[] = [];
   const confirmers: string[] = [];

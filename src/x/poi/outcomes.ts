@@ -23,6 +23,7 @@ import type { BankKeeper, CommunityPool, Slasher, ValsetKeeper, WorkHooks } from
 import type { WorkKeeper } from "./work_keeper";
 import { TaskStatus, type Task } from "./types";
 import { epochOf } from "./sampling";
+import { maybePlantAudit } from "./audits";
 
 /** The keepers the end-of-block rules use. */
 export interface PoiDeps {
@@ -97,7 +98,7 @@ async function burn(ctx: Context, deps: PoiDeps, amount: bigint): Promise<void> 
 }
 
 /** Notes the attempt that leaves verification now, for the next block's extension checks. */
-function noteEnded(deps: PoiDeps, ctx: Context, task: Task): void {
+export function noteEnded(deps: PoiDeps, ctx: Context, task: Task): void {
   deps.verification.setEnded(ctx, BigInt(task.id), { attempt: task.attempt, numItems: task.numItems, challengeItems: task.challenges.map((c) => c.item) });
 }
 
@@ -140,6 +141,7 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
     await deps.verification.updateStats(ctx, vote.validator, await operatorText(ctx, deps, vote.validator), (s) => { s.falseReports = inc(s.falseReports, BigInt(vote.failedItems.length)); });
   }
   await attemptDecided(ctx, deps, task, table, passers);
+  await maybePlantAudit(ctx, deps, task, table);
   keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", protocolFee: "0", deposit: "0", completedHeight: ctx.header.height.toString() }, true);
   ctx.events.emit("poi_task_verified", [
     ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reward", `${escrow}${BOND_DENOM}`],
