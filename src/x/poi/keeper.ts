@@ -322,10 +322,7 @@ export class PoiKeeper {
 
   /** Adds verified work units to (height, worker): the per-block record rewards and power will read. */
   async addBlockWork(ctx: Context, height: bigint, worker: Uint8Array, units: bigint): Promise<void> {
-    const store = ctx.store(POI_MODULE);
-    const k = key(BLOCK_WORK, u64(height), worker);
-    const raw = await store.get(k);
-    store.set(k, u64((raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n) + units));
+    await addToCounter(ctx, key(BLOCK_WORK, u64(height), worker), units);
   }
 
   /** Verified work units per worker recorded at `height`, in address order. */
@@ -347,6 +344,13 @@ export class PoiKeeper {
   setVoteExtensionsEnableHeight(ctx: Context, height: bigint): void {
     ctx.store(POI_MODULE).set(VE_ENABLE_HEIGHT, u64(height));
   }
+}
+
+/** Adds `by` to the u64 BE counter at `k` under "poi/" (absent = 0). */
+export async function addToCounter(ctx: Context, k: Uint8Array, by: bigint): Promise<void> {
+  const store = ctx.store(POI_MODULE);
+  const raw = await store.get(k);
+  store.set(k, u64((raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n) + by));
 }
 
 /** Elements in one item of the given shape (dims as decimal strings); exact, never a float. */

@@ -15,7 +15,7 @@ import type { Context } from "../../app/context";
 import { formatAddress, parseAddress } from "../../app/address";
 import { u64 } from "../../util/bigint";
 import { prefixEnd } from "../../store/prefix";
-import { POI_MODULE } from "./keeper";
+import { POI_MODULE, addToCounter } from "./keeper";
 import { WorkerLinkCodec, WorkScoreCodec, type WorkerLink, type WorkScore } from "./types";
 
 const LINK = 0x30;
@@ -84,10 +84,7 @@ export class WorkKeeper implements WorkScoreReader {
 
   /** Credits verified work units to a worker in `epoch` (only work from tasks whose fees were paid). */
   async addEpochWork(ctx: Context, epoch: bigint, worker: Uint8Array, units: bigint): Promise<void> {
-    const store = ctx.store(POI_MODULE);
-    const k = key(EPOCH_WORK, u64(epoch), worker);
-    const raw = await store.get(k);
-    store.set(k, u64((raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n) + units));
+    await addToCounter(ctx, key(EPOCH_WORK, u64(epoch), worker), units);
   }
 
   /** Takes (reads and deletes) the work credited in `epoch`, per worker in address order. */
