@@ -98,7 +98,7 @@ export const DEFAULT_PARAMS: Params = {
   taskDeposit: "1000000",
   protocolFeePerMegaUnit: "20000",
   workScoreAlphaBps: "2500",
-  auditRateBps: "500",
+  auditRateBps: "0", // off unless genesis turns it on (README, "Known-answer audits")
   auditSlashBps: "100",
 };
 
