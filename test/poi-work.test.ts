@@ -10,6 +10,7 @@ import { PoiFlow } from "./helpers/poi-flow";
 import { parseAddress } from "../src/app/address";
 import { epochOf } from "../src/x/poi/sampling";
 import { emaStep } from "../src/x/poi/work_score";
+import { POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
 import type { WorkHooks } from "../src/x/poi/expected_keepers";
 import {
   MsgAcceptWorkerLinkCodec, MsgLinkWorkerCodec, MsgUnlinkWorkerCodec, Q, TaskStatus, type Task,
@@ -159,6 +160,34 @@ describe("x/poi worker links and work scores (in process, 4 validators)", functi
     h.validators[2].votes = true;
     assert.equal(t.status, TaskStatus.COMPLETED);
     assert.deepEqual(hooks.decided, [{ matched: [0, 1, 3].map((i) => h.validators[i].hex).sort(), missed: [h.validators[2].hex] }]);
+  });
+});
+
+describe("x/poi: the protocol fee goes to the community pool when the app provides one (in process, 4 validators)", function () {
+  let h: Harness;
+  let f: PoiFlow;
+  before(async () => {
+    h = await Harness.create({ validators: 4, accounts: ["requester", "worker", "pool"], params: { claimBlocks: "4" } });
+    f = await PoiFlow.create(h, { n: N });
+  });
+  after(async () => h && (await h.close()));
+
+  it("a pass sends exactly the escrowed protocol fee from the poi module account to the pool; nothing of it is burned", async () => {
+    const funded: Array<{ from: string; amount: bigint }> = [];
+    const pool = parseAddress(h.account("pool").address);
+    h.app.poiModule.setCommunityPool({
+      fundCommunityPool: async (ctx, from, amount) => {
+        funded.push({ from: Buffer.from(from).toString("hex"), amount });
+        await h.app.bank.sendCoins(ctx, from, pool, [{ denom: "upoi", amount }]);
+      },
+    });
+    const id = await f.submitTask({ k: 8 });
+    const fee = BigInt((await f.task(id)).protocolFee);
+    assert.ok(fee > 0n);
+    await f.claimAndSubmit("worker", id, f.honest);
+    assert.equal((await f.untilStatus(id, [TaskStatus.COMPLETED], 20)).status, TaskStatus.COMPLETED);
+    assert.deepEqual(funded, [{ from: Buffer.from(POI_MODULE_ACCOUNT).toString("hex"), amount: fee }]);
+    assert.equal(await f.balance("pool"), 1_000_000_000_000n + fee);
   });
 });
 

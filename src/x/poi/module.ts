@@ -40,6 +40,11 @@ export class PoiModule implements AppModule {
     this.deps.hooks.push(h);
   }
 
+  /** Sends protocol fees to distribution's community pool instead of burning them. */
+  setCommunityPool(p: CommunityPool): void {
+    this.deps.communityPool = p;
+  }
+
   /** Replaces the slasher (the app wires x/staking's once it exists; tests a fake). */
   setSlasher(s: Slasher): void {
     this.deps.slasher = s;
