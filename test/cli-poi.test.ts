@@ -392,6 +392,27 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
     assert.match(fails(["query", "poi", "validator", "xyz", ...node]).stderr, /invalid consensus address "xyz": want 40 hex characters/);
   });
 
+  it("link-worker (operator), accept-link (worker), query poi links and work-score, unlink-worker; refusals print the chain's code", () => {
+    const consensus = (JSON.parse(fs.readFileSync(path.join(home, "config", "priv_validator_key.json"), "utf8")) as { address: string }).address;
+    const [op, w] = [acct("operator0").address, acct("user1").address];
+    refused(["tx", "poi", "link-worker", "user0", w, ...tx], 18, /is not the operator account of any validator in the consensus set/);
+    refused(["tx", "poi", "accept-link", "user1", op, ...tx], 19, /has not offered to link worker/);
+    assert.equal(json<TxJson>(["tx", "poi", "link-worker", "operator0", w, ...tx]).code, 0);
+    assert.deepEqual(json<{ offers: Array<{ worker: string }> }>(["query", "poi", "links", "--operator", op, ...node]).offers.map((o) => o.worker), [w]);
+    assert.equal(json<TxJson>(["tx", "poi", "accept-link", "user1", op, ...tx]).code, 0);
+    const links = json<{ links: Array<{ worker: string; operator: string }> }>(["query", "poi", "links", "--worker", w, ...node]).links;
+    assert.deepEqual(links.map((l) => [l.worker, l.operator]), [[w, op]]);
+    const score = json<{ operator: string; score: string }>(["query", "poi", "work-score", consensus, ...node]);
+    assert.equal(score.operator, op);
+    assert.match(score.score, /^[0-9]+$/);
+    assert.equal(json<{ operator: string }>(["query", "poi", "work-score", op, ...node]).operator, op);
+    assert.match(fails(["query", "poi", "work-score", "xyz", ...node]).stderr, /invalid validator "xyz"/);
+    assert.match(fails(["query", "poi", "links", ...node], 2).stderr, /give exactly one of --operator A/);
+    assert.match(fails(["tx", "poi", "link-worker", "operator0", "notanaddress", ...tx]).stderr, /worker address/);
+    assert.equal(json<TxJson>(["tx", "poi", "unlink-worker", "user1", w, ...tx]).code, 0);
+    assert.deepEqual(json<{ links: unknown[] }>(["query", "poi", "links", "--worker", w, ...node]).links, []);
+  });
+
   it("query poi tasks pages with --limit and --page-key, printing next_key; open-tasks lists by opening height; datasets pages", () => {
     type Page = { tasks: TaskJson[]; pagination: { next_key: string; total: string } };
     const fresh = submitInference(["--dataset", datasetId, "--start", "0", "--count", "10"]); // no worker runs now: it stays open

@@ -168,7 +168,9 @@ describe("e2e: proof of inference on a 4-validator localnet (honest, cheating, f
     const fee = BigInt((await q.task(taskId)).verifyFee);
     const units = BigInt((await q.model(modelId)).workUnitsPerItem);
     assert.equal(fee, (32n * units * 1000n + 999_999n) / 1_000_000n, "verify_fee = ceil(k × work units × 1000 upoi per 10^6 units)");
-    assert.equal(await balance(moduleAddr), mod0 + REWARD * BigInt(DIGITS) + fee + 1_000_000n, "escrow, verification fee and task deposit held by the module account");
+    const protocolFee = BigInt((await q.task(taskId)).protocolFee);
+    assert.equal(protocolFee, (BigInt(DIGITS) * units * BigInt((await q.params()).protocolFeePerMegaUnit) + 999_999n) / 1_000_000n, "protocol_fee = ceil(items × work units × price per 10^6 units)");
+    assert.equal(await balance(moduleAddr), mod0 + REWARD * BigInt(DIGITS) + fee + protocolFee + 1_000_000n, "escrow, verification fee, protocol fee and task deposit held by the module account");
     startWorker("operator0", { filter: (t) => t.id === taskId });
     const t = await until(taskId, (x) => x.status === TaskStatus.COMPLETED || x.status === TaskStatus.EXPIRED, "verification");
     assert.equal(t.status, TaskStatus.COMPLETED);

@@ -51,14 +51,17 @@ describe("x/poi tasks: escrow, claims, results, per-validator sampled re-executi
     const params = await h.app.poi.params(h.app.queryContext());
     const model = (await h.app.poi.getModel(h.app.queryContext(), modelId))!;
     const fee = (8n * BigInt(model.workUnitsPerItem) * BigInt(params.verifyPricePerMegaUnit) + 999_999n) / 1_000_000n;
+    const protocolFee = (BigInt(N) * BigInt(model.workUnitsPerItem) * BigInt(params.protocolFeePerMegaUnit) + 999_999n) / 1_000_000n;
     const id = await submitTask({ k: 8 });
     let t = await task(id);
     assert.equal(t.status, TaskStatus.OPEN);
     assert.equal(t.escrow, String(1000 * N));
     assert.equal(t.verifyFee, fee.toString());
     assert.equal(t.deposit, "1000000");
-    assert.equal(await moduleBalance(), mod0 + BigInt(1000 * N) + fee + 1_000_000n);
-    assert.equal(await balance("requester"), req0 - BigInt(1000 * N) - fee - 1_000_000n - 2_500_000n, "requester pays escrow + verification fee + deposit + tx fee");
+    assert.equal(t.protocolFee, protocolFee.toString());
+    assert.ok(protocolFee > 0n);
+    assert.equal(await moduleBalance(), mod0 + BigInt(1000 * N) + fee + protocolFee + 1_000_000n);
+    assert.equal(await balance("requester"), req0 - BigInt(1000 * N) - fee - protocolFee - 1_000_000n - 2_500_000n, "requester pays escrow + verification fee + protocol fee + deposit + tx fee");
 
     await claimAndSubmit("worker", id, honest);
     t = await task(id);
@@ -78,7 +81,8 @@ describe("x/poi tasks: escrow, claims, results, per-validator sampled re-executi
     assert.equal(t.challenges[0].item, byVal.get(h.validators[3].hex)!.failedItems[0]);
     assert.deepEqual(t.challenges[0].votes.filter((v) => v.pass).map((v) => v.validator).sort(), [0, 1, 2].map((i) => h.validators[i].hex).sort());
     assert.equal(await balance("worker"), w0 - 2n * 2_500_000n + BigInt(1000 * N), "worker: +reward exactly, bond back, two fees");
-    assert.equal(await balance("requester"), req0 - BigInt(1000 * N) - fee - 2_500_000n, "the deposit came back with the completion");
+    assert.equal(await balance("requester"), req0 - BigInt(1000 * N) - fee - protocolFee - 2_500_000n, "the deposit came back with the completion");
+    assert.equal((await task(id)).protocolFee, "0", "the protocol fee has left the task");
     const stats = (await h.app.poi.workerStats(h.app.queryContext(), parseAddress(h.account("worker").address)))!;
     assert.equal(stats.verifiedWorkUnits, (BigInt(model.workUnitsPerItem) * BigInt(N)).toString());
     const blockWork = await h.app.poi.blockWork(h.app.queryContext(), BigInt(t.completedHeight));
@@ -153,7 +157,7 @@ describe("x/poi tasks: escrow, claims, results, per-validator sampled re-executi
     assert.equal((await h.send("requester", MsgUploadDatasetChunkCodec, { owner: address("requester"), datasetId: dsId, index: 0, data: chunk })).code, 0);
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ inputs: new Uint8Array(), datasetId: dsId, start: "0", count: "4" }), 10, /dataset items have shape \[10\] but the model's input "input" has shape \[1,784\]/);
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ k: 0 }), 10, /k \(items to re-execute\) must be at least 1/);
-    await refuse("poor", MsgSubmitInferenceTaskCodec, task({ requester: address("poor"), rewardPerItem: "1000000", bond: "60000000" }), 10, /escrow of 60000000upoi \(60 items × 1000000\) plus the verification fee \d+upoi and the task deposit 1000000upoi exceeds the requester's balance/);
+    await refuse("poor", MsgSubmitInferenceTaskCodec, task({ requester: address("poor"), rewardPerItem: "1000000", bond: "60000000" }), 10, /escrow of 60000000upoi \(60 items × 1000000\) plus the verification fee \d+upoi, the protocol fee \d+upoi and the task deposit 1000000upoi exceeds the requester's balance/);
     // Tasks no honest worker could finish, and bonds too small to make claiming costly.
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ k: 61 }), 10, /k = 61 is more than the task's 60 items/);
     await refuse("requester", MsgSubmitInferenceTaskCodec, task({ deadlineBlocks: "43" }), 10, /deadline_blocks 43 leaves no time to claim, run and verify: at least 44 \(claim 4 \+ verification 30 \+ margin 10\)/);

@@ -53,7 +53,8 @@ describe("x/poi verification fee and escalation (in process, 4 validators)", fun
     await f.untilRevealed(t.resultEpoch);
     const op1 = await Promise.all([0, 1, 2, 3].map((i) => f.balance(`operator${i}`)));
     assert.deepEqual(op1.map((b, i) => b - op0[i]), [share, share, 0n, share], "equal power: fee/3 each to the matching voters, nothing to the silent one");
-    assert.equal(supply0 - (await f.supply()), fee - 3n * share, "the remainder of the division is burned");
+    const protocolFee = (BigInt(N) * BigInt(model.workUnitsPerItem) * 20000n + 999_999n) / 1_000_000n; // default protocol_fee_per_mega_unit, rounded up
+    assert.equal(supply0 - (await f.supply()), fee - 3n * share + protocolFee, "the remainder of the division is burned, and the protocol fee");
     assert.equal(await f.moduleBalance(), mod0, "nothing is left in the module account");
     for (const i of [0, 1, 3]) assert.equal((await f.validatorStats(i)).passesMatched, "1");
   });

@@ -68,7 +68,7 @@ export class PoiApp implements AbciApplication {
   /** Slashes and jails (slashing's downtime and double sign; poi's audits). */
   readonly slasher = new StakingSlasher(this.staking, this.bank);
   readonly slashing = new SlashingKeeper(this.slasher);
-  /** Work scores reach power through stakingModule.setWorkScoreReader (zeros until x/poi provides them). */
+  /** Work scores reach power through stakingModule.setWorkScoreReader (x/poi's, wired in the constructor). */
   readonly stakingModule = new StakingModule(this.staking, this.bank, this.valset, ZERO_WORK);
   readonly mint = new MintKeeper(this.bank);
   readonly distribution = new DistributionKeeper(this.bank, this.staking);
@@ -98,7 +98,7 @@ export class PoiApp implements AbciApplication {
     this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
     // Order = genesis and block-hook order: auth before bank, since balances create accounts; mint
     // before distribution, which hands out what mint put in fee_collector.
-    this.poiModule = new PoiModule(this.poi, this.bank, this.valset);
+    this.poiModule = new PoiModule(this.poi, this.bank, this.valset, this.slasher, this.distribution);
     const modules: AppModule[] = [
       new BlockInfoModule(this.blockInfo), new ValsetModule(this.valset), new AuthModule(this.accounts), new BankModule(this.bank),
       this.stakingModule, new SlashingModule(this.slashing, this.slasher), new MintModule(this.mint), new DistributionModule(this.distribution, this.bank),
@@ -106,7 +106,11 @@ export class PoiApp implements AbciApplication {
     ];
     // End blocks: poi tallies first, then staking turns stake and work into validator updates.
     this.modules = new ModuleManager(modules, [this.stakingModule.name]);
+    // Issue 12's wiring: distribution settles rewards around staking changes and pays for verified work;
+    // staking turns poi's work scores into power; poi slashes audit failures through staking.
     this.staking.addHooks(this.distribution.stakingHooks());
+    this.poiModule.addWorkHooks(this.distribution.workHooks());
+    this.stakingModule.setWorkScoreReader(this.poiModule.work);
     this.invariants.register(nonNegativeInvariant(this.bank));
     this.invariants.register(supplyInvariant(this.bank));
     this.invariants.register(mintInvariant(this.mint, this.bank));

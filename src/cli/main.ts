@@ -42,6 +42,9 @@ const USAGE = `usage: poi <command> [options]
        --reward-per-item AMOUNT --k K --deadline BLOCKS --bond AMOUNT
   tx poi claim FROM_KEY TASK_ID
   tx poi submit-result FROM_KEY TASK_ID --outputs-file F
+  tx poi link-worker OPERATOR_KEY WORKER       a validator's operator offers to link a worker ...
+  tx poi accept-link WORKER_KEY OPERATOR       ... and the worker accepts: its verified work counts for that validator
+  tx poi unlink-worker KEY WORKER              the worker or its operator ends the link (an operator also withdraws an offer)
        every tx poi takes --node, --gas, --gas-adjustment, --gas-prices | --fees and the keyring options;
        .f32 files are raw float32 little-endian, items back to back; amounts are upoi ("1000" or "1000upoi")
   tx distribution withdraw-rewards FROM_KEY VALIDATOR_ADDRESS (poivaloper1...) | withdraw-commission FROM_KEY
@@ -61,6 +64,8 @@ const USAGE = `usage: poi <command> [options]
   tx slashing unjail FROM_KEY
   query staking validators [--status bonded|unbonded] | validator VALIDATOR_ADDRESS | delegations DELEGATOR | pool | params
   query slashing params | signing-infos
+  query poi links --operator A | --worker A     an operator's workers and open offers, or a worker's link
+  query poi work-score VALOPER|CONSENSUS_ADDRESS   a validator's work score (EMA of its workers' credited units per epoch)
   worker start --key NAME [--node URL] [--cheat-fraction F] [--cheat-seed N] [--poll-ms MS] [--keyring-dir DIR | --home H]
        claims open tasks, runs them with onnxruntime, submits the results; Ctrl-C stops it
        --node defaults to http://127.0.0.1:26657; keys, tx and query take --output json|text

@@ -16,7 +16,7 @@ import { hex, printValue, toJson } from "./render";
 
 /** The flags of `query poi` beyond --output and --node, with their placeholder in the help ("" = a switch). */
 const FLAGS = {
-  status: "S", requester: "A", worker: "A", "out-file": "F", "since-height": "H",
+  status: "S", requester: "A", worker: "A", operator: "A", "out-file": "F", "since-height": "H",
   limit: "N", "page-key": "HEX", offset: "N", "count-total": "", reverse: "",
 } as const;
 type Flag = keyof typeof FLAGS;
@@ -60,6 +60,13 @@ export const row = <Req, Res>(r: QueryRow<Req, Res>) => r as unknown as QueryRow
 function consensusAddressArg(a: string): string {
   if (!/^[0-9a-fA-F]{40}$/.test(a)) throw new Error(`invalid consensus address "${a.slice(0, 64)}": want 40 hex characters, as CometBFT's /validators shows`);
   return a.toUpperCase();
+}
+
+/** A validator: its operator address (poivaloper1... or poi1...) or its hex consensus address. */
+function validatorArg(v: string): string {
+  if (/^[0-9a-fA-F]{40}$/.test(v)) return v.toUpperCase();
+  if (/^poi(valoper)?1[02-9ac-hj-np-z]{38}$/.test(v)) return v;
+  throw new Error(`invalid validator "${v.slice(0, 64)}": want its operator address (poivaloper1... or poi1...) or its 40-hex consensus address`);
 }
 
 function epochArg(e: string): string {
@@ -137,6 +144,20 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
     name: "seed-record", args: ["CONSENSUS_ADDRESS", "EPOCH"], request: ([a, e]) => ({ validator: consensusAddressArg(a), epoch: epochArg(e) }),
     query: async (q, { validator, epoch }) => ({ validator, epoch, record: await q.seedRecord(validator, epoch) }),
     render: ({ validator, epoch, record }) => ({ validator, epoch, record: record ? toJson(record, "poi.v1.SeedRecord") : null }),
+  }),
+  row({
+    name: "links", args: [], flags: ["operator", "worker"],
+    request: (_, f) => {
+      const [op, worker] = [str(f.operator), str(f.worker)];
+      if ((op === undefined) === (worker === undefined)) throw new UsageError("query poi links: give exactly one of --operator A (its workers and open offers) and --worker A (its link)");
+      return op !== undefined ? { operator: checkAddress(op, "--operator address") } : { worker: checkAddress(worker!, "--worker address") };
+    },
+    query: (q, by) => q.links(by),
+    render: (r) => ({ links: r.links.map((l) => toJson(l, "poi.v1.WorkerLink")), offers: r.offers.map((l) => toJson(l, "poi.v1.WorkerLink")) }),
+  }),
+  row({
+    name: "work-score", args: ["VALOPER_OR_CONSENSUS_ADDRESS"], request: ([v]) => validatorArg(v),
+    query: (q, v) => q.workScore(v), render: (s) => toJson(s, "poi.v1.WorkScore"),
   }),
   row({
     name: "params", args: [], request: noRequest,

@@ -13,7 +13,7 @@ import { loadMnist, MNIST_PIXELS, MNIST_TOTAL } from "../ml/train";
 import { validateModel } from "../x/poi/onnx/validate";
 import type { TensorSpec } from "../x/poi/types";
 import {
-  FEE_OPTIONS, NODE_OPTION, checkNodeUrl, contentIdArg, feeOptions, need, nonNegativeInt, positiveInt, readFile, readFloats, taskIdArg, upoiArg,
+  FEE_OPTIONS, NODE_OPTION, checkAddress, checkNodeUrl, contentIdArg, feeOptions, need, nonNegativeInt, positiveInt, readFile, readFloats, taskIdArg, upoiArg,
 } from "./args";
 import { withTxClient } from "./clients";
 import { OUTPUT_OPTION, type OutputFormat, UsageError, errorMessage, outputFormat, positionals, printJson, printLines } from "./common";
@@ -32,7 +32,7 @@ export function withSender<T>(values: TxValues, from: string, fn: (s: PoiTxClien
   return withTxClient(checkNodeUrl(values.node), keyringDir(values), from, fee, fn);
 }
 
-const TX_HELP = "tx poi register-model | register-dataset | submit-inference | claim | submit-result";
+const TX_HELP = "tx poi register-model | register-dataset | submit-inference | claim | submit-result | link-worker | accept-link | unlink-worker";
 
 /** `poi tx poi ...` */
 export async function runPoiTx(argv: string[]): Promise<void> {
@@ -78,6 +78,17 @@ export async function runPoiTx(argv: string[]): Promise<void> {
         output = outputFormat(values.output);
         const [from, id] = positionals("tx poi submit-result", pos, ["FROM_KEY", "TASK_ID"]);
         return await submitResult(values, from, taskIdArg(id), need(values["outputs-file"], "outputs-file", "tx poi submit-result"), output);
+      }
+      case "link-worker":
+      case "accept-link":
+      case "unlink-worker": {
+        const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: TX_OPTIONS });
+        output = outputFormat(values.output);
+        const other = sub === "accept-link" ? "OPERATOR_ADDRESS" : "WORKER_ADDRESS";
+        const [from, address] = positionals(`tx poi ${sub}`, pos, ["FROM_KEY", other]);
+        checkAddress(address, other === "OPERATOR_ADDRESS" ? "operator address" : "worker address");
+        return printSent(await withSender(values, from, (s) =>
+          sub === "link-worker" ? s.linkWorker(address) : sub === "accept-link" ? s.acceptWorkerLink(address) : s.unlinkWorker(address)), output);
       }
       default:
         throw new UsageError(`unknown tx "poi ${sub ?? ""}" (want: ${TX_HELP})`);

@@ -16,7 +16,7 @@ export interface TestKnob {
 }
 
 export const TEST_KNOBS: readonly TestKnob[] = [
-  { key: "verifier_fault", what: "perturbs (noise_rel) or inverts (invert_verdicts) this validator's verdicts, or makes its re-execution process abort on models of a name (abort_models_named)" },
+  { key: "verifier_fault", what: "perturbs (noise_rel), inverts (invert_verdicts) or fixes to pass (always_pass) this validator's verdicts, or makes its re-execution process abort on models of a name (abort_models_named)" },
 ];
 
 /**

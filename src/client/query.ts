@@ -14,7 +14,7 @@ import { BOND_DENOM } from "../app/params";
 import { POI_CODESPACE, ErrDatasetNotFound, ErrModelNotFound } from "../x/poi/errors";
 import { ErrNotFound } from "../app/errors";
 import {
-  Q, type Dataset, type Model, type OpenTask, type PageRequest, type PageResponse, type Params, type PoiCodec, type SeedRecord, type Task,
+  Q, type Dataset, type Model, type OpenTask, type PageRequest, type PageResponse, type Params, type PoiCodec, type SeedRecord, type Task, type WorkerLink, type WorkScore,
   type TaskStatus, type ValidatorStats, type WorkerStats,
 } from "../x/poi/types";
 import { QueryRefusedError, errorMessage } from "./results";
@@ -175,6 +175,14 @@ export class PoiQueryClient {
   /** What verification earned or cost a validator; `address` is its hex consensus address. */
   async validator(address: string): Promise<ValidatorStats> {
     return (await this.call("Validator", Q.ValidatorRequest, { address }, Q.ValidatorResponse)).stats!;
+  }
+  /** An operator's linked workers and open offers, or a worker's link. */
+  async links(by: { operator?: string; worker?: string }): Promise<{ links: WorkerLink[]; offers: WorkerLink[] }> {
+    return this.call("Links", Q.LinksRequest, { operator: by.operator ?? "", worker: by.worker ?? "" }, Q.LinksResponse);
+  }
+  /** A validator's work score; `validator` is its operator address (poivaloper1... or poi1...) or its hex consensus address. */
+  async workScore(validator: string): Promise<WorkScore> {
+    return (await this.call("WorkScore", Q.WorkScoreRequest, { validator }, Q.WorkScoreResponse)).score!;
   }
   /** A validator's sampling-seed record of an epoch (commitment, reveal), or undefined when it has none. */
   async seedRecord(validator: string, epoch: bigint | string): Promise<SeedRecord | undefined> {

@@ -32,6 +32,7 @@ import {
   MsgClaimTaskCodec, MsgClaimTaskResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec, MsgRegisterModelCodec,
   MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgSubmitResultCodec,
   MsgSubmitResultResponseCodec, MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type PoiCodec, type TensorSpec,
+  MsgLinkWorkerCodec, MsgLinkWorkerResponseCodec, MsgAcceptWorkerLinkCodec, MsgAcceptWorkerLinkResponseCodec, MsgUnlinkWorkerCodec, MsgUnlinkWorkerResponseCodec,
 } from "../x/poi/types";
 import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
 import { MsgWithdrawDelegatorReward, MsgWithdrawValidatorCommission } from "cosmjs-types/cosmos/distribution/v1beta1/tx";
@@ -354,6 +355,21 @@ export class PoiTxClient {
   async withdrawCommission(): Promise<SentTx> {
     const validatorAddress = formatValoperAddress(parseAddress(this.address));
     return this.sendOk([{ typeUrl: MsgWithdrawValidatorCommission.typeUrl, value: MsgWithdrawValidatorCommission.fromPartial({ validatorAddress }) }], "withdraw-commission tx");
+  }
+
+  /** As a validator's operator: offers to link `worker` (it accepts with acceptWorkerLink). */
+  linkWorker(worker: string) {
+    return this.sendMsg("link-worker tx", MsgLinkWorkerCodec, { operator: this.address, worker }, MsgLinkWorkerResponseCodec);
+  }
+
+  /** As a worker: accepts `operator`'s offer; its verified work then counts for that validator. */
+  acceptWorkerLink(operator: string) {
+    return this.sendMsg("accept-link tx", MsgAcceptWorkerLinkCodec, { worker: this.address, operator }, MsgAcceptWorkerLinkResponseCodec);
+  }
+
+  /** As the operator or the worker itself: ends `worker`'s link (an operator also withdraws its offer this way). */
+  unlinkWorker(worker: string) {
+    return this.sendMsg("unlink-worker tx", MsgUnlinkWorkerCodec, { sender: this.address, worker }, MsgUnlinkWorkerResponseCodec);
   }
 
   claimTask(taskId: TaskId) {

@@ -71,7 +71,7 @@ export class PoiFlow {
   }
   async validatorStats(i: number): Promise<ValidatorStats> {
     return (await this.h.app.poiModule.verification.stats(this.h.app.queryContext(), this.h.validators[i].hex))
-      ?? { validator: this.h.validators[i].hex, operator: "", pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0" };
+      ?? { validator: this.h.validators[i].hex, operator: "", pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0", auditsFailed: "0" };
   }
 
   async submitTask(opts: { k?: number; bond?: string; reward?: string; deadline?: number; from?: string } = {}): Promise<string> {

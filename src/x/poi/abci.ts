@@ -2,7 +2,8 @@
  * poi's end of block (the SDK's abci.go): over the tasks due at this height or written in this block
  * (keeper.takeDueTaskIds), in id order, it decides attempts under verification, and handles lapsed
  * claims and deadlines; other tasks are not read, however many are open; at the first block of each sampling epoch it
- * burns validator income whose seed was not revealed in time. All amounts are bigint upoi; all
+ * burns validator income whose seed was not revealed in time; at the last block of each epoch it updates
+ * the validators' work scores (work_score.ts). All amounts are bigint upoi; all
  * decisions are integer comparisons on state.
  *
  * Deciding an attempt (README, "Escalation and the tally"), with T the set's total power:
@@ -17,7 +18,9 @@
 import type { Context } from "../../app/context";
 import { validatorHex } from "./verdicts";
 import { epochOf, epochStart } from "./sampling";
-import { expire, failWorker, lapse, noFault, payWorker, settleHeld, type PoiDeps, type PowerTable } from "./outcomes";
+import { expire, failWorker, lapse, noFault, payWorker, settleHeld, silentEligible, type PoiDeps, type PowerTable } from "./outcomes";
+import { updateWorkScores } from "./work_score";
+import { decideAudit } from "./audits";
 import { TaskStatus, type Params, type Task } from "./types";
 
 export type { PoiDeps } from "./outcomes";
@@ -49,6 +52,7 @@ export async function endBlockTasks(ctx: Context, deps: PoiDeps): Promise<void> 
     }
   }
   await settleUnrevealed(ctx, deps, params);
+  await updateWorkScores(ctx, deps, params);
   if (h > 1n) await deps.verification.clearEnded(ctx, h - 1n);
 }
 
@@ -56,6 +60,7 @@ const powerOf = (table: PowerTable, validators: readonly string[]) => [...new Se
 const twoThirds = (p: bigint, table: PowerTable) => table.total > 0n && p * 3n >= table.total * 2n;
 
 async function tally(ctx: Context, deps: PoiDeps, params: Params, table: PowerTable, task: Task): Promise<void> {
+  if (task.auditOf !== "0") return decideAudit(ctx, deps, params, table, task);
   const h = ctx.header.height;
   const confirmed: string[] = [];
   const confirmers: string[] = [];
@@ -88,13 +93,7 @@ async function tally(ctx: Context, deps: PoiDeps, params: Params, table: PowerTa
 /** Every eligible validator of the set voted, or the vote window is over. */
 async function privateRoundOver(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable): Promise<boolean> {
   if (ctx.header.height >= BigInt(task.voteWindowEndHeight)) return true;
-  const voted = new Set(task.votes.map((v) => v.validator));
-  for (const v of [...table.power.keys()].sort()) {
-    if (voted.has(v)) continue;
-    const rec = await deps.verification.seedRecord(ctx, v, BigInt(task.resultEpoch));
-    if (rec && BigInt(rec.committedHeight) < BigInt(task.resultHeight)) return false; // eligible, not yet voted
-  }
-  return true;
+  return (await silentEligible(ctx, deps, task, table)).length === 0;
 }
 
 /**

@@ -16,3 +16,6 @@ export const ErrDeadlinePassed = registerError(POI_CODESPACE, 13, "deadline pass
 export const ErrInvalidResult = registerError(POI_CODESPACE, 14, "invalid result");
 export const ErrInsufficientBond = registerError(POI_CODESPACE, 15, "insufficient funds for the bond");
 export const ErrInvalidAggregate = registerError(POI_CODESPACE, 16, "invalid verdict aggregate");
+export const ErrWorkerLinked = registerError(POI_CODESPACE, 17, "worker already linked");
+export const ErrNotOperator = registerError(POI_CODESPACE, 18, "not the operator of a consensus validator");
+export const ErrNoLink = registerError(POI_CODESPACE, 19, "no such worker link or offer");

@@ -27,3 +27,28 @@ export interface ValsetKeeper {
   /** The account a validator's verification income is paid to (undefined: none known, the income is burned). */
   operator(ctx: Context, consensusAddr: Uint8Array): Promise<Uint8Array | undefined>;
 }
+
+/**
+ * Slashes and jails (x/staking's, part A of issue 12). poi calls it for known-answer audit penalties.
+ * Until staking lands the app wires a stand-in (src/app/app.ts) that slashes nothing.
+ */
+export interface Slasher {
+  /** Burns fractionBps/10000 of the validator's bonded tokens (and of its unbonding entries). */
+  slash(ctx: Context, consAddr: Uint8Array, fractionBps: bigint, reason: string): Promise<bigint /* burned */>;
+  jail(ctx: Context, consAddr: Uint8Array, reason: string): Promise<void>;
+}
+
+/** x/distribution's community pool (part B of issue 12): where protocol fees go when the app provides it. */
+export interface CommunityPool {
+  fundCommunityPool(ctx: Context, from: Uint8Array, amount: bigint): Promise<void>;
+}
+
+/** Calls poi makes on the work side (PoiModule.addWorkHooks); x/distribution implements them. */
+export interface WorkHooks {
+  /** A pass finalised: `units` verified work units of `worker` on `taskId` (fees paid; never an audit). */
+  afterWorkVerified?(ctx: Context, worker: Uint8Array, units: bigint, taskId: bigint): Promise<void>;
+  /** An attempt was decided: consensus addresses whose verdict matched the outcome, and those eligible that cast none. */
+  afterAttemptDecided?(ctx: Context, matched: Uint8Array[], missed: Uint8Array[]): Promise<void>;
+  /** A validator passed a planted fabrication: it loses its reward share of `epoch`. */
+  afterAuditFailed?(ctx: Context, consAddr: Uint8Array, epoch: bigint): Promise<void>;
+}

@@ -92,7 +92,7 @@ function proto(name: string): ValueCodec {
 
 /** Checks between params beyond "a positive integer string". */
 function checkParams(p: Params): void {
-  for (const k of ["catchBountyBps", "bondFactorBps"] as const) {
+  for (const k of ["catchBountyBps", "bondFactorBps", "workScoreAlphaBps", "auditRateBps", "auditSlashBps"] as const) {
     if (BigInt(p[k]) > 10000n) fail(`params.${k} ${p[k]} is more than 10000`);
   }
   if (BigInt(p.deadlineMarginBlocks) + BigInt(p.claimBlocks) + BigInt(p.verifyTimeoutBlocks) > BigInt(p.maxDeadlineBlocks)) {
@@ -100,7 +100,10 @@ function checkParams(p: Params): void {
   }
 }
 
-/** Params: fields left out take their defaults; every value is a positive integer string. */
+/** Params that may be 0: no protocol fee (and then no work credit), no audits, no audit slash. */
+const ZERO_ALLOWED = new Set(["protocolFeePerMegaUnit", "auditRateBps", "auditSlashBps"]);
+
+/** Params: fields left out take their defaults; every value is a positive integer string (or "0" where ZERO_ALLOWED). */
 const params: ValueCodec = {
   toJson: (v) => ParamsCodec.decode(v),
   fromJson: (j, where) => {
@@ -110,7 +113,9 @@ const params: ValueCodec = {
     for (const k of Object.keys(given).sort()) {
       if (!(k in DEFAULT_PARAMS)) fail(`params.${k} is not a parameter`);
       const v = given[k];
-      if (typeof v !== "string" || !/^[1-9][0-9]{0,15}$/.test(v)) fail(`params.${k} must be a positive integer string, got ${JSON.stringify(v)}`);
+      if (typeof v !== "string" || !(/^[1-9][0-9]{0,15}$/.test(v) || (v === "0" && ZERO_ALLOWED.has(k)))) {
+        fail(`params.${k} must be a positive integer string${ZERO_ALLOWED.has(k) ? ' or "0"' : ""}, got ${JSON.stringify(v)}`);
+      }
       out[k as keyof Params] = v as string;
     }
     checkParams(out);
@@ -141,6 +146,12 @@ export const POI_GENESIS_TABLE: readonly GenesisRow[] = [
   { name: "reports", prefix: 0x12, key: [["epoch", "u64"], ["validator", "validator"], ["task_id", "u64"], ["attempt", "u32"]], value: proto("ReportRecord") },
   { name: "validator_stats", prefix: 0x13, key: [["validator", "validator"]], value: proto("ValidatorStats") },
   { name: "ended_attempts", prefix: 0x14, key: [["height", "u64"], ["task_id", "u64"]], value: proto("EndedAttempt") },
+  // work_keeper.ts
+  { name: "worker_links", prefix: 0x30, key: [["worker", "address"]], value: proto("WorkerLink") },
+  { name: "workers_by_operator", prefix: 0x31, key: [["key", "bytes"]], value: empty },
+  { name: "worker_link_offers", prefix: 0x32, key: [["key", "bytes"]], value: proto("WorkerLink") },
+  { name: "epoch_work", prefix: 0x33, key: [["epoch", "u64"], ["worker", "address"]], value: u64Value },
+  { name: "work_scores", prefix: 0x34, key: [["operator", "address"]], value: proto("WorkScore") },
   // indexes.ts: derived from the tasks, exported as they are so an import is byte for byte
   { name: "tasks_written", prefix: 0x20, key: [["task_id", "u64"]], value: empty },
   { name: "task_index_entries", prefix: 0x21, key: [["task_id", "u64"]], value: hex },

@@ -96,6 +96,10 @@ export const DEFAULT_PARAMS: Params = {
   toleranceScalePpb: "100000",
   toleranceRelPpb: "1000000",
   taskDeposit: "1000000",
+  protocolFeePerMegaUnit: "20000",
+  workScoreAlphaBps: "2500",
+  auditRateBps: "0", // off unless genesis turns it on (README, "Known-answer audits")
+  auditSlashBps: "100",
 };
 
 /** The poi module account: holds task escrows and worker bonds. */
@@ -318,10 +322,7 @@ export class PoiKeeper {
 
   /** Adds verified work units to (height, worker): the per-block record rewards and power will read. */
   async addBlockWork(ctx: Context, height: bigint, worker: Uint8Array, units: bigint): Promise<void> {
-    const store = ctx.store(POI_MODULE);
-    const k = key(BLOCK_WORK, u64(height), worker);
-    const raw = await store.get(k);
-    store.set(k, u64((raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n) + units));
+    await addToCounter(ctx, key(BLOCK_WORK, u64(height), worker), units);
   }
 
   /** Verified work units per worker recorded at `height`, in address order. */
@@ -343,6 +344,13 @@ export class PoiKeeper {
   setVoteExtensionsEnableHeight(ctx: Context, height: bigint): void {
     ctx.store(POI_MODULE).set(VE_ENABLE_HEIGHT, u64(height));
   }
+}
+
+/** Adds `by` to the u64 BE counter at `k` under "poi/" (absent = 0). */
+export async function addToCounter(ctx: Context, k: Uint8Array, by: bigint): Promise<void> {
+  const store = ctx.store(POI_MODULE);
+  const raw = await store.get(k);
+  store.set(k, u64((raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n) + by));
 }
 
 /** Elements in one item of the given shape (dims as decimal strings); exact, never a float. */

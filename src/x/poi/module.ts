@@ -3,7 +3,8 @@ import type { AppModule, ExtendVoteRequest, PseudoTxHandler, VerifyVoteExtension
 import type { Context } from "../../app/context";
 import { POI_MODULE, PoiKeeper } from "./keeper";
 import { exportPoiGenesis, initPoiGenesis, type PoiGenesis } from "./genesis";
-import type { BankKeeper, ValsetKeeper } from "./expected_keepers";
+import type { BankKeeper, CommunityPool, Slasher, ValsetKeeper, WorkHooks } from "./expected_keepers";
+import { WorkKeeper } from "./work_keeper";
 import { poiMsgHandlers } from "./msgs/msg_server";
 import { poiQueryHandlers } from "./queries";
 import { endBlockTasks, type PoiDeps } from "./abci";
@@ -20,14 +21,33 @@ export class PoiModule implements AppModule {
   /** Validators' seeds, reports, held income and stats. */
   readonly verification: VerificationKeeper;
   private readonly verdicts: VerdictHooks;
+  /** Worker links and work scores; its workScore is the WorkScoreReader other modules read. */
+  readonly work: WorkKeeper;
 
-  constructor(readonly keeper: PoiKeeper, bank: BankKeeper, valset: ValsetKeeper) {
+  /** `slasher` takes audit penalties (x/staking's once it exists); `communityPool` receives protocol fees (burned without one). */
+  constructor(readonly keeper: PoiKeeper, bank: BankKeeper, valset: ValsetKeeper, slasher: Slasher, communityPool?: CommunityPool) {
     this.verification = new VerificationKeeper();
-    this.deps = { keeper, verification: this.verification, bank, valset };
-    this.msgHandlers = poiMsgHandlers(keeper, bank);
-    this.queryHandlers = poiQueryHandlers(keeper, this.deps.verification);
+    this.work = new WorkKeeper();
+    this.deps = { keeper, verification: this.verification, bank, valset, work: this.work, hooks: [], slasher, communityPool };
+    this.msgHandlers = poiMsgHandlers(keeper, bank, this.work, valset);
+    this.queryHandlers = poiQueryHandlers(keeper, this.deps.verification, this.work, valset);
     this.verdicts = new VerdictHooks(this.deps);
     this.pseudoTx = this.verdicts.pseudoTx;
+  }
+
+  /** Adds work hooks (x/distribution's); they run in the order added. */
+  addWorkHooks(h: WorkHooks): void {
+    this.deps.hooks.push(h);
+  }
+
+  /** Sends protocol fees to distribution's community pool instead of burning them. */
+  setCommunityPool(p: CommunityPool): void {
+    this.deps.communityPool = p;
+  }
+
+  /** Replaces the slasher (the app wires x/staking's once it exists; tests a fake). */
+  setSlasher(s: Slasher): void {
+    this.deps.slasher = s;
   }
 
   /** Attaches this validator's verifier (nodes do; in-process tests may not). */

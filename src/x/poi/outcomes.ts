@@ -2,13 +2,15 @@
  * How a task attempt ends, and who is paid (README, "Priced verification and honest slashing"):
  *   pass     - the worker gets the reward and its bond back; the verification fee is shared by the
  *              validators whose private votes passed, pro rata to power (held until their seed reveal);
+ *              the protocol fee is burned (or goes to the community pool), and the work is credited to
+ *              the worker's epoch (work score) only when both fees were paid;
  *   fail     - the bond is slashed: catch_bounty_bps of it is shared by the validators that voted the
  *              confirmed item failing, pro rata to power (held likewise); the rest is burned. The
  *              requester receives nothing from a slash;
  *   no fault - validators could not agree or did not vote in time: the bond goes back, the task reopens
  *              (and a split flags the model);
  *   lapse    - a claim without a result in time: the bond is burned;
- *   expiry   - the requester gets the reward escrow, the unused verification fee and the deposit back
+ *   expiry   - the requester gets the reward escrow, the unused verification and protocol fees and the deposit back
  *              (the deposit also comes back when the task completes).
  * Every share is floor(amount × power / matched power); what floors leave is burned.
  */
@@ -17,8 +19,11 @@ import { formatAddress, parseAddress } from "../../app/address";
 import { BOND_DENOM } from "../../app/params";
 import { POI_MODULE_ACCOUNT, type PoiKeeper } from "./keeper";
 import type { VerificationKeeper } from "./verification_keeper";
-import type { BankKeeper, ValsetKeeper } from "./expected_keepers";
+import type { BankKeeper, CommunityPool, Slasher, ValsetKeeper, WorkHooks } from "./expected_keepers";
+import type { WorkKeeper } from "./work_keeper";
 import { TaskStatus, type Task } from "./types";
+import { epochOf } from "./sampling";
+import { maybePlantAudit } from "./audits";
 
 /** The keepers the end-of-block rules use. */
 export interface PoiDeps {
@@ -26,6 +31,14 @@ export interface PoiDeps {
   verification: VerificationKeeper;
   bank: BankKeeper;
   valset: ValsetKeeper;
+  /** Worker links, credited work per epoch, work scores. */
+  work: WorkKeeper;
+  /** Called in the order added (PoiModule.addWorkHooks). */
+  hooks: WorkHooks[];
+  /** Audit penalties (x/staking once it lands; a stand-in before). */
+  slasher: Slasher;
+  /** Where protocol fees go; burned when absent. */
+  communityPool?: CommunityPool;
 }
 
 /** Voting power by uppercase hex consensus address, and the total. */
@@ -85,7 +98,7 @@ async function burn(ctx: Context, deps: PoiDeps, amount: bigint): Promise<void> 
 }
 
 /** Notes the attempt that leaves verification now, for the next block's extension checks. */
-function noteEnded(deps: PoiDeps, ctx: Context, task: Task): void {
+export function noteEnded(deps: PoiDeps, ctx: Context, task: Task): void {
   deps.verification.setEnded(ctx, BigInt(task.id), { attempt: task.attempt, numItems: task.numItems, challengeItems: task.challenges.map((c) => c.item) });
 }
 
@@ -105,6 +118,18 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
     s.earned = inc(s.earned, escrow);
   });
   await keeper.addBlockWork(ctx, ctx.header.height, worker, units);
+  const protocolFee = BigInt(task.protocolFee || "0");
+  if (protocolFee > 0n) {
+    if (deps.communityPool) await deps.communityPool.fundCommunityPool(ctx, POI_MODULE_ACCOUNT, protocolFee);
+    else await burn(ctx, deps, protocolFee);
+  }
+  // Work credit (work score, rewards) only from tasks whose verification and protocol fees were paid.
+  const credited = protocolFee > 0n && fee > 0n;
+  if (credited) {
+    const params = await keeper.params(ctx);
+    await deps.work.addEpochWork(ctx, epochOf(ctx.header.height, BigInt(params.seedEpochBlocks)), worker, units);
+    for (const hk of deps.hooks) await hk.afterWorkVerified?.(ctx, worker, units, BigInt(task.id));
+  }
 
   const passers = task.votes.filter((v) => v.pass).map((v) => v.validator);
   const { shares, remainder } = splitByPower(fee, passers, table);
@@ -115,11 +140,14 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
   for (const vote of task.votes.filter((x) => !x.pass)) {
     await deps.verification.updateStats(ctx, vote.validator, await operatorText(ctx, deps, vote.validator), (s) => { s.falseReports = inc(s.falseReports, BigInt(vote.failedItems.length)); });
   }
-  keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", deposit: "0", completedHeight: ctx.header.height.toString() }, true);
+  await attemptDecided(ctx, deps, task, table, passers);
+  await maybePlantAudit(ctx, deps, task, table);
+  keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", protocolFee: "0", deposit: "0", completedHeight: ctx.header.height.toString() }, true);
   ctx.events.emit("poi_task_verified", [
     ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reward", `${escrow}${BOND_DENOM}`],
     ["bond_returned", `${bond}${BOND_DENOM}`], ["work_units", units.toString()], ["pass_power", passPower.toString()], ["total_power", table.total.toString()],
     ["verify_fee", `${fee}${BOND_DENOM}`], ["fee_shares", shares.map(([v, a]) => `${v}:${a}`).join(",")], ["fee_burned", `${remainder}${BOND_DENOM}`],
+    ["protocol_fee", `${protocolFee}${BOND_DENOM}`], ["work_credited", String(credited)],
   ]);
 }
 
@@ -133,6 +161,7 @@ export async function failWorker(ctx: Context, deps: PoiDeps, task: Task, table:
   await holdIncome(ctx, deps, shares, BigInt(task.resultEpoch));
   await burn(ctx, deps, burned);
   for (const v of new Set(confirmers)) await deps.verification.updateStats(ctx, v, await operatorText(ctx, deps, v), (s) => { s.catches = inc(s.catches, 1n); });
+  await attemptDecided(ctx, deps, task, table, confirmers);
   await deps.keeper.updateWorkerStats(ctx, parseAddress(task.worker), task.worker, (s) => { s.tasksFailed = inc(s.tasksFailed, 1n); s.slashed = inc(s.slashed, bond); });
   ctx.events.emit("poi_task_failed", [
     ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["slashed", `${bond}${BOND_DENOM}`],
@@ -179,10 +208,33 @@ export async function reopen(ctx: Context, deps: PoiDeps, task: Task): Promise<v
 }
 
 export async function expire(ctx: Context, deps: PoiDeps, task: Task): Promise<void> {
-  const refund = BigInt(task.escrow) + BigInt(task.verifyFee) + BigInt(task.deposit || "0");
+  const refund = BigInt(task.escrow) + BigInt(task.verifyFee) + BigInt(task.protocolFee || "0") + BigInt(task.deposit || "0");
   if (refund > 0n) await deps.bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(refund));
-  deps.keeper.setTask(ctx, { ...task, status: TaskStatus.EXPIRED, escrow: "0", verifyFee: "0", deposit: "0" }, true);
+  deps.keeper.setTask(ctx, { ...task, status: TaskStatus.EXPIRED, escrow: "0", verifyFee: "0", protocolFee: "0", deposit: "0" }, true);
   ctx.events.emit("poi_task_expired", [["task_id", task.id], ["requester", task.requester], ["refunded", `${refund}${BOND_DENOM}`]]);
+}
+
+/**
+ * Validators of the set that were eligible for the attempt (seed of its epoch committed before the
+ * result) and cast no private-round verdict on it, in address order.
+ */
+export async function silentEligible(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable): Promise<string[]> {
+  const voted = new Set(task.votes.map((v) => v.validator));
+  const out: string[] = [];
+  for (const v of [...table.power.keys()].sort()) {
+    if (voted.has(v)) continue;
+    const rec = await deps.verification.seedRecord(ctx, v, BigInt(task.resultEpoch));
+    if (rec && BigInt(rec.committedHeight) < BigInt(task.resultHeight)) out.push(v);
+  }
+  return out;
+}
+
+/** WorkHooks.afterAttemptDecided: who matched the outcome (pass: the passers; fail: the confirmers) and who was silent. */
+async function attemptDecided(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable, matchedHex: readonly string[]): Promise<void> {
+  if (!deps.hooks.some((h) => h.afterAttemptDecided)) return;
+  const matched = [...new Set(matchedHex)].sort().map((v) => Uint8Array.from(Buffer.from(v, "hex")));
+  const missed = (await silentEligible(ctx, deps, task, table)).map((v) => Uint8Array.from(Buffer.from(v, "hex")));
+  for (const h of deps.hooks) await h.afterAttemptDecided?.(ctx, matched, missed);
 }
 
 /** A validator's operator account as bech32, or "" when none is known. */

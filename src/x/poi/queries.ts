@@ -5,13 +5,17 @@ import { parsePageRequest } from "../../app/pagination";
 import { ErrDatasetNotFound, ErrModelNotFound, ErrTaskNotFound } from "./errors";
 import { itemSize, type PoiKeeper } from "./keeper";
 import type { VerificationKeeper } from "./verification_keeper";
+import type { WorkKeeper } from "./work_keeper";
+import type { ValsetKeeper } from "./expected_keepers";
+import { fromBech32 } from "@cosmjs/encoding";
+import { formatAddress } from "../../app/address";
 import { datasetsPage, modelsPage, openTasksPage, tasksPage } from "./pages";
 import { Q, TASK_STATUS_NAMES, type Task } from "./types";
 
 /** Items per DatasetItems answer: keeps a response far under CometBFT's RPC body cap. */
 const MAX_ITEMS_BYTES = 2 * 1024 * 1024;
 
-export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKeeper): QueryHandler[] {
+export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKeeper, work: WorkKeeper, valset: ValsetKeeper): QueryHandler[] {
   const S = "/poi.v1.Query/";
   return [
     grpcQuery(S + "Model", Q.ModelRequest, Q.ModelResponse, async (ctx, req) => {
@@ -79,7 +83,7 @@ export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKe
       const v = consensusHex(req.address);
       const stats = await verification.stats(ctx, v);
       return {
-        stats: stats ?? { validator: v, operator: "", pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0" },
+        stats: stats ?? { validator: v, operator: "", pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0", auditsFailed: "0" },
       };
     }),
     grpcQuery(S + "SeedRecord", Q.SeedRecordRequest, Q.SeedRecordResponse, async (ctx, req) => {
@@ -87,7 +91,31 @@ export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKe
       if (!record) throw ErrNotFound(`no seed commitment of validator ${consensusHex(req.validator)} for epoch ${req.epoch}`);
       return { record };
     }),
+    grpcQuery(S + "Links", Q.LinksRequest, Q.LinksResponse, async (ctx, req) => {
+      if ((req.operator === "") === (req.worker === "")) throw ErrInvalidRequest("give exactly one of operator and worker");
+      if (req.operator) return work.linksOf(ctx, parseAddress(req.operator, "operator"));
+      const link = await work.link(ctx, parseAddress(req.worker, "worker"));
+      return { links: link ? [link] : [], offers: [] };
+    }),
+    grpcQuery(S + "WorkScore", Q.WorkScoreRequest, Q.WorkScoreResponse, async (ctx, req) => {
+      const operator = await operatorOf(ctx, req.validator);
+      return { score: (await work.score(ctx, operator)) ?? { operator: formatAddress(operator), score: "0", epoch: "0" } };
+    }),
   ];
+
+  /** A validator's operator account from its operator address (any bech32 prefix, e.g. poivaloper) or its hex consensus address. */
+  async function operatorOf(ctx: Parameters<typeof keeper.getTask>[0], validator: string): Promise<Uint8Array> {
+    if (/^[0-9a-fA-F]{40}$/.test(validator)) {
+      const op = await valset.operator(ctx, Buffer.from(validator, "hex"));
+      if (!op) throw ErrNotFound(`validator ${validator.toUpperCase()} has no known operator account`);
+      return op;
+    }
+    try {
+      const { data } = fromBech32(validator, 90);
+      if (data.length === 20) return data;
+    } catch { /* refused below */ }
+    throw ErrInvalidRequest(`validator must be an operator address (poivaloper1... or poi1...) or a 40-hex consensus address, got ${JSON.stringify(clip(validator))}`);
+  }
 
   function consensusHex(address: string): string {
     if (!/^[0-9a-fA-F]{40}$/.test(address)) throw ErrInvalidRequest(`validator address must be 40 hex characters (a consensus address), got ${JSON.stringify(address.slice(0, 64))}`);

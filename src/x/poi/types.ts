@@ -82,6 +82,7 @@ export interface Params {
   verifyPricePerMegaUnit: string; catchBountyBps: string; minBond: string; bondFactorBps: string;
   deadlineMarginBlocks: string; maxVerifyUnitsPerTask: string; maxResultBytes: string;
   toleranceScalePpb: string; toleranceRelPpb: string; taskDeposit: string;
+  protocolFeePerMegaUnit: string; workScoreAlphaBps: string; auditRateBps: string; auditSlashBps: string;
 }
 
 export enum TaskStatus { UNSPECIFIED = 0, OPEN = 1, CLAIMED = 2, AWAITING_SAMPLE = 3, VERIFYING = 4, COMPLETED = 5, EXPIRED = 6 }
@@ -97,6 +98,7 @@ export interface Task {
   status: TaskStatus; attempt: number; worker: string; claimExpiresHeight: string; resultRoot: Uint8Array;
   resultHeight: string; verifyDeadlineHeight: string; votes: TaskVote[]; completedHeight: string; failedAttempts: number;
   resultEpoch: string; voteWindowEndHeight: string; challenges: Challenge[]; verifyFee: string; deposit: string;
+  protocolFee: string; auditOf: string;
 }
 export interface WorkerStats {
   address: string; verifiedWorkUnits: string; tasksPassed: string; tasksFailed: string; claimsLapsed: string;
@@ -110,8 +112,10 @@ export interface VoteExtension { verdicts: Verdict[]; itemVerdicts: ItemVerdict[
 export interface SeedRecord { commitment: Uint8Array; committedHeight: string; seed: Uint8Array; revealedHeight: string; faulty: boolean }
 export interface ValidatorStats {
   validator: string; operator: string; pending: string; paid: string; forfeited: string;
-  passesMatched: string; catches: string; falseReports: string; faults: string;
+  passesMatched: string; catches: string; falseReports: string; faults: string; auditsFailed: string;
 }
+export interface WorkerLink { worker: string; operator: string; height: string }
+export interface WorkScore { operator: string; score: string; epoch: string }
 export interface SignedVoteExtension { validatorAddress: Uint8Array; extension: Uint8Array; signature: Uint8Array }
 export interface VerdictAggregate { height: string; round: string; votes: SignedVoteExtension[] }
 /** cosmos.base.query.v1beta1.PageRequest / PageResponse (proto/cosmos/base/query/v1beta1). */
@@ -135,6 +139,10 @@ export interface MsgClaimTask { worker: string; taskId: string }
 export interface MsgClaimTaskResponse { claimExpiresHeight: string }
 export interface MsgSubmitResult { worker: string; taskId: string; outputs: Uint8Array; resultRoot: Uint8Array }
 export interface MsgSubmitResultResponse { resultHeight: string }
+
+export interface MsgLinkWorker { operator: string; worker: string }
+export interface MsgAcceptWorkerLink { worker: string; operator: string }
+export interface MsgUnlinkWorker { sender: string; worker: string }
 
 export const TensorSpecCodec = codec<TensorSpec>("TensorSpec");
 export const ModelCodec = codec<Model>("Model");
@@ -161,6 +169,14 @@ export const MsgClaimTaskCodec = codec<MsgClaimTask>("MsgClaimTask");
 export const MsgClaimTaskResponseCodec = codec<MsgClaimTaskResponse>("MsgClaimTaskResponse");
 export const MsgSubmitResultCodec = codec<MsgSubmitResult>("MsgSubmitResult");
 export const MsgSubmitResultResponseCodec = codec<MsgSubmitResultResponse>("MsgSubmitResultResponse");
+export const MsgLinkWorkerCodec = codec<MsgLinkWorker>("MsgLinkWorker");
+export const MsgLinkWorkerResponseCodec = codec<Record<string, never>>("MsgLinkWorkerResponse");
+export const MsgAcceptWorkerLinkCodec = codec<MsgAcceptWorkerLink>("MsgAcceptWorkerLink");
+export const MsgAcceptWorkerLinkResponseCodec = codec<Record<string, never>>("MsgAcceptWorkerLinkResponse");
+export const MsgUnlinkWorkerCodec = codec<MsgUnlinkWorker>("MsgUnlinkWorker");
+export const MsgUnlinkWorkerResponseCodec = codec<Record<string, never>>("MsgUnlinkWorkerResponse");
+export const WorkerLinkCodec = codec<WorkerLink>("WorkerLink");
+export const WorkScoreCodec = codec<WorkScore>("WorkScore");
 
 export const Q = {
   ModelRequest: codec<{ id: string }>("QueryModelRequest"),
@@ -189,4 +205,8 @@ export const Q = {
   ValidatorResponse: codec<{ stats?: ValidatorStats }>("QueryValidatorResponse"),
   SeedRecordRequest: codec<{ validator: string; epoch: string }>("QuerySeedRecordRequest"),
   SeedRecordResponse: codec<{ record?: SeedRecord }>("QuerySeedRecordResponse"),
+  LinksRequest: codec<{ operator: string; worker: string }>("QueryLinksRequest"),
+  LinksResponse: codec<{ links: WorkerLink[]; offers: WorkerLink[] }>("QueryLinksResponse"),
+  WorkScoreRequest: codec<{ validator: string }>("QueryWorkScoreRequest"),
+  WorkScoreResponse: codec<{ score?: WorkScore }>("QueryWorkScoreResponse"),
 };

@@ -14,7 +14,7 @@
 import type { Context } from "../../app/context";
 import { u64 } from "../../util/bigint";
 import { prefixEnd } from "../../store/prefix";
-import { POI_MODULE } from "./keeper";
+import { POI_MODULE, addToCounter } from "./keeper";
 import { EndedAttemptCodec, ReportRecordCodec, SeedRecordCodec, ValidatorStatsCodec, type EndedAttempt, type SeedRecord, type ValidatorStats } from "./types";
 
 const SEED = 0x10;
@@ -42,10 +42,7 @@ export class VerificationKeeper {
   /** Adds to the income a validator earned from results of `epoch`; it is paid when its seed of that epoch is revealed. */
   async hold(ctx: Context, validatorHex: string, epoch: bigint, amount: bigint): Promise<void> {
     if (amount === 0n) return;
-    const store = ctx.store(POI_MODULE);
-    const k = key(HELD, u64(epoch), addr(validatorHex));
-    const raw = await store.get(k);
-    store.set(k, u64((raw ? Buffer.from(raw).readBigUInt64BE(0) : 0n) + amount));
+    await addToCounter(ctx, key(HELD, u64(epoch), addr(validatorHex)), amount);
   }
 
   /** Takes (reads and deletes) the income held for (validator, epoch). */
@@ -114,7 +111,7 @@ export class VerificationKeeper {
 
   async updateStats(ctx: Context, validatorHex: string, operator: string, change: (s: ValidatorStats) => void): Promise<void> {
     const s = (await this.stats(ctx, validatorHex)) ?? {
-      validator: validatorHex, operator, pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0",
+      validator: validatorHex, operator, pending: "0", paid: "0", forfeited: "0", passesMatched: "0", catches: "0", falseReports: "0", faults: "0", auditsFailed: "0",
     };
     s.operator = operator;
     change(s);

@@ -12,6 +12,8 @@ export interface TaskTerms {
   verifyFee: bigint;
   /** max(min_bond, escrow × bond_factor_bps / 10^4), rounded up. */
   minBond: bigint;
+  /** items × work units per item × protocol_fee_per_mega_unit / 10^6, rounded up: what work credit costs. */
+  protocolFee: bigint;
 }
 
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
@@ -34,5 +36,9 @@ export function taskTerms(params: Params, model: Model, numItems: bigint, k: big
   }
   const minBond = [BigInt(params.minBond), ceilDiv(escrow * BigInt(params.bondFactorBps), 10000n)].reduce((a, b) => (a > b ? a : b));
   if (bond < minBond) throw ErrInvalidTask(`bond ${bond}upoi is below the minimum ${minBond}upoi (max of min_bond ${params.minBond} and ${params.bondFactorBps} bps of the ${escrow}upoi escrow)`);
-  return { verifyFee: ceilDiv(verifyUnits * BigInt(params.verifyPricePerMegaUnit), 1_000_000n), minBond };
+  return {
+    verifyFee: ceilDiv(verifyUnits * BigInt(params.verifyPricePerMegaUnit), 1_000_000n),
+    minBond,
+    protocolFee: ceilDiv(numItems * units * BigInt(params.protocolFeePerMegaUnit), 1_000_000n),
+  };
 }

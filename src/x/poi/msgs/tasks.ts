@@ -109,13 +109,13 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
       if (BigInt(m.deadlineBlocks) > BigInt(params.maxDeadlineBlocks)) throw ErrInvalidTask(`deadline_blocks ${m.deadlineBlocks} is more than the limit ${params.maxDeadlineBlocks}`);
 
       const escrow = m.reward * numItems;
-      const { verifyFee } = taskTerms(params, model, numItems, BigInt(m.k), BigInt(m.deadlineBlocks), escrow, m.bondAmount);
+      const { verifyFee, protocolFee } = taskTerms(params, model, numItems, BigInt(m.k), BigInt(m.deadlineBlocks), escrow, m.bondAmount);
       const deposit = BigInt(params.taskDeposit);
       const balance = await bank.getBalance(ctx, m.requesterBytes, BOND_DENOM);
-      if (balance < escrow + verifyFee + deposit) {
-        throw ErrInvalidTask(`escrow of ${escrow}${BOND_DENOM} (${numItems} items × ${m.reward}) plus the verification fee ${verifyFee}${BOND_DENOM} and the task deposit ${deposit}${BOND_DENOM} exceeds the requester's balance ${balance}${BOND_DENOM}`);
+      if (balance < escrow + verifyFee + protocolFee + deposit) {
+        throw ErrInvalidTask(`escrow of ${escrow}${BOND_DENOM} (${numItems} items × ${m.reward}) plus the verification fee ${verifyFee}${BOND_DENOM}, the protocol fee ${protocolFee}${BOND_DENOM} and the task deposit ${deposit}${BOND_DENOM} exceeds the requester's balance ${balance}${BOND_DENOM}`);
       }
-      await bank.sendCoins(ctx, m.requesterBytes, POI_MODULE_ACCOUNT, coins(escrow + verifyFee + deposit));
+      await bank.sendCoins(ctx, m.requesterBytes, POI_MODULE_ACCOUNT, coins(escrow + verifyFee + protocolFee + deposit));
 
       const id = await keeper.nextTaskId(ctx);
       const h = ctx.header.height;
@@ -125,13 +125,13 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
         bond: m.bondAmount.toString(), escrow: escrow.toString(), createdHeight: h.toString(), deadlineHeight: (h + BigInt(m.deadlineBlocks)).toString(),
         status: TaskStatus.OPEN, attempt: 0, worker: "", claimExpiresHeight: "0", resultRoot: new Uint8Array(), resultHeight: "0",
         verifyDeadlineHeight: "0", votes: [], completedHeight: "0", failedAttempts: 0, resultEpoch: "0", voteWindowEndHeight: "0", challenges: [],
-        verifyFee: verifyFee.toString(), deposit: deposit.toString(),
+        verifyFee: verifyFee.toString(), deposit: deposit.toString(), protocolFee: protocolFee.toString(), auditOf: "0",
       };
       keeper.setTask(ctx, task, false);
       if (m.datasetId === "") keeper.setTaskInputs(ctx, id, m.inputs);
       ctx.events.emit("poi_task_submitted", [
         ["task_id", task.id], ["requester", task.requester], ["model_id", task.modelId], ["dataset_id", task.datasetId], ["num_items", task.numItems],
-        ["escrow", `${escrow}${BOND_DENOM}`], ["verify_fee", `${verifyFee}${BOND_DENOM}`], ["deposit", `${deposit}${BOND_DENOM}`], ["k", String(m.k)], ["bond", `${m.bondAmount}${BOND_DENOM}`],
+        ["escrow", `${escrow}${BOND_DENOM}`], ["verify_fee", `${verifyFee}${BOND_DENOM}`], ["protocol_fee", `${protocolFee}${BOND_DENOM}`], ["deposit", `${deposit}${BOND_DENOM}`], ["k", String(m.k)], ["bond", `${m.bondAmount}${BOND_DENOM}`],
         ["deadline_height", task.deadlineHeight],
       ]);
       return { typeUrl: MsgSubmitInferenceTaskResponseCodec.typeUrl, value: MsgSubmitInferenceTaskResponseCodec.encode({ taskId: task.id, escrow: task.escrow }).finish() };

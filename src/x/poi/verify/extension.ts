@@ -21,8 +21,9 @@ export interface LocalVerdicts {
 
 export async function buildExtension(
   ctx: Context, keeper: PoiKeeper, verification: VerificationKeeper, me: { validator: string; secret: Uint8Array },
-  local: LocalVerdicts, height: bigint, invert: boolean,
+  local: LocalVerdicts, height: bigint, fault: { invert?: boolean; alwaysPass?: boolean } = {},
 ): Promise<Uint8Array> {
+  const invert = fault.invert === true;
   const params = await keeper.params(ctx);
   const E = BigInt(params.seedEpochBlocks);
   const chainId = ctx.header.chainId;
@@ -47,8 +48,15 @@ export async function buildExtension(
     const task = await keeper.getTask(ctx, id);
     if (!task || task.status !== TaskStatus.VERIFYING) continue;
     const key = `${task.id}/${task.attempt}`;
+    const voted = task.votes.some((x) => x.validator === me.validator);
+    if (fault.alwaysPass) {
+      // The lazy test fault: approves everything without re-executing anything.
+      if (!voted) verdicts.push({ taskId: task.id, attempt: task.attempt, pass: true, failedItems: [], cannotVerify: false });
+      for (const c of task.challenges) if (!c.votes.some((x) => x.validator === me.validator)) itemVerdicts.push({ taskId: task.id, attempt: task.attempt, item: c.item, pass: true });
+      continue;
+    }
     const v = local.verdicts.get(key);
-    if (v && !task.votes.some((x) => x.validator === me.validator)) {
+    if (v && !voted) {
       if (v.cannotVerify) {
         verdicts.push({ taskId: task.id, attempt: task.attempt, pass: false, failedItems: [], cannotVerify: true });
       } else {

@@ -24,11 +24,13 @@ import { taskIdsWithStatus } from "../indexes";
 /**
  * Test knobs (documented in src/x/poi/README.md), set per node in config/app.json "verifier_fault":
  * `noise_rel` perturbs this validator's onnxruntime outputs (a stand-in for another CPU);
- * `invert_verdicts` makes it vote every verdict the wrong way (a faulty or malicious validator).
+ * `invert_verdicts` makes it vote every verdict the wrong way (a faulty or malicious validator);
+ * `always_pass` makes it approve every attempt and reported item without re-executing (a lazy validator).
  */
 export interface VerifierFault {
   noise_rel?: number;
   invert_verdicts?: boolean;
+  always_pass?: boolean;
   /** The re-execution process aborts on models with this name (a stand-in for a model that crashes onnxruntime). */
   abort_models_named?: string;
 }
@@ -105,7 +107,9 @@ export class VerifierService implements VerdictSource {
 
   /** This validator's vote extension for `height`: seeds to commit and reveal, and ready verdicts. */
   async extension(height: bigint): Promise<Uint8Array> {
-    return buildExtension(this.source.queryContext(), this.source.poi, this.verification, this.identity, this.local, height, this.opts.fault?.invert_verdicts === true);
+    return buildExtension(this.source.queryContext(), this.source.poi, this.verification, this.identity, this.local, height, {
+      invert: this.opts.fault?.invert_verdicts === true, alwaysPass: this.opts.fault?.always_pass === true,
+    });
   }
 
   async close(): Promise<void> {
@@ -119,6 +123,7 @@ export class VerifierService implements VerdictSource {
   }
 
   private async scan(): Promise<void> {
+    if (this.opts.fault?.always_pass) return; // the lazy test fault checks nothing
     const ctx = this.source.queryContext();
     const keeper = this.source.poi;
     const params = await keeper.params(ctx);
