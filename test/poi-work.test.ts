@@ -176,6 +176,7 @@ describe("x/poi: the protocol fee goes to the community pool when the app provid
     const funded: Array<{ from: string; amount: bigint }> = [];
     const pool = parseAddress(h.account("pool").address);
     h.app.poiModule.setCommunityPool({
+      active: async () => true,
       fundCommunityPool: async (ctx, from, amount) => {
         funded.push({ from: Buffer.from(from).toString("hex"), amount });
         await h.app.bank.sendCoins(ctx, from, pool, [{ denom: "upoi", amount }]);

@@ -40,6 +40,8 @@ export interface Slasher {
 
 /** x/distribution's community pool (part B of issue 12): where protocol fees go when the app provides it. */
 export interface CommunityPool {
+  /** Whether the pool exists on this chain (x/distribution has a genesis section); else poi burns. */
+  active(ctx: Context): Promise<boolean>;
   fundCommunityPool(ctx: Context, from: Uint8Array, amount: bigint): Promise<void>;
 }
 

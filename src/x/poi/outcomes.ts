@@ -120,7 +120,7 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
   await keeper.addBlockWork(ctx, ctx.header.height, worker, units);
   const protocolFee = BigInt(task.protocolFee || "0");
   if (protocolFee > 0n) {
-    if (deps.communityPool) await deps.communityPool.fundCommunityPool(ctx, POI_MODULE_ACCOUNT, protocolFee);
+    if (deps.communityPool && (await deps.communityPool.active(ctx))) await deps.communityPool.fundCommunityPool(ctx, POI_MODULE_ACCOUNT, protocolFee);
     else await burn(ctx, deps, protocolFee);
   }
   // Work credit (work score, rewards) only from tasks whose verification and protocol fees were paid.
