@@ -1,8 +1,9 @@
 /**
- * x/distribution in process: a real PoiApp (4 validators, real onnxruntime verification, real signed
- * txs) with x/mint and x/distribution on, a fake staking module (test/helpers/economics.ts), and the
- * WorkHooks called from x/poi's outcomes. Over 60+ blocks with tasks, every worker, delegator,
- * validator commission and the community pool equal the documented rule to the upoi; every invariant
+ * x/distribution in process: a real PoiApp (4 x/staking validators with their commissions, real
+ * onnxruntime verification, real signed txs) with x/mint and x/distribution on, the WorkHooks called by
+ * x/poi itself (one validator always votes pass and is caught by known-answer audits), delegations
+ * through MsgDelegate. Over 60+ blocks with tasks, every worker, delegator, validator commission and the
+ * community pool equal the documented rule (test/helpers/economics.ts) to the upoi; every invariant
  * holds at every block; CosmJS's distribution extension decodes the queries; the withdraw messages pay
  * exactly what is owed.
  */
@@ -13,8 +14,11 @@ import { MsgWithdrawDelegatorReward, MsgWithdrawValidatorCommission, MsgFundComm
 import { Harness } from "./helpers/poi-harness";
 import { PoiFlow } from "./helpers/poi-flow";
 import { inProcessComet } from "./helpers/inproc-query";
-import { type Action, type BlockInput, DistributionModel, E18, FakeStaking, installShim } from "./helpers/economics";
-import { formatValoperAddress, parseAddress } from "../src/app/address";
+import { type Action, type BlockInput, DistributionModel } from "./helpers/economics";
+import { Codecs } from "./helpers/staking-msgs";
+import { formatAddress, formatValoperAddress, parseAddress } from "../src/app/address";
+import type { Context } from "../src/app/context";
+import { POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
 import { FEE_COLLECTOR } from "../src/x/auth/ante";
 import { DISTRIBUTION_MODULE_ACCOUNT } from "../src/x/distribution/keeper/state";
 import { TaskStatus, type PoiCodec } from "../src/x/poi/types";
@@ -22,7 +26,9 @@ import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
 
 const FEE = 2_500_000n; // the harness's fee per tx
 const GENESIS_BALANCE = 1_000_000_000_000n;
-const DIST = { community_tax_bps: "300", worker_share_bps: "4000", signing_share_bps: "2500", epoch_blocks: "5", settle_delay_epochs: "1" };
+const SELF_BOND = 10_000_000n;
+// Reward epochs = x/poi's seed epochs (audit failures name a seed epoch); audits of epoch e may come in until e + 3 starts.
+const DIST = { community_tax_bps: "300", worker_share_bps: "4000", signing_share_bps: "2500", epoch_blocks: "5", settle_delay_epochs: "2" };
 const MINT = { initial_block_reward: "1000000", halving_interval_blocks: "30", max_minted: "1000000000000" };
 const mintAt = (h: bigint) => 1_000_000n >> ((h - 1n) / 30n);
 
@@ -37,18 +43,17 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
   this.timeout(600_000);
   let h: Harness;
   let f: PoiFlow;
-  let fake: FakeStaking;
-  const scripted = new Map<bigint, Action[]>();
   const actions = new Map<bigint, Action[]>();
   const inputs: BlockInput[] = [];
   const feeAfter = new Map<bigint, bigint>([[0n, 0n]]);
   const feesPaid = new Map<string, bigint>();
   const broken: string[] = [];
-  const VALOPS = ["valop0", "valop1", "valop2", "valop3"];
+  const VALOPS = ["operator0", "operator1", "operator2", "operator3"];
+  const delegated = new Map<string, bigint>();
+  let protocolFees = 0n;
   const COMMISSION = [500n, 1000n, 0n, 2000n];
   let model: DistributionModel;
   let modelHeight = 0n;
-  let auditEpochSeen = -1n;
   const verdictEvents: Array<{ epoch: bigint; forfeited: string }> = [];
 
   const ctx = () => h.app.queryContext();
@@ -65,6 +70,21 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
     return r;
   }
 
+  /** Records `action` in the block being executed (x/poi's hooks and the block's events; never CheckTx). */
+  function record(c: Context, action: Action): void {
+    if (c.mode !== "deliver") return;
+    actions.set(c.header.height, [...(actions.get(c.header.height) ?? []), action]);
+  }
+
+  /** Delegates through MsgDelegate; the model gets the delegation's shares as x/staking keeps them. */
+  async function delegate(del: string, i: number, amount: bigint) {
+    const op = parseAddress(addr(VALOPS[i]));
+    await send(del, Codecs.delegate, { delegatorAddress: addr(del), validatorAddress: formatValoperAddress(op), amount: { denom: "upoi", amount: amount.toString() } });
+    delegated.set(del, (delegated.get(del) ?? 0n) + amount);
+    const shares = (await h.app.staking.delegationShares(ctx(), parseAddress(addr(del)), op))!;
+    actions.set(h.height, [...(actions.get(h.height) ?? []), { kind: "delegate", delegator: addr(del), operator: opHex(i), shares }]);
+  }
+
   /** Feeds the model every block committed so far. */
   function advanceModel(): void {
     for (const b of inputs.filter((x) => x.height > modelHeight)) {
@@ -75,25 +95,28 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
 
   before(async () => {
     h = await Harness.create({
-      validators: 4, accounts: ["requester", "worker", "worker2", "del1", "del2", "funder", ...VALOPS],
-      params: { maxModelBytes: "150000" }, genesis: { mint: { params: MINT }, distribution: { params: DIST } },
+      validators: 4, accounts: ["requester", "worker", "worker2", "del1", "del2", "funder"],
+      params: { maxModelBytes: "150000", seedEpochBlocks: DIST.epoch_blocks, auditRateBps: "10000" },
+      faults: { 2: { always_pass: true } },
+      staking: { selfBond: SELF_BOND, commissionBps: COMMISSION },
+      genesis: { mint: { params: MINT }, distribution: { params: DIST } },
     });
-    // Block 1 ran under the no-staking adapter: nobody signed before it, so no validator had a share.
+    // Block 1 has no last commit: nobody signed before it, so no validator had a share.
     inputs.push({ height: 1n, pot: mintAt(1n), signers: [], actions: [] });
     feeAfter.set(1n, await h.app.bank.getBalance(ctx(), FEE_COLLECTOR, "upoi"));
-    fake = new FakeStaking(h.validators.map((v, i) => ({ operator: parseAddress(addr(VALOPS[i])), consAddress: v.address, commissionRateBps: COMMISSION[i] })));
-    for (let i = 0; i < 4; i++) fake.setShares(parseAddress(addr(VALOPS[i])), parseAddress(addr(VALOPS[i])), 10n * E18);
-    fake.setShares(parseAddress(addr("del1")), parseAddress(addr("valop0")), 5n * E18);
-    fake.setShares(parseAddress(addr("del1")), parseAddress(addr("valop1")), 3n * E18);
-    fake.setShares(parseAddress(addr("del2")), parseAddress(addr("valop1")), 7n * E18);
-    h.app.distribution.useStaking(fake);
-    const d = h.app.distribution;
-    installShim(h.app, d.workHooks(), d.stakingHooks(), fake, scripted, actions);
+    // What x/poi reports to distribution, as it calls the hooks (after distribution's own, in the order added).
+    const hexOf = (b: Uint8Array) => Buffer.from(b).toString("hex").toUpperCase();
+    h.app.poiModule.addWorkHooks({
+      afterWorkVerified: async (c, worker, units) => record(c, { kind: "work", worker: formatAddress(worker), units }),
+      afterAttemptDecided: async (c, matched) => record(c, { kind: "decided", matched: matched.map(hexOf) }),
+      afterAuditFailed: async (c, cons, epoch) => record(c, { kind: "auditFailed", cons: hexOf(cons), epoch }),
+    });
 
     const shares = new Map<string, Map<string, bigint>>();
     for (let i = 0; i < 4; i++) {
       const m = new Map<string, bigint>();
-      for (const [del, s] of fake.shares.get(opHex(i))!) m.set(addrOfHex(del), s);
+      for (const d of await h.app.staking.validatorDelegations(ctx(), parseAddress(addr(VALOPS[i])))) m.set(formatAddress(d.delegator), d.shares);
+      assert.deepEqual([...m.values()], [SELF_BOND * 10n ** 18n], `validator ${i} starts with its self-bond alone`);
       shares.set(opHex(i), m);
     }
     model = new DistributionModel(
@@ -109,6 +132,13 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
         .map((v) => ({ cons: Buffer.from(v.validator!.address).toString("hex").toUpperCase(), power: v.validator!.power }));
       inputs.push({ height: req.height, pot: feeAfter.get(req.height - 1n)! + mintAt(req.height), signers, actions: [] });
       const res = await finalize(req);
+      // Coins paid into the community pool (MsgFundCommunityPool, x/poi's protocol fees), wherever in the block.
+      for (const e of [...(res.txResults ?? []).filter((r) => r.code === 0).flatMap((r) => r.events), ...(res.events ?? [])]) {
+        if (e.type !== "fund_community_pool") continue;
+        const amount = BigInt(/^(\d+)upoi$/.exec(e.attributes.find((a) => a.key === "amount")!.value)![1]);
+        if (e.attributes.find((a) => a.key === "depositor")!.value === formatAddress(POI_MODULE_ACCOUNT)) protocolFees += amount;
+        actions.set(req.height, [...(actions.get(req.height) ?? []), { kind: "fund", amount }]);
+      }
       for (const e of res.events ?? []) {
         if (e.type === "verdict_rewards") verdictEvents.push({ epoch: BigInt(e.attributes.find((a) => a.key === "epoch")!.value), forfeited: e.attributes.find((a) => a.key === "forfeited")!.value });
       }
@@ -121,6 +151,9 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
       for (const x of await h.app.invariants.run(ctx())) if (x.broken) broken.push(`height ${h.app.store.lastHeight}: ${x.name}: ${x.message}`);
       return r;
     };
+    await delegate("del1", 0, 5_000_000n);
+    await delegate("del1", 1, 3_000_000n);
+    await delegate("del2", 1, 7_000_000n);
     f = await PoiFlow.create(h, { n: 20 });
   });
   after(async () => h && (await h.close()));
@@ -142,19 +175,15 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
       passed.set(worker, (passed.get(worker) ?? 0n) + 1000n * 20n);
       return BigInt(t.completedHeight);
     };
-    const done1 = await runTask("worker");
-    // Validator 2 passed something it should not have (as x/poi's audit would report): it forfeits that epoch's verdict share.
-    const auditEpoch = (done1 - 1n) / 5n;
-    auditEpochSeen = auditEpoch;
-    scripted.set(h.height + 1n, [{ kind: "auditFailed", cons: h.validators[2].hex, epoch: auditEpoch }]);
+    await runTask("worker");
+    // Each pass plants a known-answer audit; validator 2 (always votes pass) passes it and forfeits that epoch's verdict share.
     h.validators[3].votes = false; // silent for a while: no signing share, no verdicts
     await h.blocks(6);
     h.validators[3].votes = true;
     await runTask("worker2");
-    scripted.set(h.height + 1n, [{ kind: "delegate", delegator: addr("del2"), operator: opHex(1), shares: 12n * E18 }]);
-    await h.blocks(1);
+    await delegate("del2", 1, 5_000_000n);
     await runTask("worker");
-    await send("funder", FundPool, { depositor: addr("funder"), amount: [{ denom: "upoi", amount: "777" }] }, { kind: "fund", amount: 777n });
+    await send("funder", FundPool, { depositor: addr("funder"), amount: [{ denom: "upoi", amount: "777" }] });
     while (h.height < 62n) await h.block([]);
 
     // Queries through CosmJS, against the model at this height.
@@ -189,8 +218,15 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
 
     assert.ok(h.height >= 60n, "at least 50 blocks with distribution on");
     assert.deepEqual(broken, [], "every invariant held at every block");
-    for (const name of [...VALOPS, "del1", "del2"]) {
-      const got = (await balance(name)) - GENESIS_BALANCE + (feesPaid.get(name) ?? 0n);
+    for (const [i, name] of VALOPS.entries()) {
+      // Operators also receive x/poi's verification income (its own ledger) and bonded SELF_BOND at genesis.
+      const poiIncome = BigInt((await h.app.poiModule.verification.stats(ctx(), h.validators[i].hex))?.paid ?? "0");
+      const got = (await balance(name)) - (GENESIS_BALANCE - SELF_BOND) + (feesPaid.get(name) ?? 0n) - poiIncome;
+      assert.equal(got, model.paid.get(addr(name)) ?? 0n, `${name}: received exactly what the rule gives`);
+      assert.ok(got > 0n, `${name} was paid`);
+    }
+    for (const name of ["del1", "del2"]) {
+      const got = (await balance(name)) - GENESIS_BALANCE + (feesPaid.get(name) ?? 0n) + delegated.get(name)!;
       assert.equal(got, model.paid.get(addr(name)) ?? 0n, `${name}: received exactly what the rule gives`);
       assert.ok(got > 0n, `${name} was paid`);
     }
@@ -203,8 +239,13 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
     assert.equal(await h.app.bank.getBalance(ctx(), DISTRIBUTION_MODULE_ACCOUNT, "upoi"), model.held(), "the module account holds the pools and outstanding rewards");
     const paidOut = [...model.paid.values()].reduce((s, x) => s + x, 0n);
     assert.equal(paidOut + model.held(), model.totalIn, "nothing created or lost");
-    assert.equal(model.totalIn, inputs.reduce((s, b) => s + b.pot, 0n) + 777n);
-    // The audit took effect: validator 2 had matched verdicts in the audited epoch and the chain paid it no share of that epoch.
+    assert.ok(protocolFees > 0n, "x/poi's protocol fees went to the community pool");
+    assert.equal(model.totalIn, inputs.reduce((s, b) => s + b.pot, 0n) + 777n + protocolFees);
+    // The audit took effect: only validator 2 failed audits; it had matched verdicts in the audited epoch and the chain paid it no share of that epoch.
+    const failures = [...actions.values()].flat().filter((a): a is Extract<Action, { kind: "auditFailed" }> => a.kind === "auditFailed");
+    assert.ok(failures.length > 0, "x/poi reported validator 2's audit failures");
+    assert.deepEqual([...new Set(failures.map((a) => a.cons))], [h.validators[2].hex], "honest validators fail no audit");
+    const auditEpochSeen = failures[0].epoch;
     const inEpoch = [...actions.entries()].filter(([height]) => (height - 1n) / 5n === auditEpochSeen);
     assert.ok(inEpoch.some(([, list]) => list.some((a) => a.kind === "decided" && a.matched.includes(h.validators[2].hex))), "validator 2 matched verdicts in the audited epoch");
     const ev = verdictEvents.find((e) => e.epoch === auditEpochSeen);
@@ -214,12 +255,12 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
 
   it("bad withdrawals are refused with clear errors and change nothing", async () => {
     const before = await h.app.store.computeHash();
-    const r1 = await h.send("del2", WithdrawReward, { delegatorAddress: addr("del2"), validatorAddress: formatValoperAddress(parseAddress(addr("valop3"))) });
+    const r1 = await h.send("del2", WithdrawReward, { delegatorAddress: addr("del2"), validatorAddress: formatValoperAddress(parseAddress(addr("operator3"))) });
     assert.equal(r1.stage, "check");
     assert.match(r1.log, /has no delegation to poivaloper1/);
-    const r2 = await h.send("valop2", WithdrawCommission, { validatorAddress: formatValoperAddress(parseAddress(addr("valop2"))) });
+    const r2 = await h.send("operator2", WithdrawCommission, { validatorAddress: formatValoperAddress(parseAddress(addr("operator2"))) });
     assert.match(r2.log, /no validator commission to withdraw/);
-    const r3 = await h.send("del1", WithdrawReward, { delegatorAddress: addr("del1"), validatorAddress: addr("valop0") });
+    const r3 = await h.send("del1", WithdrawReward, { delegatorAddress: addr("del1"), validatorAddress: addr("operator0") });
     assert.match(r3.log, /has prefix "poi", want "poivaloper"/);
     const r4 = await h.send("del1", WithdrawReward, { delegatorAddress: addr("del1"), validatorAddress: formatValoperAddress(parseAddress(addr("del2"))) });
     assert.match(r4.log, /validator does not exist/);

@@ -12,18 +12,19 @@ import { parseAddress } from "../src/app/address";
 import { INVARIANTS_QUERY_PATH, bondedPoolInvariant, type InvariantResult } from "../src/app/invariants";
 import { POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
 import { K } from "../src/x/distribution/keeper/state";
+import { BONDED_POOL_ADDRESS } from "../src/x/staking/keeper";
 
 describe("invariants: hold on a live chain, and each reports a state broken on purpose", function () {
   this.timeout(120_000);
   let h: Harness;
 
   before(async () => {
-    h = await Harness.create({ validators: 4, accounts: ["user", "other"], verify: false, genesis: { mint: { params: { initial_block_reward: "5000" } }, distribution: {} } });
+    h = await Harness.create({ validators: 4, accounts: ["user", "other"], verify: false, staking: { selfBond: 5_000_000n }, genesis: { mint: { params: { initial_block_reward: "5000" } }, distribution: {} } });
     for (let i = 0; i < 5; i++) await h.block([]);
   });
   after(async () => h?.close());
 
-  const names = ["bank/nonnegative", "bank/supply", "mint/minted", "distribution/account", "poi/account"];
+  const names = ["bank/nonnegative", "bank/supply", "mint/minted", "distribution/account", "staking/bonded-pool", "poi/account"];
   const branch = () => {
     const q = h.app.queryContext();
     return new Context(new Branch(h.app.store.committed), q.header, "query");
@@ -70,6 +71,12 @@ describe("invariants: hold on a live chain, and each reports a state broken on p
     const ctx = branch();
     await h.app.bank.sendCoins(ctx, parseAddress(h.account("user").address), POI_MODULE_ACCOUNT, [{ denom: "upoi", amount: 3n }]);
     assert.deepEqual(await brokenBy(ctx), ["poi/account"]);
+  });
+
+  it("staking/bonded-pool: coins in the bonded pool that no validator's tokens account for", async () => {
+    const ctx = branch();
+    await h.app.bank.sendCoins(ctx, parseAddress(h.account("user").address), BONDED_POOL_ADDRESS, [{ denom: "upoi", amount: 1n }]);
+    assert.deepEqual(await brokenBy(ctx), ["staking/bonded-pool"]);
   });
 
   it("bad mint and distribution genesis input is refused with the field named", async () => {

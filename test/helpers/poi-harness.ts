@@ -64,8 +64,8 @@ export class Harness {
   static async create(opts: {
     validators: number; accounts: string[]; balances?: Record<string, string>; params?: Record<string, string>; verify?: boolean;
     faults?: Record<number, VerifierFault>; verifierStateDirs?: boolean;
-    /** Each validator i is an x/staking validator bonded by operator<i> with selfBond upoi (operators get 10^12 upoi). */
-    staking?: { selfBond: bigint; params?: Record<string, unknown>; slashing?: Record<string, string> };
+    /** Each validator i is an x/staking validator bonded by operator<i> with selfBond upoi (operators get 10^12 upoi), commission commissionBps[i] (default 10%). */
+    staking?: { selfBond: bigint; params?: Record<string, unknown>; slashing?: Record<string, string>; commissionBps?: bigint[] };
     /** More genesis sections (e.g. mint, distribution), added to app_state as they are. */
     genesis?: Record<string, unknown>;
   }): Promise<Harness> {
@@ -90,7 +90,8 @@ export class Harness {
     const valset = { operators: h.validators.map((v, i) => ({ address: v.hex, operator: h.account(`operator${i}`).address })) };
     const appState: Record<string, unknown> = { bank: { balances }, valset, poi: { params: opts.params ?? {} } };
     if (opts.staking) {
-      const specs = h.validators.map((v, i) => ({ operator: h.account(`operator${i}`).address, pubkey: v.pubkey, selfBond: opts.staking!.selfBond, moniker: `validator${i}` }));
+      const specs = h.validators.map((v, i) => ({ operator: h.account(`operator${i}`).address, pubkey: v.pubkey, selfBond: opts.staking!.selfBond, moniker: `validator${i}`,
+        commissionRate: opts.staking!.commissionBps && (opts.staking!.commissionBps[i] * 10n ** 18n) / 10_000n }));
       const g = genesisValidators(specs, opts.staking.params);
       for (const b of balances) if (operators.some((o) => h.account(o).address === b.address)) b.coins[0].amount = (BigInt(b.coins[0].amount) - opts.staking.selfBond).toString();
       balances.push({ address: g.bondedPool.address, coins: [{ denom: "upoi", amount: g.bondedPool.amount.toString() }] });
