@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import { Harness } from "./helpers/poi-harness";
-import { type Action, DistributionModel, E18, FakeStaking, installShim } from "./helpers/economics";
+import { type Action, DistributionModel, E18, FakeStaking, scriptHooks } from "./helpers/economics";
 import { parseAddress } from "../src/app/address";
 import { FEE_COLLECTOR } from "../src/x/auth/ante";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
@@ -30,7 +30,7 @@ describe("x/distribution edge rules: worker limit, carry-over, late audit report
     const fake = new FakeStaking(h.validators.slice(0, 3).map((v, i) => ({ operator: parseAddress(h.account(`v${i}`).address), consAddress: v.address, commissionRateBps: 0n })));
     for (let i = 0; i < 3; i++) fake.setShares(parseAddress(h.account(`v${i}`).address), parseAddress(h.account(`v${i}`).address), 3n * E18);
     h.app.distribution.useStaking(fake);
-    installShim(h.app, h.app.distribution.workHooks(), h.app.distribution.stakingHooks(), fake, scripted, actions);
+    scriptHooks(h.app, h.app.distribution.workHooks(), h.app.distribution.stakingHooks(), fake, scripted, actions);
     const finalize = h.app.finalizeBlock.bind(h.app);
     h.app.finalizeBlock = async (req) => {
       const fees = await h.app.bank.getBalance(h.app.queryContext(), FEE_COLLECTOR, "upoi");

@@ -120,7 +120,7 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
       shares.set(opHex(i), m);
     }
     model = new DistributionModel(
-      { communityTaxBps: 300n, workerShareBps: 4000n, signingShareBps: 2500n, epochBlocks: 5n, settleDelayEpochs: 1n },
+      { communityTaxBps: 300n, workerShareBps: 4000n, signingShareBps: 2500n, epochBlocks: 5n, settleDelayEpochs: BigInt(DIST.settle_delay_epochs) },
       new Map(h.validators.map((v, i) => [v.hex, { operator: opHex(i), commissionBps: COMMISSION[i] }])),
       shares, (op) => addrOfHex(op),
     );

@@ -1,7 +1,7 @@
 /**
  * Test doubles and the reference model for x/distribution: a fake StakingReader (validators of the
- * harness with chosen operators, commissions and delegations), a shim that calls the WorkHooks from
- * x/poi's events until x/poi calls them itself (issue 12 part C), and the distribution rule of
+ * harness with chosen operators, commissions and delegations), scripted hook calls for tests without
+ * real tasks, and the distribution rule of
  * src/x/distribution/README.md written out independently, fed with what each block saw.
  */
 import type { Context } from "../../src/app/context";
@@ -60,34 +60,17 @@ export type Action =
   | { kind: "fund"; amount: bigint };
 
 /**
- * Calls the WorkHooks after x/poi's EndBlock from its events (poi_task_verified: the worker's units,
- * the validators in fee_shares matched; poi_task_failed: those in bounty_shares), then any scripted
- * actions of the height (audit failures, delegation changes through the StakingHooks).
+ * Runs scripted actions after x/poi's EndBlock of their height, for tests without real tasks: the
+ * WorkHooks as x/poi would call them, and delegation changes of a FakeStaking through the StakingHooks.
+ * Each action is also logged for the model. (With real tasks x/poi calls the WorkHooks itself.)
  */
-export function installShim(app: PoiApp, work: WorkHooks, staking: StakingHooks, fake: FakeStaking | undefined, scripted: Map<bigint, Action[]>, log: Map<bigint, Action[]>): void {
+export function scriptHooks(app: PoiApp, work: WorkHooks, staking: StakingHooks, fake: FakeStaking | undefined, scripted: Map<bigint, Action[]>, log: Map<bigint, Action[]>): void {
   const poi = app.poiModule;
   const endBlock = poi.endBlock.bind(poi);
   poi.endBlock = async (ctx: Context) => {
-    const from = ctx.events.events.length;
     await endBlock(ctx);
     const actions: Action[] = log.get(ctx.header.height) ?? [];
     log.set(ctx.header.height, actions);
-    for (const e of ctx.events.events.slice(from)) {
-      const attr = (k: string) => e.attributes.find((a) => a.key === k)?.value ?? "";
-      const validators = (list: string) => (list ? list.split(",").map((x) => x.split(":")[0]) : []);
-      if (e.type === "poi_task_verified") {
-        const a: Action = { kind: "work", worker: attr("worker"), units: BigInt(attr("work_units")) };
-        actions.push(a);
-        await work.afterWorkVerified!(ctx, parseAddress(a.worker), a.units, BigInt(attr("task_id")));
-        const matched = validators(attr("fee_shares"));
-        actions.push({ kind: "decided", matched });
-        await work.afterAttemptDecided!(ctx, matched.map((v) => Buffer.from(v, "hex")), []);
-      } else if (e.type === "poi_task_failed") {
-        const matched = validators(attr("bounty_shares"));
-        actions.push({ kind: "decided", matched });
-        await work.afterAttemptDecided!(ctx, matched.map((v) => Buffer.from(v, "hex")), []);
-      }
-    }
     for (const a of scripted.get(ctx.header.height) ?? []) {
       actions.push(a);
       if (a.kind === "work") await work.afterWorkVerified!(ctx, parseAddress(a.worker), a.units, 0n);

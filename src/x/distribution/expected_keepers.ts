@@ -1,6 +1,6 @@
 /**
  * What x/distribution needs from other modules, as the issue-12 contract names them: staking's reader
- * (src/x/staking provides it; until it exists, no-staking.ts adapts x/valset), bank, and the hook
+ * (src/x/staking's keeper), bank, and the hook
  * interfaces staking and poi call (this module implements them in hooks.ts).
  */
 import type { Context } from "../../app/context";

@@ -29,7 +29,7 @@ export class DistributionKeeper implements CommunityPool {
     return this.stakingReader;
   }
 
-  /** The app hands in x/staking's keeper here (until then, the no-staking adapter over x/valset). */
+  /** Replaces the staking reader (tests with a fake staking module; the app passes x/staking's keeper to the constructor). */
   useStaking(reader: StakingReader): void {
     this.stakingReader = reader;
   }
