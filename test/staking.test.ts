@@ -118,6 +118,7 @@ describe("x/staking (in process)", function () {
     const bond = 900_000_000_000n; // 9x a genesis validator: uncapped it would hold 69%
     const r = await h.send("user1", Codecs.create, createValidatorMsg(user1, key.pubkey, bond));
     assert.equal(r.code, 0, r.log);
+    assert.ok(Buffer.from((await h.app.valset.operator(h.app.queryContext(), key.address))!).equals(parseAddress(user1)), "poi pays its income to the operator");
     // CometBFT's view: the set at each height, from the updates returned at H taking effect at H+2.
     const cometSet = new Map<bigint, Map<string, bigint>>();
     // Up to the tx's block (whose own updates may already be recorded for its H+2), from x/valset.

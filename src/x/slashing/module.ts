@@ -42,7 +42,7 @@ export class SlashingModule implements AppModule {
         if (!v.jailed) throw ErrValidatorNotJailed(valoper);
         const info = await keeper.signingInfo(ctx, v.consAddress);
         const until = info?.jailedUntil?.seconds ?? 0n;
-        if (ctx.header.timeSeconds < until) throw ErrValidatorJailed(`${valoper} is jailed until block time ${until} s (unix; block time now ${ctx.header.timeSeconds} s)`);
+        if (ctx.header.timeSeconds < until) throw ErrValidatorJailed(`${valoper} is jailed until block time ${until} (unix seconds; now ${ctx.header.timeSeconds})`);
         const bond = await staking.selfBondMeetsMinimum(ctx, m.operator);
         if (!bond.ok) throw ErrSelfDelegationTooLowToUnjail(`self-bond ${bond.selfBond} is below the minimum ${bond.minimum}`);
         await staking.unjail(ctx, m.operator);

@@ -17,6 +17,13 @@ export class StakingModule implements AppModule {
 
   constructor(readonly keeper: StakingKeeper, bank: BankKeeper, valset: ValsetRecorder, work: WorkScoreReader) {
     this.deps = { keeper, bank, valset, work };
+    // x/poi pays a validator's verification income to its operator (x/valset's record).
+    keeper.addHooks({
+      afterValidatorCreated: async (ctx, operator) => {
+        const v = await keeper.validator(ctx, operator);
+        if (v) valset.setOperator(ctx, v.consAddress, operator);
+      },
+    });
     this.msgHandlers = stakingMsgHandlers(keeper, bank);
     this.queryHandlers = stakingQueryHandlers(keeper, bank);
   }
