@@ -33,6 +33,7 @@ describe("cli: mint, distribution and invariants against a 1-validator chain wit
     const genesis = JSON.parse(fs.readFileSync(file, "utf8"));
     genesis.app_state.mint = { params: { initial_block_reward: "2000000" } };
     genesis.app_state.distribution = { params: { epoch_blocks: "5" } };
+    genesis.app_state.poi = { ...genesis.app_state.poi, params: { ...genesis.app_state.poi?.params, seedEpochBlocks: "5" } }; // the same epochs
     fs.writeFileSync(file, JSON.stringify(genesis, null, 2));
     const accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8")) as Array<{ name: string; mnemonic: string; address: string }>;
     operator = accounts.find((a) => a.name === "operator0")!;

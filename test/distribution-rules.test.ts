@@ -23,7 +23,7 @@ describe("x/distribution edge rules: worker limit, carry-over, late audit report
 
   before(async () => {
     h = await Harness.create({
-      validators: 4, accounts: ["w1", "w2", "v0", "v1", "v2"], verify: false,
+      validators: 4, accounts: ["w1", "w2", "v0", "v1", "v2"], verify: false, params: { seedEpochBlocks: "4" },
       genesis: { mint: { params: { initial_block_reward: "1000000" } }, distribution: { params: { epoch_blocks: "4", settle_delay_epochs: "0", max_worker_reward_per_mega_unit: "200000" } } },
     });
     // Three validators known to staking; the fourth is not, so its signing share goes to the community pool.

@@ -87,7 +87,7 @@ describe("genesis export/import (in process): every module's state at a height, 
   before(async () => {
     h = await Harness.create({
       validators: 4, accounts: ["requester", "worker", "cheater", "claimer", "user"], params: { claimBlocks: "50" }, staking: { selfBond: 5_000_000n },
-      genesis: { mint: { params: { initial_block_reward: "1000" } }, distribution: { params: { epoch_blocks: "50" } } },
+      genesis: { mint: { params: { initial_block_reward: "1000" } }, distribution: { params: { epoch_blocks: "10", settle_delay_epochs: "10" } } }, // verdict pools still unpaid at the snapshot
     });
     const onnx = buildMlp({ inputSize: 784, hidden: 16, outputs: 10, weights: randomMlpWeights(784, 16, 10, 3) });
     const IN = [{ name: "input", shape: ["1", "784"], dtype: "float32" }];

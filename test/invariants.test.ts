@@ -5,6 +5,9 @@
  */
 import { strict as assert } from "assert";
 import { Harness } from "./helpers/poi-harness";
+import { removeHome, tmpHome } from "./helpers/chain";
+import { PoiApp } from "../src/app/app";
+import { RequestInitChain } from "cosmjs-types/tendermint/abci/types";
 import { FakeStaking, E18 } from "./helpers/economics";
 import { Context } from "../src/app/context";
 import { Branch } from "../src/store/store";
@@ -89,6 +92,16 @@ describe("invariants: hold on a live chain, and each reports a state broken on p
     await assert.rejects(dist.initGenesis(fresh(), { params: { epoch_blocks: "x" } }), /params\.epoch_blocks must be an integer string/);
     await assert.rejects(dist.initGenesis(fresh(), { community_pool: "5" }), /the distribution account holds \d+upoi but the pools and outstanding rewards add up to 5upoi/);
     await assert.rejects(dist.initGenesis(fresh(), { verdict_points: [{ epoch: "1", validator: "zz", points: "1" }] }), /verdict_points\[0\]\.validator must be 40 uppercase hex/);
+    // Reward epochs and x/poi's seed epochs (which audit failures name) must be one numbering.
+    const dir = tmpHome("bad-epochs");
+    const app = await PoiApp.open(dir);
+    try {
+      const appStateBytes = Buffer.from(JSON.stringify({ distribution: { params: { epoch_blocks: "5" } }, poi: { params: { seedEpochBlocks: "10" } } }));
+      await assert.rejects(app.initChain(RequestInitChain.fromPartial({ chainId: "bad-epochs", initialHeight: 1n, appStateBytes })), /distribution\.params\.epoch_blocks \(5\) must equal poi\.params\.seedEpochBlocks \(10\)/);
+    } finally {
+      await app.close();
+      removeHome(dir);
+    }
   });
 
   it("staking/bonded-pool (registered by x/staking): the pool against the bonded validators' tokens", async () => {

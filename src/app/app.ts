@@ -151,6 +151,11 @@ export class PoiApp implements AbciApplication {
     const appState = parseAppState(req.appStateBytes);
     const ctx = new Context(this.store.working, header, "genesis");
     for (const m of this.modules.modules) await m.initGenesis(ctx, appState[m.name]);
+    // x/poi reports audit failures by seed epoch and x/distribution forfeits by reward epoch: one numbering.
+    const dist = await this.distribution.state.params(ctx), seedEpochBlocks = BigInt((await this.poi.params(ctx)).seedEpochBlocks);
+    if (dist && dist.epochBlocks !== seedEpochBlocks) {
+      throw new Error(`genesis: distribution.params.epoch_blocks (${dist.epochBlocks}) must equal poi.params.seedEpochBlocks (${seedEpochBlocks})`);
+    }
     const validators: ValidatorUpdate[] = [];
     for (const m of this.modules.modules) if (m.initChain) validators.push(...((await m.initChain(ctx, req)) ?? []));
     // Genesis writes stay pending and are committed together with the first block.
