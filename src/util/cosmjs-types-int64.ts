@@ -21,5 +21,3 @@ if (!proto.__poiInt64Fixed) {
   };
   proto.__poiInt64Fixed = true;
 }
-
-export const COSMJS_TYPES_INT64_FIXED = true;
