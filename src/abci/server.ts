@@ -1,3 +1,4 @@
+import "../util/cosmjs-types-int64"; // before any encoding: fixes cosmjs-types int64 in [2^31, 2^32)
 import * as net from "node:net";
 import * as fs from "node:fs";
 import {

@@ -1,3 +1,4 @@
+import "../util/cosmjs-types-int64"; // before any encoding: fixes cosmjs-types int64 in [2^31, 2^32)
 import {
   RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestPrepareProposal,
   RequestProcessProposal, RequestQuery, ResponseCheckTx, ResponseFinalizeBlock, ResponseInfo,

@@ -3,6 +3,7 @@
  * wallets with our prefix and HD path, and our gas price. The clients built on it: PoiQueryClient
  * (./query) and PoiTxClient (./tx).
  */
+import "../util/cosmjs-types-int64"; // before any encoding: fixes cosmjs-types int64 in [2^31, 2^32)
 import { DirectSecp256k1HdWallet, Registry, type GeneratedType } from "@cosmjs/proto-signing";
 import { defaultRegistryTypes } from "@cosmjs/stargate";
 import { MsgUnjail } from "cosmjs-types/cosmos/slashing/v1beta1/tx";
