@@ -193,6 +193,7 @@ export class AnteHandler {
 
       ctx.gasMeter.consume(GAS.sigVerifySecp256k1, "sigVerify");
       if (!simulate) {
+        // Unambiguous: the key is always 33 bytes and the account number has no "\n", so the string splits one way only.
         const inputs = `${ctx.header.chainId}\n${acc.accountNumber}\n${Buffer.from(pubKey.buffer, pubKey.byteOffset, pubKey.length).toString("latin1")}`;
         if (tx.verified[i] === inputs) {
           this.sigCache.stats.hits++;
