@@ -80,6 +80,10 @@ export async function startPoiNet(home: string, validators: number, basePort: nu
   };
   // On a failed start, `localnet start` has stopped whatever it started and names the node that failed.
   cli(["localnet", "start", "--validators", String(validators), "--home", home, "--base-port", String(basePort), "--detach"]);
+  // The CLI ran synchronously: undici (CosmJS's fetch) has not yet seen that the previous network
+  // closed its pooled keep-alive sockets to these same ports. Let the event loop take those closes
+  // first, or the next fetch may pick a dead socket ("fetch failed" when a poi run follows a poi run).
+  await sleep(500);
   const layout = readLayout(home)!;
   const nodeHomes = layout.nodes.map((n) => n.home);
   const pids = nodeHomes.map((h) => readPids(h) ?? { app: 0 });
