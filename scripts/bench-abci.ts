@@ -41,13 +41,15 @@ const T0 = 1_700_000_000n;
 interface Counters {
   verified: number;
   sigHits: number;
+  decoded: number;
+  decodeHits: number;
   valueReads: number;
   nodeReads: number;
 }
 
 function counters(app: PoiApp): Counters {
   return {
-    verified: app.sigCache.stats.verified, sigHits: app.sigCache.stats.hits,
+    verified: app.sigCache.stats.verified, sigHits: app.sigCache.stats.hits, decoded: app.txCache.stats.decoded, decodeHits: app.txCache.stats.hits,
     valueReads: app.store.stats.dbValueReads, nodeReads: app.store.tree.stats.nodesFromDb,
   };
 }
@@ -148,6 +150,7 @@ export async function runAbciBench(opts: AbciBenchOptions = {}): Promise<{ cpuMs
     console.log(`  committed:                 ${committed} txs in ${height - 1n} blocks, ${wallMs.toFixed(0)} ms wall`);
     console.log(`  CPU of this process:       ${cpuMsPerTx.toFixed(3)} ms per committed tx (user+system; includes Recheck and GC)`);
     console.log(`  signature verifications:   ${per("verified")} per tx (cache hits ${per("sigHits")})`);
+    console.log(`  tx decodes:                ${per("decoded")} per tx (cache hits ${per("decodeHits")})`);
     console.log(`  LevelDB value reads:       ${per("valueReads")} per tx`);
     console.log(`  LevelDB tree node reads:   ${per("nodeReads")} per tx`);
     return { cpuMsPerTx };

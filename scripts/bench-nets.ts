@@ -17,7 +17,8 @@ import { resolveCometbft, PROJECT_ROOT } from "../src/cli/cometbft-bin";
 import { height, poi, sleep } from "../test/helpers/chain";
 import { portFree, tail } from "./bench-load";
 
-export type AppName = "poi" | "kvstore";
+/** poi-base: our app as built in another checkout (`--baseline DIR`), for before/after figures in one run. */
+export type AppName = "poi" | "poi-base" | "kvstore";
 
 export interface BenchNet {
   app: AppName;
@@ -66,18 +67,28 @@ async function assertPortsFree(validators: number, basePort: number): Promise<vo
   }
 }
 
-export async function startPoiNet(home: string, validators: number, basePort: number): Promise<BenchNet> {
+/** `baselineDir`: a built checkout whose `poi` (dist/src/cli/main.js) runs the network instead of ours. */
+export async function startPoiNet(home: string, validators: number, basePort: number, baselineDir?: string): Promise<BenchNet> {
   await assertPortsFree(validators, basePort);
+  const cli = (args: string[]) => {
+    if (!baselineDir) return poi(args);
+    const r = spawnSync(process.execPath, [path.join(baselineDir, "dist", "src", "cli", "main.js"), ...args], { encoding: "utf8", timeout: 300_000 });
+    if (r.status !== 0) throw new Error(`${baselineDir}: poi ${args.join(" ")} failed (${r.status}):\n${r.stderr}`);
+  };
   const stop = async () => {
-    poi(["localnet", "stop", "--home", home]);
+    cli(["localnet", "stop", "--home", home]);
   };
   // On a failed start, `localnet start` has stopped whatever it started and names the node that failed.
-  poi(["localnet", "start", "--validators", String(validators), "--home", home, "--base-port", String(basePort), "--detach"]);
+  cli(["localnet", "start", "--validators", String(validators), "--home", home, "--base-port", String(basePort), "--detach"]);
+  // The CLI ran synchronously: undici (CosmJS's fetch) has not yet seen that the previous network
+  // closed its pooled keep-alive sockets to these same ports. Let the event loop take those closes
+  // first, or the next fetch may pick a dead socket ("fetch failed" when a poi run follows a poi run).
+  await sleep(500);
   const layout = readLayout(home)!;
   const nodeHomes = layout.nodes.map((n) => n.home);
   const pids = nodeHomes.map((h) => readPids(h) ?? { app: 0 });
   return {
-    app: "poi", home, nodeHomes, stop,
+    app: baselineDir ? "poi-base" : "poi", home, nodeHomes, stop,
     rpcUrls: layout.nodes.map((n) => `http://127.0.0.1:${n.ports.rpc}`),
     cpu: () => ({ app: sum(pids.map((p) => cpuSeconds(p.app))), cometbft: sum(pids.map((p) => cpuSeconds(p.cometbft))) }),
   };

@@ -28,12 +28,12 @@ export function formatThroughputTable(res: ThroughputResult, tookSec: number): s
   const rows: string[][] = [["validators", "app", "tx/s", "runs (tx/s)", "poi/kvstore", "p50 ms", "p95 ms", "txs/block", "block ms", "app CPU ms/tx", "cometbft CPU ms/tx", "client CPU ms/tx"]];
   for (const v of o.validators) {
     const kvRate = med(pick("kvstore", v, false), "txsPerSec");
-    for (const app of ["poi", "kvstore"]) {
+    for (const app of ["poi-base", "poi", "kvstore"]) {
       const rs = pick(app, v, false);
       if (!rs.length) continue;
       const rate = med(rs, "txsPerSec");
       rows.push([
-        String(v), app, fmt(rate), rs.map((r) => fmt(r.txsPerSec)).join(", "), app === "poi" ? fmt(rate / kvRate, 3) : "",
+        String(v), app, fmt(rate), rs.map((r) => fmt(r.txsPerSec)).join(", "), app !== "kvstore" ? fmt(rate / kvRate, 3) : "",
         fmt(med(rs, "p50LatencyMs")), fmt(med(rs, "p95LatencyMs")), fmt(med(rs, "meanTxsPerBlock"), 1), fmt(med(rs, "blockIntervalMs")),
         fmt(med(rs, "appCpuMsPerTx"), 3), fmt(med(rs, "cometbftCpuMsPerTx"), 3), fmt(med(rs, "clientCpuMsPerTx"), 3),
       ]);
@@ -54,6 +54,15 @@ export function formatThroughputTable(res: ThroughputResult, tookSec: number): s
       String(v), fmt(rate), fmt(med(p, "p50LatencyMs")), fmt(med(k, "p50LatencyMs")), fmt(med(p, "p95LatencyMs")), fmt(med(k, "p95LatencyMs")),
       fmt(med(p, "txsPerSec")), fmt(med(k, "txsPerSec")), fmt(med(p, "appCpuMsPerTx"), 3), fmt(med(k, "appCpuMsPerTx"), 3),
     ]);
+  }
+  if (runs.some((r) => r.app === "poi-base" && r.rate !== undefined)) {
+    paced.push(["validators", "offered tx/s", "poi-base p50 ms", "", "poi-base p95 ms", "", "poi-base tx/s", "", "poi-base CPU ms/tx", ""]);
+    for (const v of o.validators) {
+      const rate = res.pacedRates.get(v);
+      const b = pick("poi-base", v, true);
+      if (rate === undefined || !b.length) continue;
+      paced.push([String(v), fmt(rate), fmt(med(b, "p50LatencyMs")), "", fmt(med(b, "p95LatencyMs")), "", fmt(med(b, "txsPerSec")), "", fmt(med(b, "appCpuMsPerTx"), 3), ""]);
+    }
   }
   if (paced.length > 1) {
     const how = o.rate === "auto" ? "half of poi's median saturated tx/s" : "--rate";

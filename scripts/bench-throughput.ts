@@ -32,6 +32,8 @@ export interface ThroughputOptions {
   pacedRuns: number;
   basePort: number;
   kvBytes: number;
+  /** a built checkout (e.g. main before a change) whose app also runs, as "poi-base", alternating with ours */
+  baseline?: string;
   log: (line: string) => void;
 }
 
@@ -74,10 +76,11 @@ export interface ThroughputResult {
 }
 
 export const THROUGHPUT_USAGE = `npm run bench -- throughput [--txs 4000] [--lanes 8] [--runs 3] [--validators 1,4]
-                              [--rate auto|off|TX_PER_S] [--paced-runs 1] [--base-port 29000] [--kv-bytes 308]
+                              [--rate auto|off|TX_PER_S] [--paced-runs 1] [--base-port 29000] [--kv-bytes 308] [--baseline DIR]
   --txs         txs a run (a multiple of --lanes); --runs saturated runs of each app per validator count
   --rate        offered rate of the paced runs (default auto: half of our median saturated rate)
-  --base-port   node i uses base+100i .. base+100i+2 (keep below 32768)`;
+  --base-port   node i uses base+100i .. base+100i+2 (keep below 32768)
+  --baseline    a built checkout (npm run build done there) whose app runs too, as poi-base: before/after in one run`;
 
 function intOption(v: string, name: string, min = 1): number {
   const n = Number(v);
@@ -91,6 +94,7 @@ export function parseThroughputArgs(args: string[]): ThroughputOptions {
     options: {
       txs: { type: "string" }, lanes: { type: "string" }, runs: { type: "string" }, validators: { type: "string" },
       rate: { type: "string" }, "paced-runs": { type: "string" }, "base-port": { type: "string" }, "kv-bytes": { type: "string" },
+      baseline: { type: "string" },
     },
   });
   const o = { ...DEFAULT_THROUGHPUT };
@@ -101,6 +105,10 @@ export function parseThroughputArgs(args: string[]): ThroughputOptions {
   if (values["paced-runs"] !== undefined) o.pacedRuns = intOption(values["paced-runs"], "paced-runs");
   if (values["base-port"] !== undefined) o.basePort = intOption(values["base-port"], "base-port", 1024);
   if (values["kv-bytes"] !== undefined) o.kvBytes = intOption(values["kv-bytes"], "kv-bytes", 48);
+  if (values.baseline !== undefined) {
+    o.baseline = path.resolve(values.baseline);
+    if (!fs.existsSync(path.join(o.baseline, "dist", "src", "cli", "main.js"))) throw new Error(`--baseline ${values.baseline}: no dist/src/cli/main.js there (run npm run build in it)`);
+  }
   if (values.rate !== undefined) {
     const r = values.rate;
     o.rate = r === "auto" || r === "off" ? r : Number(r);
@@ -126,7 +134,7 @@ async function runOnce(app: AppName, validators: number, o: ThroughputOptions, a
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `poi-bench-${app}-`));
   let network: BenchNet | undefined;
   try {
-    network = app === "poi" ? await startPoiNet(home, validators, o.basePort) : await startKvstoreNet(home, validators, o.basePort, abciCli);
+    network = app === "kvstore" ? await startKvstoreNet(home, validators, o.basePort, abciCli) : await startPoiNet(home, validators, o.basePort, app === "poi-base" ? o.baseline : undefined);
     nets.add(network);
     const net = network;
     const follow = net.rpcUrls[0];
@@ -137,7 +145,7 @@ async function runOnce(app: AppName, validators: number, o: ThroughputOptions, a
     const perLane = o.txs / o.lanes;
     let lanes: LoadTx[][];
     let checkState: (r: LoadResult) => Promise<{ problems: string[]; summary: string }>;
-    if (app === "poi") {
+    if (app !== "kvstore") {
       const accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8")) as Array<{ name: string; mnemonic: string; address: string }>;
       const faucet = accounts.find((a) => a.name === "faucet");
       if (!faucet) throw new Error(`${home}/accounts.json has no faucet`);
@@ -210,18 +218,19 @@ export async function runThroughputBench(opts: Partial<ThroughputOptions> = {}):
     const one = async (app: AppName, validators: number, rate: number | undefined, label: string) => {
       const r = await runOnce(app, validators, o, abciCli, rate, nets);
       runs.push(r);
-      log(`  ${label} ${app.padEnd(7)} ${validators}v: ${r.txsPerSec.toFixed(0)} tx/s, p50 ${r.p50LatencyMs.toFixed(0)} ms, ${r.succeeded}/${r.submitted} committed (code 0), ${r.stateCheck}; ${r.wallSec.toFixed(0)} s`);
+      log(`  ${label} ${app.padEnd(8)} ${validators}v: ${r.txsPerSec.toFixed(0)} tx/s, p50 ${r.p50LatencyMs.toFixed(0)} ms, ${r.succeeded}/${r.submitted} committed (code 0), ${r.stateCheck}; ${r.wallSec.toFixed(0)} s`);
       return r;
     };
+    const apps: AppName[] = o.baseline ? ["poi-base", "poi", "kvstore"] : ["poi", "kvstore"];
     for (const v of o.validators) {
       for (let i = 0; i < o.runs; i++) {
-        for (const app of ["poi", "kvstore"] as const) await one(app, v, undefined, `run ${i + 1}/${o.runs}`);
+        for (const app of apps) await one(app, v, undefined, `run ${i + 1}/${o.runs}`);
       }
       if (o.rate === "off") continue;
       const rate = o.rate === "auto" ? median(runs.filter((r) => r.app === "poi" && r.validators === v && r.rate === undefined).map((r) => r.txsPerSec)) / 2 : o.rate;
       pacedRates.set(v, rate);
       for (let i = 0; i < o.pacedRuns; i++) {
-        for (const app of ["poi", "kvstore"] as const) await one(app, v, rate, `paced ${rate.toFixed(0)} tx/s ${i + 1}/${o.pacedRuns}`);
+        for (const app of apps) await one(app, v, rate, `paced ${rate.toFixed(0)} tx/s ${i + 1}/${o.pacedRuns}`);
       }
     }
   } finally {

@@ -48,6 +48,7 @@ describe("bench throughput: our app against CometBFT's kvstore (tiny settings)",
     assert.throws(() => parseThroughputArgs(["--validators", "1,x"]), /--validators must be an integer/);
     assert.throws(() => parseThroughputArgs(["--bogus"]), /Unknown option '--bogus'/);
     assert.deepEqual(parseThroughputArgs(["--txs", "80", "--validators", "1,4", "--rate", "50"]).validators, [1, 4]);
+    assert.throws(() => parseThroughputArgs(["--baseline", "/nonexistent-poi-checkout"]), /--baseline \/nonexistent-poi-checkout: no dist\/src\/cli\/main\.js there/);
     await assert.rejects(runThroughputBench({ txs: 201, lanes: 8, log: () => {} }), /--txs \(201\) must be a multiple of --lanes \(8\)/);
     await assert.rejects(runThroughputBench({ runs: 0, rate: "auto", log: () => {} }), /--runs 0 needs a fixed --rate/);
     await assert.rejects(runThroughputBench({ basePort: 32500, validators: [4], log: () => {} }), /ephemeral range/);

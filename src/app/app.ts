@@ -4,7 +4,7 @@ import {
   RequestProcessProposal, RequestQuery, ResponseCheckTx, ResponseFinalizeBlock, ResponseInfo,
   ResponseInitChain, ResponseQuery, ExecTxResult, ValidatorUpdate,
   ResponseOfferSnapshot_Result, ResponseApplySnapshotChunk_Result,
-  ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
+  ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus, CheckTxType,
 } from "cosmjs-types/tendermint/abci/types";
 import type { Timestamp } from "cosmjs-types/google/protobuf/timestamp";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
@@ -27,6 +27,7 @@ import { PoiModule } from "../x/poi/module";
 import { AuthModule } from "../x/auth/module";
 import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
 import { SigVerifyCache } from "../x/auth/sigcache";
+import { DecodedTxCache } from "../x/auth/txcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
 import { BONDED_POOL_ADDRESS, StakingKeeper } from "../x/staking/keeper";
 import { StakingModule } from "../x/staking/module";
@@ -77,6 +78,8 @@ export class PoiApp implements AbciApplication {
   readonly poiModule: PoiModule;
   /** Signature verifications remembered across CheckTx, FinalizeBlock and Recheck (x/auth/sigcache.ts). */
   readonly sigCache = new SigVerifyCache();
+  /** Txs decoded once per node: in CheckTx, then reused in FinalizeBlock and Recheck (x/auth/txcache.ts). */
+  readonly txCache = new DecodedTxCache();
   private readonly ante = new AnteHandler(this.accounts, this.bank, this.sigCache);
   private readonly minGasPrice?: MinGasPrice;
   readonly blockInfo = new BlockInfoKeeper();
@@ -174,7 +177,11 @@ export class PoiApp implements AbciApplication {
       return { code: e.code, codespace: e.codespace, log: e.log };
     }
     const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array()), "check");
-    return this.runTx(ctx, req.tx);
+    const res = await this.runTx(ctx, req.tx);
+    // CometBFT reads only the code of a Recheck (it drops the tx on a non-zero one), and nobody sees
+    // its events: leave them out rather than encode them.
+    if (req.type === CheckTxType.RECHECK) res.events = undefined;
+    return res;
   }
 
   // ---- block production: each module's ABCI++ hooks, in module order ----------------------------
@@ -363,7 +370,8 @@ export class PoiApp implements AbciApplication {
       if (ctx.mode === "check" && txBytes.length > this.maxTxBytes) {
         throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.maxTxBytes} (this node's max_tx_bytes)`);
       }
-      tx = decodeTx(txBytes, (typeUrl) => this.modules.msgHandler(typeUrl), ctx.mode === "simulate");
+      const route = (typeUrl: string) => this.modules.msgHandler(typeUrl);
+      tx = ctx.mode === "simulate" ? decodeTx(txBytes, route, true) : this.txCache.get(txBytes, (bytes) => decodeTx(bytes, route));
       gasWanted = tx.gasLimit;
       gas = meter(tx.gasLimit);
       await this.ante.run(anteCtx.withGasMeter(gas), tx, txBytes, this.minGasPrice);

@@ -51,7 +51,9 @@ export class Context {
 
   /** The module's own key space: keys are prefixed with "<module>/". Accesses cost gas. */
   store(moduleName: string): KVStore {
-    return new PrefixStore(new GasKVStore(this.kv, this.gasMeter), moduleStorePrefix(moduleName));
+    let prefix = modulePrefixes.get(moduleName);
+    if (prefix === undefined) modulePrefixes.set(moduleName, (prefix = moduleStorePrefix(moduleName)));
+    return new PrefixStore(new GasKVStore(this.kv, this.gasMeter), prefix);
   }
 
   /** Same block and meter, another state view (a tx branch) and a fresh event list. */
@@ -64,6 +66,9 @@ export class Context {
     return new Context(this.kv, this.header, this.mode, this.events, meter);
   }
 }
+
+/** Context.store's prefixes by module name (PrefixStore only reads its prefix). */
+const modulePrefixes = new Map<string, Uint8Array>();
 
 export function moduleStorePrefix(moduleName: string): Uint8Array {
   return Buffer.from(`${moduleName}/`, "utf8");

@@ -69,18 +69,28 @@ export class Branch implements KVStore {
 
   constructor(private readonly parent: KVStore) {}
 
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const w = this.writes.get(toId(key));
-    if (w !== undefined) return w === null ? undefined : Uint8Array.from(w); // a copy: callers cannot edit state in place
-    return this.parent.get(key);
+  get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.getById(toId(key), key);
+  }
+
+  /** get, with the key's id made once for the whole chain of branches (a tx reads through three or four). */
+  protected getById(id: string, key: Uint8Array): Promise<Uint8Array | undefined> {
+    const w = this.writes.get(id);
+    if (w !== undefined) return Promise.resolve(w === null ? undefined : Uint8Array.from(w)); // a copy: callers cannot edit state in place
+    return this.parent instanceof Branch ? this.parent.getById(id, key) : this.parent.get(key);
   }
 
   set(key: Uint8Array, value: Uint8Array): void {
-    this.writes.set(toId(key), Uint8Array.from(value));
+    this.putById(toId(key), Uint8Array.from(value));
+  }
+
+  /** A write by id; `value` is this branch's own (a copy, or handed over by a child branch's write()). */
+  protected putById(id: string, value: Pending): void {
+    this.writes.set(id, value);
   }
 
   delete(key: Uint8Array): void {
-    this.writes.set(toId(key), null);
+    this.putById(toId(key), null);
   }
 
   async iterate(start: Uint8Array, end?: Uint8Array, opts: IterateOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
@@ -111,9 +121,12 @@ export class Branch implements KVStore {
 
   /** Flushes this branch's writes into the parent (in key order) and empties the branch. */
   write(): void {
+    const parent = this.parent;
     for (const [id, value] of this.sortedWrites()) {
-      if (value === null) this.parent.delete(fromId(id));
-      else this.parent.set(fromId(id), value);
+      // Into a parent branch by id, handing over the value (this branch forgets it below).
+      if (parent instanceof Branch) parent.putById(id, value);
+      else if (value === null) parent.delete(fromId(id));
+      else parent.set(fromId(id), value);
     }
     this.writes.clear();
   }
@@ -135,14 +148,9 @@ export class Branch implements KVStore {
 class PendingState extends Branch {
   writeCount = 0;
 
-  override set(key: Uint8Array, value: Uint8Array): void {
+  protected override putById(id: string, value: Pending): void {
     this.writeCount++;
-    super.set(key, value);
-  }
-
-  override delete(key: Uint8Array): void {
-    this.writeCount++;
-    super.delete(key);
+    super.putById(id, value);
   }
 
   override write(): void {

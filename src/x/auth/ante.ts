@@ -44,6 +44,12 @@ export interface DecodedTx {
   signers: Uint8Array[];
   fee: Coin[];
   gasLimit: bigint;
+  /**
+   * Memo of the ante handler, per signer: the (chain id, account number, public key) under which
+   * that signer's signature verified. The rest of what verification reads (body, auth info,
+   * signature) is these tx bytes, so a match means verification would return true again.
+   */
+  verified: Array<string | undefined>;
 }
 
 function decodeOrFail<T>(what: string, decode: () => T): T {
@@ -121,7 +127,7 @@ export function decodeTx(bytes: Uint8Array, route: (typeUrl: string) => MsgHandl
   if (!simulate && feeProto.gasLimit === 0n) throw ErrInvalidGasLimit("gas limit must be positive");
   if (feeProto.gasLimit > AUTH_PARAMS.maxGasWanted) throw ErrInvalidGasLimit(`gas limit ${feeProto.gasLimit} exceeds ${AUTH_PARAMS.maxGasWanted}`);
 
-  return { raw, body, authInfo, msgs, signers, fee, gasLimit: feeProto.gasLimit };
+  return { raw, body, authInfo, msgs, signers, fee, gasLimit: feeProto.gasLimit, verified: [] };
 }
 
 /**
@@ -187,9 +193,16 @@ export class AnteHandler {
 
       ctx.gasMeter.consume(GAS.sigVerifySecp256k1, "sigVerify");
       if (!simulate) {
-        const signDoc = SignDoc.encode({ bodyBytes: tx.raw.bodyBytes, authInfoBytes: tx.raw.authInfoBytes, chainId: ctx.header.chainId, accountNumber: acc.accountNumber }).finish();
-        if (!this.sigCache.verify(pubKey, signDoc, tx.raw.signatures[i])) {
-          throw ErrUnauthorized(`signature verification failed; please verify account number (${acc.accountNumber}) and chain-id (${ctx.header.chainId})`);
+        // Unambiguous: the key is always 33 bytes and the account number has no "\n", so the string splits one way only.
+        const inputs = `${ctx.header.chainId}\n${acc.accountNumber}\n${Buffer.from(pubKey.buffer, pubKey.byteOffset, pubKey.length).toString("latin1")}`;
+        if (tx.verified[i] === inputs) {
+          this.sigCache.stats.hits++;
+        } else {
+          const signDoc = SignDoc.encode({ bodyBytes: tx.raw.bodyBytes, authInfoBytes: tx.raw.authInfoBytes, chainId: ctx.header.chainId, accountNumber: acc.accountNumber }).finish();
+          if (!this.sigCache.verify(pubKey, signDoc, tx.raw.signatures[i])) {
+            throw ErrUnauthorized(`signature verification failed; please verify account number (${acc.accountNumber}) and chain-id (${ctx.header.chainId})`);
+          }
+          tx.verified[i] = inputs;
         }
       }
       accounts.push({ ...acc, pubKey });

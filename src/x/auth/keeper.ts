@@ -4,6 +4,7 @@ import { PubKey } from "cosmjs-types/cosmos/crypto/secp256k1/keys";
 import type { Context } from "../../app/context";
 import { formatAddress } from "../../app/address";
 import { ErrInvalidPubKey } from "../../app/errors";
+import { GenerationCache } from "../../util/gen-cache";
 
 export const AUTH_MODULE = "auth";
 
@@ -35,23 +36,80 @@ export interface Account {
   sequence: bigint;
 }
 
+type AccountFields = Omit<Account, "address">;
+
+/**
+ * Stored account bytes -> their decoded fields, for the accounts in use: the ante handler reads and
+ * writes every signer's account in each tx. Decoding is a pure function of the bytes, and an entry
+ * made when writing maps the bytes encodeAccount wrote to the fields it encoded (which decode back
+ * to the same fields), so a hit is what decoding would return. Bounded; a miss decodes.
+ */
+const decodedAccounts = new GenerationCache<AccountFields>(20_000);
+/** Protobuf of an account's address and public key (fields 1 and 2), by address and key: the part of an account that never changes. */
+const encodedHeads = new GenerationCache<Uint8Array>(20_000);
+const latin1 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString("latin1");
+
+const inFastRange = (acc: Account) => acc.accountNumber >= 0n && acc.accountNumber < 2n ** 31n && acc.sequence >= 0n && acc.sequence < 2n ** 31n;
+
+/** BaseAccount.encode(toBaseAccount(acc)), byte for byte (test/auth-account-codec.test.ts), without re-encoding the unchanging head each time. */
+export function encodeAccount(acc: Account): Uint8Array {
+  if (!inFastRange(acc)) {
+    // cosmjs-types writes uint64s in [2^31, 2^32) wrongly (2^31 as 00 00 00 00 00), and state must stay
+    // byte for byte what it writes: larger numbers go through the codec itself.
+    return BaseAccount.encode(toBaseAccount(acc)).finish();
+  }
+  const id = acc.pubKey ? latin1(acc.address) + latin1(acc.pubKey) : latin1(acc.address);
+  let head = encodedHeads.get(id);
+  if (head === undefined) {
+    head = BaseAccount.encode({ ...toBaseAccount(acc), accountNumber: 0n, sequence: 0n }).finish().slice();
+    encodedHeads.set(id, head);
+  }
+  const tail: number[] = [];
+  if (acc.accountNumber !== 0n) pushUvarint64(tail, 0x18, acc.accountNumber);
+  if (acc.sequence !== 0n) pushUvarint64(tail, 0x20, acc.sequence);
+  const out = Buffer.allocUnsafe(head.length + tail.length);
+  out.set(head, 0);
+  for (let i = 0; i < tail.length; i++) out[head.length + i] = tail[i];
+  return out;
+}
+
+/** A protobuf field tag and a uint64 varint. */
+function pushUvarint64(out: number[], tag: number, v: bigint): void {
+  out.push(tag);
+  let x = v;
+  while (x >= 0x80n) {
+    out.push(Number(x & 0x7fn) | 0x80);
+    x >>= 7n;
+  }
+  out.push(Number(x));
+}
+
+function decodeAccount(raw: Uint8Array): AccountFields {
+  const id = latin1(raw);
+  let fields = decodedAccounts.get(id);
+  if (fields === undefined) {
+    const acc = BaseAccount.decode(raw);
+    fields = { pubKey: acc.pubKey ? decodeSecp256k1PubKey(acc.pubKey) : undefined, accountNumber: acc.accountNumber, sequence: acc.sequence };
+    decodedAccounts.set(id, fields);
+  }
+  return fields;
+}
+
 export class AccountKeeper {
   async getAccount(ctx: Context, addr: Uint8Array): Promise<Account | undefined> {
     const raw = await ctx.store(AUTH_MODULE).get(accountKey(addr));
     if (!raw) return undefined;
-    const acc = BaseAccount.decode(raw);
-    return { address: addr, pubKey: acc.pubKey ? decodeSecp256k1PubKey(acc.pubKey) : undefined, accountNumber: acc.accountNumber, sequence: acc.sequence };
+    const { pubKey, accountNumber, sequence } = decodeAccount(raw);
+    return { address: addr, pubKey, accountNumber, sequence };
   }
 
   /** Creates the account with the next account number if it does not exist yet (as a first transfer does). */
-  async ensureAccount(ctx: Context, addr: Uint8Array): Promise<Account> {
-    const existing = await this.getAccount(ctx, addr);
-    if (existing) return existing;
+  async ensureAccount(ctx: Context, addr: Uint8Array): Promise<void> {
+    // Existence only: every transfer's recipient comes through here, so no decode of the account.
+    if (await ctx.store(AUTH_MODULE).get(accountKey(addr))) return;
     const accountNumber = await this.nextAccountNumber(ctx);
     this.setNextAccountNumber(ctx, accountNumber + 1n);
-    const acc: Account = { address: addr, accountNumber, sequence: 0n };
-    this.setAccount(ctx, acc);
-    return acc;
+    this.setAccount(ctx, { address: addr, accountNumber, sequence: 0n });
   }
 
   async nextAccountNumber(ctx: Context): Promise<bigint> {
@@ -65,7 +123,14 @@ export class AccountKeeper {
   }
 
   setAccount(ctx: Context, acc: Account): void {
-    ctx.store(AUTH_MODULE).set(accountKey(acc.address), BaseAccount.encode(toBaseAccount(acc)).finish());
+    const raw = encodeAccount(acc);
+    ctx.store(AUTH_MODULE).set(accountKey(acc.address), raw);
+    // Only what decodes back to these fields: a valid key (decodeSecp256k1PubKey's rule) or none, and
+    // numbers below 2^31 (the codec does not read back all larger ones as written, see encodeAccount).
+    const validKey = acc.pubKey === undefined || (acc.pubKey.length === 33 && (acc.pubKey[0] === 0x02 || acc.pubKey[0] === 0x03));
+    if (validKey && inFastRange(acc)) {
+      decodedAccounts.set(latin1(raw), { pubKey: acc.pubKey, accountNumber: acc.accountNumber, sequence: acc.sequence });
+    }
   }
 
   /** The chain's max_tx_bytes param (DEFAULT_MAX_TX_BYTES for a state written before it existed). */

@@ -8,10 +8,10 @@
  *      signers hold more than 2/3 of the power; FinalizeBlock then records the verdicts.
  * Validators may disagree about floats; they cannot disagree about which signed votes are in a block.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import type { ExtendedCommitInfo } from "cosmjs-types/tendermint/abci/types";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
 import { encodeUvarint } from "../../util/varint";
+import { verifyEd25519 } from "./ed25519";
 import type { ConsensusValidator } from "./expected_keepers";
 import { VerdictAggregateCodec, VoteExtensionCodec, type VerdictAggregate, type VoteExtension } from "./types";
 
@@ -81,8 +81,7 @@ export function validVotes(agg: VerdictAggregate, validators: readonly Consensus
     const val = byAddress.get(hex);
     if (!val || seen.has(hex) || vote.extension.length > MAX_EXTENSION_BYTES || vote.signature.length !== 64) return false;
     const msg = voteExtensionSignBytes(vote.extension, BigInt(agg.height), BigInt(agg.round), chainId);
-    let ok = false;
-    try { ok = ed25519.verify(vote.signature, msg, val.pubkey); } catch { ok = false; }
+    const ok = verifyEd25519(vote.signature, msg, val.pubkey);
     if (ok) seen.add(hex);
     return ok;
   });
@@ -121,8 +120,7 @@ export function checkAggregate(agg: VerdictAggregate, validators: readonly Conse
     seen.add(hex);
     if (vote.extension.length > MAX_EXTENSION_BYTES) throw new Error(`extension of ${hex} is ${vote.extension.length} bytes, limit ${MAX_EXTENSION_BYTES}`);
     const msg = voteExtensionSignBytes(vote.extension, BigInt(agg.height), round, chainId);
-    let ok = false;
-    try { ok = vote.signature.length === 64 && ed25519.verify(vote.signature, msg, val.pubkey); } catch { ok = false; }
+    const ok = vote.signature.length === 64 && verifyEd25519(vote.signature, msg, val.pubkey);
     if (!ok) throw new Error(`bad extension signature from validator ${hex}`);
     signed += val.power;
     let extension: VoteExtension | undefined;
