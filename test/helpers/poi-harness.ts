@@ -3,10 +3,11 @@
  * txs, real onnxruntime verification (VerifierService), and ed25519-signed vote extensions fed through
  * PrepareProposal -> ProcessProposal -> FinalizeBlock -> Commit exactly as CometBFT would.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { DirectSecp256k1HdWallet, encodePubkey, makeAuthInfoBytes, makeSignDoc } from "@cosmjs/proto-signing";
 import { encodeSecp256k1Pubkey } from "@cosmjs/amino";
+import { Bip39 } from "@cosmjs/crypto";
 import { fromBase64 } from "@cosmjs/encoding";
 import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { ExtendedCommitInfo, ResponseProcessProposal_ProposalStatus } from "cosmjs-types/tendermint/abci/types";
@@ -56,6 +57,10 @@ export class Harness {
   nextMisbehavior: Misbehavior[] = [];
   /** Staking genesis: validators are x/staking validators and decided_last_commit lists their votes. */
   staking = false;
+  /** The app's LevelDB home (a fresh temporary directory). */
+  home = "";
+  /** Whether validators run verifiers (Harness.create's `verify`). */
+  verify = true;
 
   /**
    * `accounts` are funded test accounts; each validator i also gets an account "operator<i>" (funded
@@ -68,22 +73,29 @@ export class Harness {
     staking?: { selfBond: bigint; params?: Record<string, unknown>; slashing?: Record<string, string>; commissionBps?: bigint[] };
     /** More genesis sections (e.g. mint, distribution), added to app_state as they are. */
     genesis?: Record<string, unknown>;
+    /** Derives every key (validators', accounts', sampling secrets) from this seed: two harnesses with one seed build the same chain. */
+    seed?: number;
   }): Promise<Harness> {
     const h = new Harness();
     h.staking = opts.staking !== undefined;
+    h.verify = opts.verify !== false;
+    const derive = (label: string) => (opts.seed === undefined ? undefined : createHash("sha256").update(`poi-harness ${opts.seed} ${label}`).digest());
     for (let i = 0; i < opts.validators; i++) {
-      const secret = ed25519.utils.randomSecretKey();
+      const secret = derive(`validator ${i}`) ?? ed25519.utils.randomSecretKey();
       const pubkey = ed25519.getPublicKey(secret);
       const address = consensusAddress(pubkey);
       h.validators.push({ secret, pubkey, address, hex: Buffer.from(address).toString("hex").toUpperCase(), fault: opts.faults?.[i], votes: true });
     }
     const operators = h.validators.map((_, i) => `operator${i}`);
     for (const [i, name] of [...opts.accounts, ...operators].entries()) {
-      const wallet = await DirectSecp256k1HdWallet.generate(12, { prefix: "poi" });
+      const entropy = derive(`account ${name}`);
+      const wallet = entropy ? await DirectSecp256k1HdWallet.fromMnemonic(Bip39.encode(entropy.subarray(0, 16)).toString(), { prefix: "poi" })
+        : await DirectSecp256k1HdWallet.generate(12, { prefix: "poi" });
       const [acc] = await wallet.getAccounts();
       h.accounts.set(name, { name, address: acc.address, wallet, pubkey: acc.pubkey, sequence: 0, accountNumber: i });
     }
-    h.app = await PoiApp.open(tmpHome("poi-harness"), { minGasPrices: "0.025upoi" });
+    h.home = tmpHome("poi-harness");
+    h.app = await PoiApp.open(h.home, { minGasPrices: "0.025upoi" });
     const operatorFunds = opts.staking ? "1000000000000" : "0";
     const balances = [...h.accounts.values()].map((a) => ({ address: a.address, coins: [{ denom: "upoi", amount: opts.balances?.[a.name] ?? (operators.includes(a.name) ? operatorFunds : "1000000000000") }] }))
       .filter((b) => b.coins[0].amount !== "0");
@@ -104,10 +116,10 @@ export class Harness {
       consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },
       appStateBytes: Buffer.from(JSON.stringify({ ...appState, ...opts.genesis })),
     });
-    if (opts.verify !== false) {
-      for (const v of h.validators) {
+    if (h.verify) {
+      for (const [i, v] of h.validators.entries()) {
         if (opts.verifierStateDirs) v.stateDir = tmpHome("verifier-state");
-        v.verifier = new VerifierService(h.app, { validator: v.hex, secret: randomBytes(32) }, { fault: v.fault, stateDir: v.stateDir });
+        v.verifier = new VerifierService(h.app, { validator: v.hex, secret: derive(`sampling ${i}`) ?? randomBytes(32) }, { fault: v.fault, stateDir: v.stateDir });
       }
     }
     // Account numbers follow genesis order; read them to sign correctly.
@@ -117,6 +129,15 @@ export class Harness {
       if (acc) a.accountNumber = Number(acc.accountNumber);
     }
     return h;
+  }
+
+  /**
+   * Signs for `v` from now on (a validator made by MsgCreateValidator; it votes once it is in the set),
+   * with its own verifier sampling from `samplingSecret` when the harness verifies.
+   */
+  addValidator(v: SimValidator, samplingSecret: Uint8Array = randomBytes(32)): void {
+    if (this.verify) v.verifier = new VerifierService(this.app, { validator: v.hex, secret: samplingSecret }, { fault: v.fault });
+    this.validators.push(v);
   }
 
   account(name: string): Account {

@@ -22,8 +22,7 @@ export const dec = (x: string) => { // "0.1" -> 10^18-scaled digits
 
 export const valoper = (account: string) => formatValoperAddress(parseAddress(account));
 
-export function newValidatorKey(): SimValidator {
-  const secret = ed25519.utils.randomSecretKey();
+export function newValidatorKey(secret: Uint8Array = ed25519.utils.randomSecretKey()): SimValidator {
   const pubkey = ed25519.getPublicKey(secret);
   const address = consensusAddress(pubkey);
   return { secret, pubkey, address, hex: Buffer.from(address).toString("hex").toUpperCase(), votes: true };
