@@ -6,7 +6,7 @@
  * seeds make different chains; and the runs did what they claim to (every kind of tx succeeded, each
  * kind of invalid tx was refused, cheats were slashed, validators were created and reached power,
  * undelegations matured, powers changed).
- *   SIM_SEEDS=6 SIM_BLOCKS=1000 npx mocha dist/test/simulation.test.js   # a longer soak
+ *   SIM_SEEDS=6 SIM_BLOCKS=1000 SIM_FIRST_SEED=7 npx mocha dist/test/simulation.test.js   # a longer soak, other seeds
  */
 import { strict as assert } from "assert";
 import { Rng } from "./helpers/fuzz-gen";
@@ -21,7 +21,8 @@ function envInt(name: string, fallback: number, min: number): number {
 }
 
 const BLOCKS = envInt("SIM_BLOCKS", 200, 1);
-const SEEDS = Array.from({ length: envInt("SIM_SEEDS", 3, 1) }, (_, i) => 0x51a0 + 7919 * i);
+const FIRST_SEED = envInt("SIM_FIRST_SEED", 0x51a0, 0);
+const SEEDS = Array.from({ length: envInt("SIM_SEEDS", 3, 1) }, (_, i) => (FIRST_SEED + 7919 * i) >>> 0);
 
 async function simulate(seed: number, run: number): Promise<SimResult> {
   const sim = await Simulation.create(seed, new Rng(seed), `seed ${seed} run ${run}`);
@@ -46,9 +47,9 @@ describe(`simulation: ${SEEDS.length} seeds × 2 runs of ${BLOCKS} random blocks
       assert.equal(b.hashes.length, a.hashes.length, "both runs made as many blocks");
       assert.deepEqual(b, a, "both runs counted the same outcomes");
 
-      const kinds = ["send", "submit-task", "claim", "result", "result-fabricated", "delegate", "undelegate", "create-validator", "edit-validator", "link-offer", "link-accept"];
+      const kinds = ["send", "submit-task", "claim", "result", "result-fabricated", "delegate", "undelegate", "undelegate-all", "create-validator", "edit-validator", "link-offer", "link-accept", "unlink"];
       for (const k of kinds) assert.ok((a.ok[k] ?? 0) > 0, `some ${k} txs succeeded: ${JSON.stringify(a.ok)}`);
-      for (const k of ["send-overspend", "undelegate-too-much", "edit-validator-too-fast"]) assert.ok((a.refused[k] ?? 0) > 0, `some ${k} txs were refused: ${JSON.stringify(a.refused)}`);
+      for (const k of ["send-overspend", "undelegate-too-much", "edit-validator-too-fast", "claim-taken", "result-not-claimant"]) assert.ok((a.refused[k] ?? 0) > 0, `some ${k} txs were refused: ${JSON.stringify(a.refused)}`);
       assert.ok(a.cheats > 0 && a.cheatsSlashed === a.cheats, `every fabricated result was caught and slashed: ${a.cheatsSlashed} of ${a.cheats}`);
       assert.ok(a.honestResults > 0 && a.honestVerified === a.honestResults, `every honest result passed: ${a.honestVerified} of ${a.honestResults}`);
       assert.ok(a.auditsFailed > 0, "the lazy validator failed known-answer audits");

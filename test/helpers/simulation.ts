@@ -20,7 +20,7 @@ import { Codecs, createValidatorMsg, newValidatorKey, valoper } from "./staking-
 import { formatAddress, parseAddress } from "../../src/app/address";
 import type { PoiCodec } from "../../src/x/poi/types";
 import {
-  MsgAcceptWorkerLinkCodec, MsgClaimTaskCodec, MsgLinkWorkerCodec, MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgSubmitResultCodec, TaskStatus,
+  MsgAcceptWorkerLinkCodec, MsgClaimTaskCodec, MsgLinkWorkerCodec, MsgUnlinkWorkerCodec, MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgSubmitResultCodec, TaskStatus,
 } from "../../src/x/poi/types";
 import { fabricate } from "../../src/x/poi/audits";
 import { resultRoot } from "../../src/x/poi/commitment";
@@ -82,7 +82,8 @@ export class Simulation {
     auditsFailed: 0, validatorsCreated: 0, createdWithPower: 0, unbondingsMatured: 0, powerChanges: 0,
   };
   private readonly tasks = new Map<string, SimTask>();
-  private readonly linked = new Set<string>();
+  /** Linked workers and their operators. */
+  private readonly linked = new Map<string, string>();
   private readonly offers = new Map<string, string>();
   private readonly created: SimValidator[] = [];
   private readonly operatorsOf = new Set<string>(OPERATORS);
@@ -221,8 +222,18 @@ export class Simulation {
       if (task.status === TaskStatus.OPEN && next < t.deadline && rng.chance(0.6) && free(WORKERS).length) {
         const w = take(free(WORKERS));
         await add("claim", w, MsgClaimTaskCodec, { worker: this.addr(w), taskId: t.id });
+        if (rng.chance(0.1) && free(WORKERS).length) { // a race: the second claim in the block finds the task claimed
+          const late = take(free(WORKERS));
+          await add("claim-taken", late, MsgClaimTaskCodec, { worker: this.addr(late), taskId: t.id }, { refusal: /only an open task can be claimed/ });
+        }
       } else if (task.status === TaskStatus.CLAIMED && next < BigInt(task.claimExpiresHeight) && !t.abandoned.has(task.attempt)) {
         const w = WORKERS.find((n) => this.addr(n) === task.worker)!;
+        const other = free(WORKERS).filter((n) => n !== w);
+        if (other.length && rng.chance(0.08)) {
+          const by = take(other);
+          const out = bytesOf(this.f.honest);
+          await add("result-not-claimant", by, MsgSubmitResultCodec, { worker: this.addr(by), taskId: t.id, outputs: out, resultRoot: resultRoot(out, N_ITEMS, OUT_BYTES) }, { refusal: /is claimed by poi1\w+, not poi1/ });
+        }
         if (busy.has(w) || !rng.chance(0.8)) continue;
         if (rng.chance(0.05)) { t.abandoned.add(task.attempt); continue; }
         busy.add(w);
@@ -288,13 +299,14 @@ export class Simulation {
     }
 
     // Commission edits by genesis operators: within the max change rate (0.01), or above it (refused).
-    if (rng.chance(0.1) && free(OPERATORS).length) {
+    if (rng.chance(0.15) && free(OPERATORS).length) {
       const op = take(free(OPERATORS));
       const rates = (await this.h.app.staking.getValidator(this.ctx(), parseAddress(this.addr(op))))!.commission.commissionRates;
       const step = 10n ** 16n; // the genesis max change rate, 0.01
-      const tooFast = rng.chance(0.35);
+      const tooFast = rng.chance(0.4);
       const delta = tooFast ? step + BigInt(rng.range(1, 1_000_000)) : BigInt(rng.range(0, 100)) * (step / 100n);
-      const rate = BigInt(rates.rate) >= delta && rng.chance(0.5) ? BigInt(rates.rate) - delta : BigInt(rates.rate) + delta;
+      const old = BigInt(rates.rate);
+      const rate = old >= delta && (rng.chance(0.5) || old + delta > BigInt(rates.maxRate)) ? old - delta : old + delta;
       if (rate <= BigInt(rates.maxRate)) {
         await add(tooFast ? "edit-validator-too-fast" : "edit-validator", op, Codecs.edit, { validatorAddress: valoper(this.addr(op)), commissionRate: rate.toString(), minSelfDelegation: "" },
           tooFast ? { refusal: /above the max change rate/ } : {});
@@ -305,7 +317,14 @@ export class Simulation {
     for (const [worker, op] of this.offers) {
       if (busy.has(worker) || !rng.chance(0.5)) continue;
       busy.add(worker);
-      await add("link-accept", worker, MsgAcceptWorkerLinkCodec, { worker: this.addr(worker), operator: this.addr(op) }, { done: () => { this.offers.delete(worker); this.linked.add(worker); } });
+      await add("link-accept", worker, MsgAcceptWorkerLinkCodec, { worker: this.addr(worker), operator: this.addr(op) }, { done: () => { this.offers.delete(worker); this.linked.set(worker, op); } });
+    }
+    for (const [worker, op] of this.linked) {
+      if (!rng.chance(0.02)) continue;
+      const sender = rng.chance(0.5) ? worker : op;
+      if (busy.has(sender)) continue;
+      busy.add(sender);
+      await add("unlink", sender, MsgUnlinkWorkerCodec, { sender: this.addr(sender), worker: this.addr(worker) }, { done: () => this.linked.delete(worker) });
     }
     const unlinked = free(WORKERS).filter((w) => !this.linked.has(w) && !this.offers.has(w));
     if (unlinked.length && rng.chance(0.05) && free(OPERATORS).length) {
@@ -316,7 +335,7 @@ export class Simulation {
     return plan;
   }
 
-  /** An undelegation from one of `from`'s delegations: at most half its worth (a slash may come first), or more than all of it (refused). */
+  /** An undelegation from one of `from`'s delegations: all of it, at most half, or more than all of it (refused). */
   private async planUndelegation(from: string, add: <T>(kind: string, from: string, codec: PoiCodec<T>, msg: Partial<T>, extra?: Pick<Planned, "refusal" | "done">) => Promise<void>): Promise<void> {
     const ctx = this.ctx();
     const dels = await this.h.app.staking.delegatorDelegations(ctx, parseAddress(this.addr(from)));
@@ -327,6 +346,7 @@ export class Simulation {
     const msg = (amount: bigint) => ({ delegatorAddress: this.addr(from), validatorAddress: v.operatorAddress, amount: { denom: "upoi", amount: amount.toString() } });
     const full = (await this.h.app.staking.unbondingEntries(ctx, parseAddress(this.addr(from)), d.operator)).length >= (await this.h.app.staking.params(ctx)).max_entries;
     if (full) return add("undelegate-entries-full", from, Codecs.undelegate, msg(1n), { refusal: /entries, limit/ });
+    if (this.rng.chance(0.2)) return add("undelegate-all", from, Codecs.undelegate, msg(worth)); // no slash comes before it in a block; others' changes only raise its worth
     if (this.rng.chance(0.25) || worth < 2n) {
       return add("undelegate-too-much", from, Codecs.undelegate, msg(worth + BigInt(this.rng.range(1_000, 1_000_000))), { refusal: /undelegating \d+upoi but the delegation is worth \d+upoi/ });
     }
