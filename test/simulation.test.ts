@@ -53,7 +53,7 @@ describe(`simulation: ${SEEDS.length} seeds × 2 runs of ${BLOCKS} random blocks
       assert.ok(a.cheats > 0 && a.cheatsSlashed === a.cheats, `every fabricated result was caught and slashed: ${a.cheatsSlashed} of ${a.cheats}`);
       assert.ok(a.honestResults > 0 && a.honestVerified === a.honestResults, `every honest result passed: ${a.honestVerified} of ${a.honestResults}`);
       assert.ok(a.auditsFailed > 0, "the lazy validator failed known-answer audits");
-      assert.ok(a.validatorsCreated > 0 && a.createdWithPower > 0, `validators created: ${a.validatorsCreated}, with power at the end: ${a.createdWithPower}`);
+      assert.ok(a.validatorsCreated > 0 && a.createdWithPower > 0, `validators created: ${a.validatorsCreated}, given power: ${a.createdWithPower}`);
       assert.ok(a.unbondingsMatured > 0, "undelegations matured");
       assert.ok(a.powerChanges > 0, "validator powers changed");
       const { hashes, ok, refused, firstHeight: _, ...rest } = a;

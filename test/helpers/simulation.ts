@@ -62,7 +62,7 @@ export interface SimResult {
   tasksExpired: number;
   auditsFailed: number;
   validatorsCreated: number;
-  /** Created validators with power in the set at the end. */
+  /** Created validators that CometBFT was given a power > 0 for. */
   createdWithPower: number;
   unbondingsMatured: number;
   /** Blocks that returned validator updates. */
@@ -86,6 +86,7 @@ export class Simulation {
   private readonly linked = new Map<string, string>();
   private readonly offers = new Map<string, string>();
   private readonly created: SimValidator[] = [];
+  private readonly poweredCreated = new Set<string>();
   private readonly operatorsOf = new Set<string>(OPERATORS);
 
   private constructor(readonly h: Harness, readonly f: PoiFlow, readonly rng: Rng, readonly label: string) {}
@@ -118,8 +119,6 @@ export class Simulation {
     for (let i = 0; i < drain && this.undecided().length > 0; i++) await this.step([]);
     const open = this.undecided();
     if (open.length) throw new Error(`${this.label}: results still undecided after ${drain} quiet blocks: ${open.join(", ")}`);
-    const set = new Set((await this.h.app.valset.validatorsAt(this.ctx(), this.h.height + 1n)).filter((v) => v.power > 0n).map((v) => hex(v.address)));
-    this.result.createdWithPower = this.created.filter((v) => set.has(hex(v.address))).length;
     return { ...this.result, ok: sorted(this.result.ok), refused: sorted(this.result.refused) };
   }
 
@@ -152,7 +151,10 @@ export class Simulation {
       }
       this.h.account(p.from).sequence++; // past the ante handler either way: fee paid, sequence used
     }
-    if ((res.validatorUpdates ?? []).length > 0) this.result.powerChanges++;
+    const updates = res.validatorUpdates ?? [];
+    if (updates.length > 0) this.result.powerChanges++;
+    for (const u of updates.filter((x) => x.power > 0n)) this.poweredCreated.add(hex(u.pubKey?.ed25519 ?? new Uint8Array()));
+    this.result.createdWithPower = this.created.filter((v) => this.poweredCreated.has(hex(v.pubkey))).length;
     for (const e of res.events ?? []) this.onEvent(where, e);
     for (const inv of await this.h.app.invariants.run(this.ctx())) {
       if (inv.broken) throw new Error(`${where}: invariant ${inv.name} broken: ${inv.message}`);
@@ -200,10 +202,6 @@ export class Simulation {
     }
   }
 
-  private async sign<T>(from: string, codec: PoiCodec<T>, msg: Partial<T>): Promise<Uint8Array> {
-    return this.h.signTx(from, codec, msg);
-  }
-
   /** The next block's txs, drawn from the Rng against the committed state. */
   private async plan(): Promise<Planned[]> {
     const rng = this.rng;
@@ -212,7 +210,7 @@ export class Simulation {
     const take = (names: string[]) => { const n = rng.pick(names); busy.add(n); return n; };
     const plan: Planned[] = [];
     const add = async <T>(kind: string, from: string, codec: PoiCodec<T>, msg: Partial<T>, extra: Pick<Planned, "refusal" | "done"> = {}) => {
-      plan.push({ kind, from, tx: await this.sign(from, codec, msg), ...extra });
+      plan.push({ kind, from, tx: await this.h.signTx(from, codec, msg), ...extra });
     };
     const next = this.h.height + 1n;
 
