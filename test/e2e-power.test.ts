@@ -15,6 +15,7 @@ import { validateModel } from "../src/x/poi/onnx/validate";
 import { buildMlp } from "../src/x/poi/onnx/builder";
 import { loadMnist, trainMnistMlp } from "../src/ml/train";
 import { PoiWorker } from "../src/worker/worker";
+import { TaskStatus } from "../src/x/poi/types";
 import { height, poi, removeHome, rpc, rpcUrls, sleep, tmpHome, waitForHeight } from "./helpers/chain";
 
 const BASE_PORT = 28500;
@@ -159,6 +160,16 @@ describe("e2e: power follows verified work, up to the cap (4-validator localnet)
     for (const o of others) assert.equal(sets[end + 2].get(o), 100_000n, "validators without work keep their stake power");
     assert.ok(BigInt((await q.workScore(consA)).score) > 0n, "A has a work score");
     for (const o of others) assert.equal((await q.workScore(o)).score, "0", "the others have none");
+    // What A's work credit would have cost a self-dealer (requester = worker): at least the protocol fee
+    // of each credited task, ceil(items × units per item × price / 10^6), burned or pooled.
+    const model = await q.model(modelId);
+    const price = BigInt((await q.params()).protocolFeePerMegaUnit);
+    const done = (await q.tasks({ requester: requester.address })).filter((t) => t.status === TaskStatus.COMPLETED);
+    const taskUnits = done.map((t) => BigInt(t.numItems) * BigInt(model.workUnitsPerItem));
+    const units = taskUnits.reduce((u, x) => u + x, 0n);
+    const fees = taskUnits.reduce((f, x) => f + (x * price + 999_999n) / 1_000_000n, 0n);
+    assert.ok(done.length > 0 && units > 0n, "tasks were verified");
+    console.log(`      ${done.length} tasks verified (${units} work units, protocol fees ${fees} upoi) gave A a work score of ${(await q.workScore(consA)).score}`);
     const steps: string[] = [];
     for (let h = 1; h <= end + 2; h++) if (h === 1 || sets[h].get(consA) !== sets[h - 1].get(consA)) steps.push(`${h}:${sets[h].get(consA)}`);
     console.log(`      A's power by height: ${steps.join(" → ")}; updates at ${updateHeights.join(", ")}`);
