@@ -7,6 +7,7 @@
  * holds at every block; CosmJS's distribution extension decodes the queries; the withdraw messages pay
  * exactly what is owed.
  */
+import { DEFAULT_DISTRIBUTION_PARAMS } from "../src/x/distribution/params";
 import { strict as assert } from "assert";
 import { QueryClient, setupDistributionExtension } from "@cosmjs/stargate";
 import { Decimal } from "@cosmjs/math";
@@ -120,7 +121,7 @@ describe("x/distribution: minted coins and fees to workers, validators, delegato
       shares.set(opHex(i), m);
     }
     model = new DistributionModel(
-      { communityTaxBps: 300n, workerShareBps: 4000n, signingShareBps: 2500n, epochBlocks: 5n, settleDelayEpochs: BigInt(DIST.settle_delay_epochs) },
+      { communityTaxBps: 300n, workerShareBps: 4000n, signingShareBps: 2500n, epochBlocks: 5n, settleDelayEpochs: BigInt(DIST.settle_delay_epochs), maxWorkerRewardPerMegaUnit: DEFAULT_DISTRIBUTION_PARAMS.maxWorkerRewardPerMegaUnit },
       new Map(h.validators.map((v, i) => [v.hex, { operator: opHex(i), commissionBps: COMMISSION[i] }])),
       shares, (op) => addrOfHex(op),
     );

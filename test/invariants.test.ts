@@ -98,6 +98,12 @@ describe("invariants: hold on a live chain, and each reports a state broken on p
     try {
       const appStateBytes = Buffer.from(JSON.stringify({ distribution: { params: { epoch_blocks: "5" } }, poi: { params: { seedEpochBlocks: "10" } } }));
       await assert.rejects(app.initChain(RequestInitChain.fromPartial({ chainId: "bad-epochs", initialHeight: 1n, appStateBytes })), /distribution\.params\.epoch_blocks \(5\) must equal poi\.params\.seedEpochBlocks \(10\)/);
+      // Minted worker rewards per unit must stay below the protocol fee per unit (self-dealing never pays).
+      for (const [max, fee] of [["20000", "20000"], ["0", "20000"], ["5001", "5000"]]) {
+        const bytes = Buffer.from(JSON.stringify({ distribution: { params: { max_worker_reward_per_mega_unit: max } }, poi: { params: { protocolFeePerMegaUnit: fee } } }));
+        await assert.rejects(app.initChain(RequestInitChain.fromPartial({ chainId: "bad-worker-cap", initialHeight: 1n, appStateBytes: bytes })),
+          new RegExp(`max_worker_reward_per_mega_unit \\(${max}\\) must be at least 1 and below poi\\.params\\.protocolFeePerMegaUnit \\(${fee}\\)`));
+      }
     } finally {
       await app.close();
       removeHome(dir);

@@ -8,16 +8,23 @@ const v = (tokens: bigint, workScore = 0n, eligible = true) => ({ tokens, workSc
 
 describe("staking power function", () => {
   it("caps every share at 25% of the total, whatever the work", () => {
-    const t = targetPowers([v(100_000_000_000n, 1000n), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n), v(900_000_000_000n, 5000n)], P);
+    const t = targetPowers([v(100_000_000_000n, 1_000_000_000n), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n), v(900_000_000_000n, 5_000_000_000n)], P);
     const total = t.reduce((s, x) => s + x, 0n);
     for (const x of t) assert.ok(x * 10_000n <= 2_500n * total, `${x} of ${total}`);
     assert.deepEqual([t[0], t[4]], [150_000n, 150_000n], "both capped at X = 2500·300,000/5000");
   });
 
-  it("work raises power below the cap and is split by work score", () => {
-    const t = targetPowers([v(100_000_000_000n, 3n), v(100_000_000_000n, 1n), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n)], { ...P, work_weight_bps: 1_000n });
-    assert.ok(t[0] > t[1] && t[1] > t[2], `${t}`);
-    assert.equal(t[2], 100_000n);
+  it("work raises power below the cap at a fixed price: work_units_per_power units of work score buy one unit of power", () => {
+    const six = (a: bigint, b: bigint) => [v(100_000_000_000n, a), v(100_000_000_000n, b), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n)];
+    const t = targetPowers(six(3_000_000n, 1_000_000n), { ...P, work_weight_bps: 1_000n });
+    assert.deepEqual(t, [130_000n, 110_000n, 100_000n, 100_000n, 100_000n, 100_000n], "score / 100 each, below the 10% limit of 600,000");
+    // A token amount of work buys a token amount of power, whoever else works or not.
+    assert.deepEqual(targetPowers(six(150n, 0n), P).slice(0, 2), [100_001n, 100_000n]);
+  });
+
+  it("work bonuses together stay within work_weight_bps of the stake power: above it they split that total by work score", () => {
+    const t = targetPowers([v(100_000_000_000n, 30_000_000n), v(100_000_000_000n, 10_000_000n), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n), v(100_000_000_000n)], { ...P, work_weight_bps: 1_000n });
+    assert.deepEqual(t.slice(0, 3), [145_000n, 115_000n, 100_000n], "400,000 of bonus asked, 60,000 allowed: 3:1");
   });
 
   it("fewer than 4 validators: the cap in effect is ceil(10000/n) and the largest are lowered toward an equal split", () => {

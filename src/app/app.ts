@@ -156,9 +156,15 @@ export class PoiApp implements AbciApplication {
     const ctx = new Context(this.store.working, header, "genesis");
     for (const m of this.modules.modules) await m.initGenesis(ctx, appState[m.name]);
     // x/poi reports audit failures by seed epoch and x/distribution forfeits by reward epoch: one numbering.
-    const dist = await this.distribution.state.params(ctx), seedEpochBlocks = BigInt((await this.poi.params(ctx)).seedEpochBlocks);
+    const dist = await this.distribution.state.params(ctx), poiParams = await this.poi.params(ctx);
+    const seedEpochBlocks = BigInt(poiParams.seedEpochBlocks), protocolFee = BigInt(poiParams.protocolFeePerMegaUnit);
     if (dist && dist.epochBlocks !== seedEpochBlocks) {
       throw new Error(`genesis: distribution.params.epoch_blocks (${dist.epochBlocks}) must equal poi.params.seedEpochBlocks (${seedEpochBlocks})`);
+    }
+    // Minted coins paid per work unit must stay below the protocol fee each unit costs, or self-dealing
+    // (requester = worker) would be paid by issuance for the work credit that buys power.
+    if (dist && (dist.maxWorkerRewardPerMegaUnit < 1n || dist.maxWorkerRewardPerMegaUnit >= protocolFee)) {
+      throw new Error(`genesis: distribution.params.max_worker_reward_per_mega_unit (${dist.maxWorkerRewardPerMegaUnit}) must be at least 1 and below poi.params.protocolFeePerMegaUnit (${protocolFee})`);
     }
     const validators: ValidatorUpdate[] = [];
     for (const m of this.modules.modules) if (m.initChain) validators.push(...((await m.initChain(ctx, req)) ?? []));

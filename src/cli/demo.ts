@@ -1,8 +1,10 @@
 /**
  * The main job (`npm start`): on a running localnet, a demo requester registers the MNIST model
  * (trained here by our own code) and MNIST digits, then keeps submitting inference tasks; one worker
- * per validator operator claims and runs them (operator3 fabricates 10% of its items, to show
- * slashing); the validators verify by sampled re-execution. Prints live progress.
+ * per validator claims and runs them (operator3 fabricates 10% of its items, to show slashing); the
+ * validators verify by sampled re-execution. node0's worker is user0, linked to node0, and the only
+ * linked one: its verified work raises node0's voting power, epoch by epoch, up to the cap. Prints
+ * live progress, power and work scores.
  */
 import * as path from "node:path";
 import * as fs from "node:fs";
@@ -34,6 +36,23 @@ export interface DemoOptions {
 const REWARD = 1000n;
 const BOND = 2_000_000n;
 const CHEATER = "operator3";
+/** The worker account linked to node0: an operator cannot be its own validator's worker. */
+const LINKED_WORKER = "user0";
+
+/** operator offers to link worker, worker accepts; nothing to do when the link exists (a restarted demo). */
+async function linkWorker(rpc: string, operator: TestAccount, worker: TestAccount, log: (l: string) => void): Promise<void> {
+  const op = await PoiTxClient.connect(rpc, operator.mnemonic);
+  const w = await PoiTxClient.connect(rpc, worker.mnemonic);
+  try {
+    if ((await op.query.links({ worker: worker.address })).links.length > 0) return;
+    await op.linkWorker(worker.address);
+    await w.acceptWorkerLink(operator.address);
+    log(`demo: ${worker.name} is node0's worker: operator0 offered the link and ${worker.name} accepted; its verified work counts for node0's power`);
+  } finally {
+    op.disconnect();
+    w.disconnect();
+  }
+}
 const K = 32;
 
 export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
@@ -71,11 +90,12 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
   });
   log(`demo: dataset ${datasetId.slice(0, 16)}… with ${digits} MNIST digits on chain in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  // One worker per validator operator; operator3 cheats on 10% of items to show slashing. Tasks are
-  // dealt round-robin by id (each worker only claims its share), so every operator gets work; on the
-  // chain any worker may claim any open task.
+  await linkWorker(rpc, acct("operator0"), acct(LINKED_WORKER), log);
+  // One worker per validator: user0 (linked to node0), operator1, operator2, operator3; operator3
+  // cheats on 10% of items to show slashing. Tasks are dealt round-robin by id (each worker only
+  // claims its share), so every worker gets work; on the chain any worker may claim any open task.
   const workers = layout.nodes.map((_, i) => {
-    const name = `operator${i}`;
+    const name = i === 0 ? LINKED_WORKER : `operator${i}`;
     const cheat = name === (opts.cheater === undefined ? CHEATER : opts.cheater);
     const w = new PoiWorker({
       rpc: `http://127.0.0.1:${layout.nodes[i].ports.rpc}`, mnemonic: acct(name).mnemonic, cheatFraction: cheat ? 0.1 : 0, pollMs: 400,
@@ -115,6 +135,22 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
       return `economics: off (${(err as Error).message.slice(0, 80)})`;
     }
   };
+  /** Each validator's power in CometBFT and its work score; a change of power is called out. */
+  const lastPower = new Map<string, string>();
+  const consAddress = new Map(layout.nodes.map((n) => [n.moniker, JSON.parse(fs.readFileSync(path.join(n.home, "config", "priv_validator_key.json"), "utf8")).address as string]));
+  const power = async () => {
+    const res = (await (await fetch(`${rpc}/validators?per_page=100`)).json() as { result: { block_height: string; validators: Array<{ address: string; voting_power: string }> } }).result;
+    const parts = await Promise.all(layout.nodes.map(async (n) => {
+      const v = res.validators.find((x) => x.address === consAddress.get(n.moniker));
+      const p = v?.voting_power ?? "0";
+      const score = (await q.workScore(consAddress.get(n.moniker)!).catch(() => undefined))?.score ?? "0";
+      const before = lastPower.get(n.moniker);
+      if (before !== undefined && before !== p) log(`power change: ${n.moniker} ${before} -> ${p} at height ${res.block_height} (work score ${score})`);
+      lastPower.set(n.moniker, p);
+      return `${n.moniker} ${p} (work ${score})`;
+    }));
+    return `power: ${parts.join(" | ")}`;
+  };
   const progress = async () => {
     while (!stopped) {
       try {
@@ -128,6 +164,7 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
           + `| verified ${by(TaskStatus.COMPLETED)} | failed verification ${failed} | slashed ${slashed}upoi | rewards paid ${paid}upoi | `
           + stats.map((x) => `${x.name} ${x.s.tasksPassed}✓ ${x.s.tasksFailed}✗`).join(" "));
         log(await economics());
+        log(await power());
       } catch (err) {
         log(`progress: ${(err as Error).message}`);
       }

@@ -118,6 +118,13 @@ export async function makeAccounts(validators: number): Promise<TestAccount[]> {
 }
 
 export const ACCOUNT_BALANCE = 1_000_000_000_000n; // 1,000,000 POI in upoi
+/**
+ * A localnet's power params (the rest are x/staking's defaults). With 4 validators the default 25% cap
+ * allows only equal powers (src/x/staking/README.md, "Power"), so a localnet caps at 33%: work can lift
+ * one validator above the others, and still no single validator reaches the 1/3 that could halt the
+ * chain. Power moves by at most 5% of the total per epoch, so a rise shows over several epochs.
+ */
+export const LOCALNET_STAKING_PARAMS = { max_power_share_bps: "3300", max_power_change_bps: "500" };
 /** What each genesis validator's operator bonds to it (100,000 POI). */
 export const GENESIS_SELF_BOND = 100_000_000_000n;
 
@@ -138,6 +145,7 @@ export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId
     { address: staking.bondedPool.address, coins: [{ denom: BOND_DENOM, amount: staking.bondedPool.amount.toString() }] },
   ];
   genesis.app_state.staking = staking.staking;
+  Object.assign(genesis.app_state.staking.params, LOCALNET_STAKING_PARAMS);
   // Validator i's verification income goes to the account operator<i>.
   genesis.app_state.valset = {
     operators: nodes.flatMap((n, i) => accounts.filter((a) => a.name === `operator${i}`).map((a) => ({ address: n.validator.address, operator: a.address }))),

@@ -22,7 +22,7 @@ export const DEFAULT_DISTRIBUTION_PARAMS: DistributionParams = {
   signingShareBps: 2500n,
   epochBlocks: 10n,
   settleDelayEpochs: 1n,
-  maxWorkerRewardPerMegaUnit: 0n,
+  maxWorkerRewardPerMegaUnit: 10_000n,
 };
 
 export interface DistributionParamsJson {

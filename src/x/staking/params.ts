@@ -14,8 +14,10 @@ export interface StakingParams {
   min_self_bond: bigint;
   /** upoi per unit of stake power (the SDK's DefaultPowerReduction). */
   power_reduction: bigint;
-  /** Work's weight in power: the work share of all validators together is this fraction of total stake power. */
+  /** Work's weight in power: the work bonuses of all validators together are at most this fraction of total stake power. */
   work_weight_bps: bigint;
+  /** Work score (verified work units per epoch, EMA) that earns one unit of power; it prices power from work (README.md, "Power"). */
+  work_units_per_power: bigint;
   /** No validator's power exceeds this share of the total (raised to ceil(10000/n) with n < 10000/cap eligible validators). */
   max_power_share_bps: bigint;
   /** Per epoch, a validator's power moves toward its target by at most this share of the previous total power. */
@@ -33,6 +35,7 @@ export const DEFAULT_STAKING_PARAMS: StakingParams = {
   min_self_bond: 1_000_000n,
   power_reduction: 1_000_000n,
   work_weight_bps: 5_000n,
+  work_units_per_power: 100n,
   max_power_share_bps: 2_500n,
   max_power_change_bps: 1_000n,
   epoch_blocks: 10n,
@@ -42,7 +45,7 @@ export const DEC_ONE = 10n ** 18n;
 export const BPS = 10_000n;
 
 const BIGINT_FIELDS = [
-  "unbonding_blocks", "min_commission_rate", "min_self_bond", "power_reduction", "work_weight_bps", "max_power_share_bps", "max_power_change_bps", "epoch_blocks",
+  "unbonding_blocks", "min_commission_rate", "min_self_bond", "power_reduction", "work_weight_bps", "work_units_per_power", "max_power_share_bps", "max_power_change_bps", "epoch_blocks",
 ] as const;
 const INT_FIELDS = ["max_validators", "max_entries"] as const;
 
@@ -76,6 +79,7 @@ export function validateStakingParams(p: StakingParams): void {
   if (p.min_commission_rate > DEC_ONE) bad("min_commission_rate above 1");
   if (p.power_reduction < 1n) bad("power_reduction must be at least 1");
   if (p.work_weight_bps > 100n * BPS) bad("work_weight_bps above 1,000,000");
+  if (p.work_units_per_power < 1n) bad("work_units_per_power must be at least 1");
   if (p.max_power_share_bps < 1n || p.max_power_share_bps > BPS) bad("max_power_share_bps must be in 1..10000");
   if (p.max_power_change_bps < 1n || p.max_power_change_bps > BPS) bad("max_power_change_bps must be in 1..10000");
   if (p.epoch_blocks < 1n) bad("epoch_blocks must be at least 1");

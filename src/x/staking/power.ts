@@ -17,24 +17,30 @@ export interface PowerInput {
 export interface PowerParams {
   power_reduction: bigint;
   work_weight_bps: bigint;
+  work_units_per_power: bigint;
   max_power_share_bps: bigint;
   max_power_change_bps: bigint;
   max_validators: number;
 }
 
 /**
- * Targets before the bound per epoch: stake power (tokens / power_reduction) plus a work bonus. The
- * bonuses together are work_weight_bps of the total stake power, split in proportion to work scores.
- * Ineligible validators (and those with no stake power) get 0. Then capped (capPowers).
+ * Targets before the bound per epoch: stake power (tokens / power_reduction) plus a work bonus of
+ * workScore / work_units_per_power, so power from work has a fixed price in work units (and so in
+ * fees). If the bonuses together would exceed work_weight_bps of the total stake power, that total is
+ * split in proportion to work scores instead. Ineligible validators (and those with no stake power)
+ * get 0. Then capped (capPowers).
  */
 export function targetPowers(inputs: readonly PowerInput[], p: PowerParams): bigint[] {
   const stake = inputs.map((v) => (v.eligible ? v.tokens / p.power_reduction : 0n));
   const S = stake.reduce((s, x) => s + x, 0n);
-  const W = inputs.reduce((s, v, i) => s + (stake[i] > 0n && v.workScore > 0n ? v.workScore : 0n), 0n);
+  const works = (i: number) => stake[i] > 0n && inputs[i].workScore > 0n;
+  const W = inputs.reduce((s, v, i) => s + (works(i) ? v.workScore : 0n), 0n);
+  const maxBonus = (S * p.work_weight_bps) / BPS;
+  const proportional = W / p.work_units_per_power > maxBonus;
   const raw = inputs.map((v, i) => {
     if (stake[i] === 0n) return 0n;
-    const bonus = W > 0n && v.workScore > 0n ? (S * p.work_weight_bps * v.workScore) / (BPS * W) : 0n;
-    return stake[i] + bonus;
+    if (!works(i)) return stake[i];
+    return stake[i] + (proportional ? (maxBonus * v.workScore) / W : v.workScore / p.work_units_per_power);
   });
   return capPowers(raw, p.max_power_share_bps);
 }
