@@ -10,7 +10,7 @@ import * as ort from "onnxruntime-node";
 import { buildMlp, MLP_INPUT, MLP_OUTPUT, MLP_PARAMS } from "../src/x/poi/onnx/builder";
 import { buildMlpTrainStep } from "../src/x/poi/onnx/train-step-builder";
 import { checkTrainStepInterface, modelParameters } from "../src/x/poi/onnx/train-step";
-import { validateModel } from "../src/x/poi/onnx/validate";
+import { ModelValidationError, validateModel } from "../src/x/poi/onnx/validate";
 import { SESSION_OPTIONS } from "../src/x/poi/verify/session-options";
 import { argmax, initMlpWeights, loadMnist, MNIST_TRAIN_COUNT } from "../src/ml/train";
 import { referenceLoss, referenceStep } from "../src/ml/mlp-reference";
@@ -54,6 +54,31 @@ describe("train-step graph of the MLP (onnxruntime)", function () {
     assert.equal(summary.workUnitsPerItem, trainStepWork(784, 64, 10, 32));
     assert.equal(summary.totalWorkUnits, summary.workUnitsPerItem);
     console.log(`      one step of 784-64-10, batch 32: ${summary.workUnitsPerItem} work units (inference: ${p.workUnitsPerItem} per item)`);
+  });
+
+  it("the interface check names the first mismatch: order, extras, missing outputs, shapes, the parent's own shape", () => {
+    const f = (name: string, shape: number[]) => ({ name, shape, dtype: "float32" });
+    const parent = { inputs: [f("input", [1, 4])], outputs: [f("logits", [1, 2])], parameters: [f("w", [4, 2]), f("b", [2])] };
+    const good = {
+      inputs: [f("w", [4, 2]), f("b", [2]), f("x", [5, 4]), f("y", [5, 2]), f("lr", [])],
+      outputs: [f("w.next", [4, 2]), f("b.next", [2]), f("loss", [])],
+    };
+    assert.equal(checkTrainStepInterface(good, parent), 5);
+    const cases: [string, typeof good, typeof parent, RegExp][] = [
+      ["params swapped", { ...good, inputs: [good.inputs[1], good.inputs[0], ...good.inputs.slice(2)] }, parent, /input 0 is "b" but the parent's parameter 0 needs "w" \[4,2\] there/],
+      ["y of another batch", { ...good, inputs: [...good.inputs.slice(0, 3), f("y", [4, 2]), f("lr", [])] }, parent, /input 3 "y" has shape \[4,2\] but the train-step interface needs \[5,2\]/],
+      ["lr a vector", { ...good, inputs: [...good.inputs.slice(0, 4), f("lr", [1])] }, parent, /input 4 "lr" has shape \[1\] but the train-step interface needs \[\]/],
+      ["an extra input", { ...good, inputs: [...good.inputs, f("momentum", [4, 2])] }, parent, /input 5 "momentum" is extra: the graph has 6 inputs, the interface 5/],
+      ["no loss", { ...good, outputs: good.outputs.slice(0, 2) }, parent, /output 2 is missing: the train-step interface needs "loss" \[\]/],
+      ["x misplaced", { ...good, inputs: [good.inputs[0], good.inputs[2], good.inputs[1]] }, parent, /input 1 is "x" but the parent's parameter 1 needs "b" \[2\] there/],
+      ["x of another item", { ...good, inputs: [...good.inputs.slice(0, 2), f("x", [5, 3]), ...good.inputs.slice(3)] }, parent, /input 2 "x" has shape \[5,3\] but the train-step interface needs \[5,4\]/],
+      ["a parent with two inputs", good, { ...parent, inputs: [...parent.inputs, f("mask", [1, 4])] }, /the parent model must have one input and one output, it has 2 and 1/],
+      ["a parent without parameters", good, { ...parent, parameters: [] }, /the parent model has no parameters/],
+      ["a parent parameter named x", good, { ...parent, parameters: [f("x", [4, 2])] }, /the parent's parameter name "x" is reserved or repeated/],
+    ];
+    for (const [what, step, par, pattern] of cases) {
+      assert.throws(() => checkTrainStepInterface(step, par), (e: unknown) => e instanceof ModelValidationError && pattern.test(e.message), what);
+    }
   });
 
   describe("gradient check on a 4-3-2 MLP, batch 3", () => {

@@ -103,7 +103,8 @@ export function checkTrainStepInterface(
     }
     names.add(p.name);
   }
-  // The batch size is x's first dimension (x comes right after the parameters).
+  // The parameters first, then the batch size: x's first dimension (x comes right after them).
+  compareList("input", step.inputs.slice(0, n), expectedTrainStepInterface(parent, 1).inputs.slice(0, n), n, fail, false);
   const x = step.inputs[n];
   if (x === undefined || x.name !== TRAIN_STEP_X) {
     fail(`input ${n} must be "${TRAIN_STEP_X}" (after the parent's ${n} parameters); ${describeList(step.inputs)}`);
@@ -117,7 +118,7 @@ export function checkTrainStepInterface(
 }
 
 function compareList(
-  what: string, got: readonly TensorShape[], want: readonly TensorShape[], params: number, fail: (m: string) => never,
+  what: string, got: readonly TensorShape[], want: readonly TensorShape[], params: number, fail: (m: string) => never, whole = true,
 ): void {
   const role = (i: number): string => (i < params ? `the parent's parameter ${i}` : "the train-step interface");
   for (let i = 0; i < want.length; i++) {
@@ -130,7 +131,7 @@ function compareList(
       fail(`${what} ${i} "${g.name}" has shape ${fmtShape(g.shape)} but ${role(i)} needs ${fmtShape(w.shape)}`);
     }
   }
-  if (got.length > want.length) {
+  if (whole && got.length > want.length) {
     fail(`${what} ${want.length} "${got[want.length].name}" is extra: the graph has ${got.length} ${what}s, the interface ${want.length}`);
   }
 }
