@@ -6,6 +6,7 @@ import { runSigverifyBench } from "./bench-sigverify";
 import { runBankBench } from "./bench-bank";
 import { runVerifyBench } from "./bench-verify";
 import { runTrainBench } from "./bench-train";
+import { runTrainToleranceBench } from "./bench-train-tolerance";
 import { parseThroughputArgs, runThroughputBench, THROUGHPUT_USAGE } from "./bench-throughput";
 import { runAbciBench } from "./bench-abci";
 import { runFloodBench } from "./bench-flood";
@@ -17,10 +18,11 @@ const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
   bank: () => runBankBench(),
   verify: () => runVerifyBench(),
   train: () => runTrainBench(),
+  "train-tolerance": () => runTrainToleranceBench(),
   flood: () => runFloodBench(),
   throughput: (options) => runThroughputBench(parseThroughputArgs(options)),
 };
-const DEFAULT = ["store", "sigverify", "abci", "bank", "verify", "train", "flood"];
+const DEFAULT = ["store", "sigverify", "abci", "bank", "verify", "train", "train-tolerance", "flood"];
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

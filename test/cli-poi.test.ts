@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { TxBody, TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { buildMlp } from "../src/x/poi/onnx/builder";
+import { buildMlpTrainStep } from "../src/x/poi/onnx/train-step-builder";
 import { loadMnist, trainMnistMlp } from "../src/ml/train";
 import { ReexecRunner } from "../src/x/poi/verify/runner";
 import { resultRoot } from "../src/x/poi/commitment";
@@ -185,6 +186,21 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
     // Only the good model is on chain.
     const all = json<{ models: Array<{ id: string }> }>(["query", "poi", "models", ...node]);
     assert.deepEqual(all.models.map((m) => m.id), [modelId]);
+  });
+
+  it("register-model --train-step-of registers a train-step graph of the model; query poi model shows its kind and parent; a mismatch is refused", () => {
+    const stepFile = path.join(home, "mnist-small-step.onnx");
+    fs.writeFileSync(stepFile, buildMlpTrainStep({ inputSize: 784, hidden: 16, outputs: 10, batchSize: 32 }));
+    const r = json<TxJson>(["tx", "poi", "register-model", "requester", "--file", stepFile, "--train-step-of", modelId, ...tx]);
+    assert.equal(r.code, 0, r.raw_log);
+    const m = json<{ kind: string; parentModelId: string; inputs: TensorSpecJson[] }>(["query", "poi", "model", r.response!.modelId, ...node]);
+    assert.deepEqual([m.kind, m.parentModelId, m.inputs.map((t) => t.name)], ["train_step", modelId, ["w1", "b1", "w2", "b2", "x", "y", "lr"]]);
+    assert.equal(json<{ kind: string }>(["query", "poi", "model", modelId, ...node]).kind, "inference");
+    const wrongFile = path.join(home, "wrong-step.onnx");
+    fs.writeFileSync(wrongFile, buildMlpTrainStep({ inputSize: 784, hidden: 8, outputs: 10, batchSize: 32 }));
+    refused(["tx", "poi", "register-model", "requester", "--file", wrongFile, "--train-step-of", modelId, ...tx], 2,
+      /train-step graph: input 0 "w1" has shape \[784,8\] but the parent's parameter 0 needs \[784,16\]/);
+    assert.match(fails(["tx", "poi", "register-model", "requester", "--file", stepFile, "--train-step-of", "nope", ...tx]).stderr, /invalid --train-step-of model id "nope"/);
   });
 
   it("register-dataset --mnist 200 uploads the digits in chunks; the id names their content; query poi dataset shows it complete", () => {

@@ -275,12 +275,14 @@ describe("x/poi/onnx work units", function () {
       await assertSameForEveryItem(bytes, { x: [1, 2, 5, 5] }, "y");
     });
 
-    it("zeros stay zeros through Relu, Tanh, Identity, Transpose, Reshape, Flatten, pools, Add, Sub and Concat", async () => {
+    it("zeros stay zeros through Relu, Tanh, Sign, Identity, Transpose, Reshape, Flatten, pools, ReduceSum, Add, Sub and Concat", async () => {
       // z [1,2,4] of zeros → op → [1,2,4]-broadcastable zeros → Mul with MatMul(x, W).
       // Each op's output shape, then the shape of y = h [1,4] · k (broadcast).
       const ops: [string, (g: GraphBuilder) => GraphBuilder, number[]][] = [
         ["Relu", (g) => g.addNode("Relu", ["z"], ["k"]), [1, 2, 4]],
         ["Tanh", (g) => g.addNode("Tanh", ["z"], ["k"]), [1, 2, 4]],
+        ["Sign", (g) => g.addNode("Sign", ["z"], ["k"]), [1, 2, 4]],
+        ["ReduceSum", (g) => g.addInitializer("axes", [1], BigInt64Array.of(1n)).addNode("ReduceSum", ["z", "axes"], ["k"]), [1, 1, 4]],
         ["Identity", (g) => g.addNode("Identity", ["z"], ["k"]), [1, 2, 4]],
         ["Transpose", (g) => g.addNode("Transpose", ["z"], ["k"], [attr.ints("perm", [1, 0, 2])]), [2, 1, 4]],
         ["Reshape", (g) => g.addInitializer("s", [2], BigInt64Array.from([2n, 4n])).addNode("Reshape", ["z", "s"], ["k"]), [2, 4]],
@@ -313,10 +315,11 @@ describe("x/poi/onnx work units", function () {
   });
 
   describe("what is not forced is not cut", () => {
-    it("Sigmoid(0), Softmax(0), 0/x and a dilated MaxPool of zeros (windows of padding only) are not zero", async () => {
+    it("Sigmoid(0), Softmax(0), LogSoftmax(0), 0/x and a dilated MaxPool of zeros (windows of padding only) are not zero", async () => {
       const ops: [string, (g: GraphBuilder) => GraphBuilder, number[]][] = [
         ["Sigmoid", (g) => g.addNode("Sigmoid", ["z"], ["k"]), [1, 1, 2]],
         ["Softmax", (g) => g.addNode("Softmax", ["z"], ["k"]), [1, 1, 2]],
+        ["LogSoftmax", (g) => g.addNode("LogSoftmax", ["z"], ["k"]), [1, 1, 2]],
         ["Div", (g) => g.addNode("Div", ["z", "x"], ["k"]), [1, 1, 2]],
         // Output size 1 whose window reads positions -1 and 2 of a length-2 input: padding only.
         ["MaxPool", (g) => g.addNode("MaxPool", ["z"], ["k"], [attr.ints("kernel_shape", [2]), attr.ints("dilations", [3]), attr.ints("pads", [1, 1])]), [1, 1, 2]],

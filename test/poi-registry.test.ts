@@ -8,8 +8,11 @@ import { TxRaw, TxBody } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { PoiApp } from "../src/app/app";
 import { buildMlp, GraphBuilder } from "../src/x/poi/onnx/builder";
+import { buildMlpTrainStep } from "../src/x/poi/onnx/train-step-builder";
+import { validateModel } from "../src/x/poi/onnx/validate";
 import {
-  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec, Q, type PoiCodec,
+  MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec,
+  MsgSubmitInferenceTaskCodec, ModelKind, Q, type PoiCodec, type TensorSpec,
 } from "../src/x/poi/types";
 import { chunkDataset } from "../src/client/poi-msgs";
 import { tmpHome } from "./helpers/chain";
@@ -23,6 +26,12 @@ const t0 = 1_700_000_000n;
 function mlp(seed: number): Uint8Array {
   const rand = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(seed * 1000 + i) * 0.1);
   return buildMlp({ inputSize: 784, hidden: 16, outputs: 10, weights: { w1: rand(784 * 16), b1: rand(16), w2: rand(160), b2: rand(10) } });
+}
+/** The inputs and outputs a model declares: what the graph has. */
+function declared(onnx: Uint8Array): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
+  const s = validateModel(onnx);
+  const spec = (t: { name: string; shape: number[]; dtype: string }) => ({ name: t.name, shape: t.shape.map(String), dtype: t.dtype });
+  return { inputs: s.inputs.map(spec), outputs: s.outputs.map(spec) };
 }
 const IN = [{ name: "input", shape: ["1", "784"], dtype: "float32" }];
 const OUT = [{ name: "logits", shape: ["1", "10"], dtype: "float32" }];
@@ -126,6 +135,76 @@ describe("x/poi registry: models and datasets (in process, signed txs)", () => {
     assert.match(wrongShape.log, /declared inputs input\[1,785\]:float32 differ from the graph's input\[1,784\]:float32/);
     const after = await app.info({ version: "", blockVersion: 0n, p2pVersion: 0n, abciVersion: "" });
     assert.equal(after.lastBlockHeight, before.lastBlockHeight, "refused in CheckTx: no block, no fee");
+  });
+
+  describe("train_step models", () => {
+    let parentId = "";
+    let stepId = "";
+    const idOf = (onnx: Uint8Array) => Buffer.from(sha256(onnx)).toString("hex");
+    const stepGraph = (hidden: number, batchSize = 8) => buildMlpTrainStep({ inputSize: 784, hidden, outputs: 10, batchSize });
+    const registerStep = (onnx: Uint8Array, parentModelId: string, kind = ModelKind.TRAIN_STEP) =>
+      run(MsgRegisterModelCodec, { owner: address, name: "step", onnx, ...declared(onnx), kind, parentModelId });
+
+    it("registers a train-step graph of a registered inference model: kind and parent stored and queryable; inference tasks refuse it", async () => {
+      const parent = mlp(7);
+      const p = await run(MsgRegisterModelCodec, { owner: address, name: "parent", onnx: parent, inputs: IN, outputs: OUT });
+      assert.equal(p.code, 0, p.log);
+      parentId = idOf(parent);
+      const onnx = stepGraph(16);
+      const r = await registerStep(onnx, parentId);
+      assert.equal(r.code, 0, r.log);
+      stepId = MsgRegisterModelResponseCodec.decode(TxMsgDataFirst(r.data)).modelId;
+      assert.equal(stepId, idOf(onnx));
+      const m = (await query("Model", Q.ModelRequest, { id: stepId }, Q.ModelResponse)).value!.model!;
+      assert.deepEqual([m.kind, m.parentModelId], [ModelKind.TRAIN_STEP, parentId]);
+      assert.deepEqual(m.inputs.map((t) => t.name), ["w1", "b1", "w2", "b2", "x", "y", "lr"]);
+      assert.deepEqual(m.outputs.map((t) => [t.name, t.shape]), [["w1.next", ["784", "16"]], ["b1.next", ["16"]], ["w2.next", ["16", "10"]], ["b2.next", ["10"]], ["loss", []]]);
+      const pm = (await query("Model", Q.ModelRequest, { id: parentId }, Q.ModelResponse)).value!.model!;
+      assert.deepEqual([pm.kind, pm.parentModelId], [ModelKind.INFERENCE, ""]);
+      const task = await run(MsgSubmitInferenceTaskCodec, {
+        requester: address, modelId: stepId, inputs: new Uint8Array(784 * 4), rewardPerItem: "1", k: 1, deadlineBlocks: "50", bond: "100000",
+      });
+      assert.deepEqual([task.codespace, task.code], ["poi", 10]);
+      assert.match(task.log, /is a train_step model; inference tasks take inference models/);
+    });
+
+    it("refuses mismatched parameters (shapes, names), an unknown or train-step parent and inconsistent kind fields, changing nothing", async () => {
+      const before = await app.info({ version: "", blockVersion: 0n, p2pVersion: 0n, abciVersion: "" });
+      const linear = new GraphBuilder("linear").addInput("input", [1, 784])
+        .addInitializer("w", [784, 10], Float32Array.from({ length: 7840 }, (_, i) => Math.sin(i) * 0.01)).addInitializer("b", [10], new Float32Array(10).fill(0.5))
+        .addNode("MatMul", ["input", "w"], ["mm"]).addNode("Add", ["mm", "b"], ["logits"]).addOutput("logits", [1, 10]).toBytes();
+      assert.equal((await run(MsgRegisterModelCodec, { owner: address, name: "linear", onnx: linear, inputs: IN, outputs: OUT })).code, 0);
+      const cases: [string, Awaited<ReturnType<typeof registerStep>>, number, RegExp][] = [
+        ["shapes", await registerStep(stepGraph(32), parentId), 2,
+          /train-step graph: input 0 "w1" has shape \[784,32\] but the parent's parameter 0 needs \[784,16\]/],
+        ["names", await registerStep(stepGraph(16, 2), idOf(linear)), 2,
+          /train-step graph: input 0 is "w1" but the parent's parameter 0 needs "w" \[784,10\] there/],
+        ["unknown parent", await registerStep(stepGraph(16, 3), "ab".repeat(32)), 4, /^parent model (ab){32} of the train_step model: model not found$/],
+        ["train-step parent", await registerStep(stepGraph(16, 4), stepId), 2, /parent model [0-9a-f]{64} is a train_step model; a train_step model trains an inference model/],
+        ["parent of an inference model", await registerStep(mlp(8), parentId, ModelKind.INFERENCE), 2, /only a train_step model has a parent/],
+        ["bad parent id", await registerStep(stepGraph(16, 5), "xyz"), 2, /parent_model_id "xyz" of the train_step model is not 64 hex characters/],
+        ["unknown kind", await registerStep(stepGraph(16, 6), parentId, 5 as ModelKind), 2, /unknown model kind 5/],
+      ];
+      for (const [what, r, code, log] of cases) {
+        assert.deepEqual([r.codespace, r.code, r.stage], ["poi", code, "check"], `${what}: ${r.log}`);
+        assert.match(r.log, log, `${what}: ${r.log}`);
+      }
+      const after = await app.info({ version: "", blockVersion: 0n, p2pVersion: 0n, abciVersion: "" });
+      assert.equal(after.lastBlockHeight, before.lastBlockHeight! + 1n, "only the linear parent was registered");
+      // Delivered in a block anyway (past CheckTx), the mismatched graph fails there too and is not stored.
+      const wrong = stepGraph(32);
+      const bytes = await tx(MsgRegisterModelCodec.typeUrl, MsgRegisterModelCodec.encode(MsgRegisterModelCodec.fromPartial({
+        owner: address, name: "step", onnx: wrong, ...declared(wrong), kind: ModelKind.TRAIN_STEP, parentModelId: parentId,
+      })).finish());
+      const res = (await block([bytes])).txResults![0];
+      sequence++; // the fee and the sequence are spent even though the message fails
+      assert.deepEqual([res.codespace, res.code], ["poi", 2]);
+      for (const onnx of [wrong, mlp(8), ...[2, 3, 4, 5, 6].map((b) => stepGraph(16, b))]) {
+        const q = await query("Model", Q.ModelRequest, { id: idOf(onnx) }, Q.ModelResponse);
+        assert.match(q.log, /model not found/);
+      }
+      assert.equal((await run(MsgRegisterModelCodec, { owner: address, name: "again", onnx: mlp(9), inputs: IN, outputs: OUT })).code, 0, "the account is still usable");
+    });
   });
 
   it("creates a dataset, accepts chunks that match their announced hashes, serves exact items", async () => {

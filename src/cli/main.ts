@@ -36,7 +36,8 @@ const USAGE = `usage: poi <command> [options]
   query bank balances ADDRESS [--denom D] [--node URL]
   query auth account ADDRESS [--node URL]
 
-  tx poi register-model FROM_KEY --file MODEL.onnx [--name N]
+  tx poi register-model FROM_KEY --file MODEL.onnx [--name N] [--train-step-of MODEL_ID]
+                                               with --train-step-of: a train-step graph of that inference model
   tx poi register-dataset FROM_KEY (--file ITEMS.f32 --shape 784 | --mnist N) [--items-per-chunk N] [--name N]
   tx poi submit-inference FROM_KEY --model ID (--dataset ID [--start S] --count C | --inputs-file F)
        --reward-per-item AMOUNT --k K --deadline BLOCKS --bond AMOUNT

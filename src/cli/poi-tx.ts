@@ -41,10 +41,13 @@ export async function runPoiTx(argv: string[]): Promise<void> {
   try {
     switch (sub) {
       case "register-model": {
-        const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: { ...TX_OPTIONS, file: { type: "string" }, name: { type: "string" } } });
+        const { values, positionals: pos } = parseArgs({
+          args, allowPositionals: true, options: { ...TX_OPTIONS, file: { type: "string" }, name: { type: "string" }, "train-step-of": { type: "string" } },
+        });
         output = outputFormat(values.output);
         const [from] = positionals("tx poi register-model", pos, ["FROM_KEY"]);
-        return await registerModel(values, from, need(values.file, "file", "tx poi register-model"), values.name, output);
+        const parent = values["train-step-of"] === undefined ? undefined : contentIdArg(values["train-step-of"], "--train-step-of model id");
+        return await registerModel(values, from, need(values.file, "file", "tx poi register-model"), values.name, parent, output);
       }
       case "register-dataset": {
         const { values, positionals: pos } = parseArgs({
@@ -106,7 +109,9 @@ export async function runPoiTx(argv: string[]): Promise<void> {
 /** Prints a successful tx (refusals throw TxRefusedError and are printed by runPoiTx). */
 const printSent = (r: { tx: SentTx }, output: OutputFormat, extra: Record<string, unknown> = {}) => printTx(r.tx, output, extra);
 
-async function registerModel(values: TxValues, from: string, file: string, nameArg: string | undefined, output: OutputFormat): Promise<void> {
+async function registerModel(
+  values: TxValues, from: string, file: string, nameArg: string | undefined, trainStepOf: string | undefined, output: OutputFormat,
+): Promise<void> {
   const onnx = readFile(file, "--file");
   if (onnx.length === 0) throw new Error(`--file ${file} is empty`);
   const name = nameArg ?? path.basename(file).replace(/\.onnx$/i, "");
@@ -121,7 +126,7 @@ async function registerModel(values: TxValues, from: string, file: string, nameA
     // The chain's own validator (with the chain's limits) has the last word; a refused simulation costs nothing.
     process.stderr.write(`warning: ${file} does not pass local model validation (${errorMessage(err)}); sending it so the chain decides\n`);
   }
-  printSent(await withSender(values, from, (s) => s.registerModel(onnx, name, inputs, outputs)), output);
+  printSent(await withSender(values, from, (s) => s.registerModel(onnx, name, inputs, outputs, { trainStepOf })), output);
 }
 
 async function registerDataset(values: TxValues & { file?: string; shape?: string; mnist?: string; "items-per-chunk"?: string; name?: string }, from: string, output: OutputFormat): Promise<void> {

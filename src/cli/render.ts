@@ -5,7 +5,7 @@
 import * as protobuf from "protobufjs";
 import { POI_RESPONSE_CODECS } from "../client/poi-msgs";
 import { txResultOf, type SentTx } from "../client/results";
-import { TASK_STATUS_NAMES, poiProtoRoot } from "../x/poi/types";
+import { MODEL_KIND_NAMES, TASK_STATUS_NAMES, poiProtoRoot } from "../x/poi/types";
 import { type OutputFormat, printJson, printLines } from "./common";
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -35,7 +35,8 @@ function messageJson(obj: Record<string, unknown>, type: protobuf.Type): Record<
     const one = (x: unknown): unknown => {
       if (f.resolvedType instanceof protobuf.Type) return messageJson(x as Record<string, unknown>, f.resolvedType);
       if (f.resolvedType instanceof protobuf.Enum && typeof x === "number") {
-        return f.resolvedType.name === "TaskStatus" ? TASK_STATUS_NAMES[x] ?? String(x) : f.resolvedType.valuesById[x] ?? x;
+        const names = f.resolvedType.name === "TaskStatus" ? TASK_STATUS_NAMES : f.resolvedType.name === "ModelKind" ? MODEL_KIND_NAMES : undefined;
+        return names ? names[x] ?? String(x) : f.resolvedType.valuesById[x] ?? x;
       }
       return plainJson(x);
     };

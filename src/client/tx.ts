@@ -31,7 +31,7 @@ import { resultRoot } from "../x/poi/commitment";
 import {
   MsgClaimTaskCodec, MsgClaimTaskResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec, MsgRegisterModelCodec,
   MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgSubmitResultCodec,
-  MsgSubmitResultResponseCodec, MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type PoiCodec, type TensorSpec,
+  MsgSubmitResultResponseCodec, MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, ModelKind, type PoiCodec, type TensorSpec,
   MsgLinkWorkerCodec, MsgLinkWorkerResponseCodec, MsgAcceptWorkerLinkCodec, MsgAcceptWorkerLinkResponseCodec, MsgUnlinkWorkerCodec, MsgUnlinkWorkerResponseCodec,
 } from "../x/poi/types";
 import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
@@ -319,8 +319,10 @@ export class PoiTxClient {
     return { ...responseCodec.decode(tx.msgResponses[0].value), tx };
   }
 
-  registerModel(onnx: Uint8Array, name: string, inputs: TensorSpec[], outputs: TensorSpec[]) {
-    return this.sendMsg("register-model tx", MsgRegisterModelCodec, { owner: this.address, name, onnx, inputs, outputs }, MsgRegisterModelResponseCodec);
+  /** Registers an inference model, or with `trainStepOf` a train-step graph of that (inference) model id. */
+  registerModel(onnx: Uint8Array, name: string, inputs: TensorSpec[], outputs: TensorSpec[], opts: { trainStepOf?: string } = {}) {
+    const link = opts.trainStepOf === undefined ? {} : { kind: ModelKind.TRAIN_STEP, parentModelId: opts.trainStepOf };
+    return this.sendMsg("register-model tx", MsgRegisterModelCodec, { owner: this.address, name, onnx, inputs, outputs, ...link }, MsgRegisterModelResponseCodec);
   }
 
   createDataset(name: string, item: TensorSpec, numItems: number, itemsPerChunk: number, chunkHashes: Uint8Array[]) {

@@ -153,16 +153,8 @@ export function trainMnistMlp(opts: TrainOptions = {}): TrainResult {
   const { images, labels } = loadMnist();
   if (!(trainCount > 0 && trainCount < images.length)) throw new Error(`trainCount must be in 1..${images.length - 1}`);
 
-  // He-uniform init for the ReLU layer, Glorot-uniform for the output layer; zero biases.
-  const w1 = new Float32Array(inputSize * hidden);
-  const b1 = new Float32Array(hidden);
-  const w2 = new Float32Array(hidden * outputs);
-  const b2 = new Float32Array(outputs);
-  const lim1 = Math.sqrt(6 / inputSize);
-  for (let i = 0; i < w1.length; i++) w1[i] = (rand() * 2 - 1) * lim1;
-  const lim2 = Math.sqrt(6 / (hidden + outputs));
-  for (let i = 0; i < w2.length; i++) w2[i] = (rand() * 2 - 1) * lim2;
-  const weights: MlpWeights = { w1, b1, w2, b2 };
+  const weights = initMlpWeights(inputSize, hidden, outputs, rand);
+  const { w1, b1, w2, b2 } = weights;
 
   // Gradient accumulators for one minibatch.
   const gw1 = new Float32Array(w1.length);
@@ -252,6 +244,21 @@ export function trainMnistMlp(opts: TrainOptions = {}): TrainResult {
     epochLosses,
     trainMs,
   };
+}
+
+/**
+ * Seeded initial MLP weights: He-uniform for the ReLU layer, Glorot-uniform for the output layer,
+ * zero biases. `seed` is a mulberry32 seed, or the PRNG itself (then it is advanced).
+ */
+export function initMlpWeights(inputSize: number, hidden: number, outputs: number, seed: number | (() => number)): MlpWeights {
+  const rand = typeof seed === "number" ? mulberry32(seed) : seed;
+  const w1 = new Float32Array(inputSize * hidden);
+  const w2 = new Float32Array(hidden * outputs);
+  const lim1 = Math.sqrt(6 / inputSize);
+  for (let i = 0; i < w1.length; i++) w1[i] = (rand() * 2 - 1) * lim1;
+  const lim2 = Math.sqrt(6 / (hidden + outputs));
+  for (let i = 0; i < w2.length; i++) w2[i] = (rand() * 2 - 1) * lim2;
+  return { w1, b1: new Float32Array(hidden), w2, b2: new Float32Array(outputs) };
 }
 
 /** Random MLP weights (for tests): uniform in [-scale, scale], from mulberry32(seed). */

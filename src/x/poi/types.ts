@@ -65,10 +65,14 @@ export function codec<T>(name: string): PoiCodec<T> {
 }
 
 export interface TensorSpec { name: string; shape: string[]; dtype: string }
+/** proto ModelKind. */
+export enum ModelKind { INFERENCE = 0, TRAIN_STEP = 1 }
+export const MODEL_KIND_NAMES: Record<number, string> = { 0: "inference", 1: "train_step" };
 export interface Model {
   id: string; owner: string; name: string; inputs: TensorSpec[]; outputs: TensorSpec[];
   workUnitsPerItem: string; sizeBytes: string; registeredHeight: string;
   flagged: boolean; flagReason: string; flaggedHeight: string;
+  kind: ModelKind; parentModelId: string;
 }
 export interface Dataset {
   id: string; owner: string; name: string; item?: TensorSpec; numItems: string; numChunks: number;
@@ -123,7 +127,9 @@ export interface PageRequest { key: Uint8Array; offset: string; limit: string; c
 export interface PageResponse { nextKey: Uint8Array; total: string }
 export interface OpenTask { openedHeight: string; task?: Task }
 
-export interface MsgRegisterModel { owner: string; name: string; onnx: Uint8Array; inputs: TensorSpec[]; outputs: TensorSpec[] }
+export interface MsgRegisterModel {
+  owner: string; name: string; onnx: Uint8Array; inputs: TensorSpec[]; outputs: TensorSpec[]; kind: ModelKind; parentModelId: string;
+}
 export interface MsgRegisterModelResponse { modelId: string; workUnitsPerItem: string }
 export interface MsgCreateDataset { owner: string; name: string; item?: TensorSpec; numItems: string; itemsPerChunk: string; chunkHashes: Uint8Array[] }
 export interface MsgCreateDatasetResponse { datasetId: string; numChunks: number }

@@ -3,14 +3,15 @@ import { type MsgHandler, msgHandler } from "../../../app/module";
 import { clip } from "../../../app/errors";
 import { parseAddress, formatAddress } from "../../../app/address";
 import { validateModel, ModelValidationError } from "../onnx/validate";
-import { ErrDatasetExists, ErrDatasetNotFound, ErrInvalidChunk, ErrInvalidDataset, ErrInvalidModel, ErrModelExists } from "../errors";
+import { checkTrainStepInterface, modelParameters } from "../onnx/train-step";
+import { ErrDatasetExists, ErrDatasetNotFound, ErrInvalidChunk, ErrInvalidDataset, ErrInvalidModel, ErrModelExists, ErrModelNotFound } from "../errors";
 import { contentId, isContentId, itemSize, POI_MODULE, RECORD_PREFIX, type PoiKeeper } from "../keeper";
 import { addToCount } from "../indexes";
 import { datasetId } from "../dataset_id";
 import {
   MsgRegisterModelCodec, MsgRegisterModelResponseCodec, MsgCreateDatasetCodec, MsgCreateDatasetResponseCodec,
-  MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, type MsgRegisterModel, type MsgCreateDataset,
-  type MsgUploadDatasetChunk, type TensorSpec,
+  MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, MODEL_KIND_NAMES, ModelKind, type MsgRegisterModel, type MsgCreateDataset,
+  type MsgUploadDatasetChunk, type Model, type TensorSpec,
 } from "../types";
 
 const MAX_NAME = 64;
@@ -25,12 +26,35 @@ function checkName(name: string, what: string): void {
 const sameSpec = (a: TensorSpec, b: { name: string; shape: number[]; dtype: string }) =>
   a.name === b.name && a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => d === String(b.shape[i]));
 
+/** A stored TensorSpec with numeric dims (the chain wrote them from validated shapes: decimal integers). */
+const specShape = (s: TensorSpec) => ({ name: s.name, shape: s.shape.map(Number), dtype: s.dtype });
+
+/** Validator errors become ErrInvalidModel with the validator's message. */
+function asInvalidModel<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof ModelValidationError) throw ErrInvalidModel(err.message);
+    throw err;
+  }
+}
+
 function describe(specs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string>; dtype: string }>): string {
   return clip(specs.map((s) => `${s.name}[${s.shape.join(",")}]:${s.dtype}`).join(", ") || "none", 512);
 }
 
 /** Model and dataset registry: MsgRegisterModel, MsgCreateDataset, MsgUploadDatasetChunk. */
 export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
+  /** The parent a train-step graph names: a registered inference model. */
+  async function trainableParent(ctx: Parameters<PoiKeeper["getModel"]>[0], parentId: string): Promise<Model> {
+    const parent = await keeper.getModel(ctx, parentId);
+    if (!parent) throw ErrModelNotFound(`parent model ${parentId} of the train_step model`);
+    if (parent.kind !== ModelKind.INFERENCE) {
+      throw ErrInvalidModel(`parent model ${parentId} is a ${MODEL_KIND_NAMES[parent.kind] ?? parent.kind} model; a train_step model trains an inference model`);
+    }
+    return parent;
+  }
+
   const registerModel: MsgHandler<MsgRegisterModel & { ownerBytes: Uint8Array }> = {
     typeUrl: MsgRegisterModelCodec.typeUrl,
     module: POI_MODULE,
@@ -40,6 +64,13 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
       checkName(m.name, "model");
       if (m.onnx.length === 0) throw ErrInvalidModel("onnx bytes are empty");
       if (m.onnx.length > HARD_MAX_BYTES) throw ErrInvalidModel(`model is ${m.onnx.length} bytes, limit ${HARD_MAX_BYTES}`);
+      if (m.kind === ModelKind.INFERENCE) {
+        if (m.parentModelId !== "") throw ErrInvalidModel("parent_model_id is set, but only a train_step model has a parent");
+      } else if (m.kind === ModelKind.TRAIN_STEP) {
+        if (!isContentId(m.parentModelId)) throw ErrInvalidModel(`parent_model_id "${clip(m.parentModelId)}" of the train_step model is not 64 hex characters`);
+      } else {
+        throw ErrInvalidModel(`unknown model kind ${m.kind} (want ${ModelKind.INFERENCE} inference or ${ModelKind.TRAIN_STEP} train_step)`);
+      }
       return { ...m, ownerBytes };
     },
     signers: (m) => [m.ownerBytes],
@@ -48,17 +79,12 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
       if (m.onnx.length > Number(params.maxModelBytes)) throw ErrInvalidModel(`model is ${m.onnx.length} bytes, limit ${params.maxModelBytes}`);
       const id = contentId(m.onnx);
       if (await keeper.getModel(ctx, id)) throw ErrModelExists(`model ${id}`);
-      let info;
-      try {
-        info = validateModel(m.onnx, {
-          maxModelBytes: Number(params.maxModelBytes),
-          maxInitializerBytes: Number(params.maxInitializerBytes),
-          maxIntermediateElements: Number(params.maxIntermediateElements),
-        });
-      } catch (err) {
-        if (err instanceof ModelValidationError) throw ErrInvalidModel(err.message);
-        throw err;
-      }
+      const parent = m.kind === ModelKind.TRAIN_STEP ? await trainableParent(ctx, m.parentModelId) : undefined;
+      const info = asInvalidModel(() => validateModel(m.onnx, {
+        maxModelBytes: Number(params.maxModelBytes),
+        maxInitializerBytes: Number(params.maxInitializerBytes),
+        maxIntermediateElements: Number(params.maxIntermediateElements),
+      }));
       // The declared metadata must be exactly what the graph says.
       if (m.inputs.length !== info.inputs.length || !m.inputs.every((s, i) => sameSpec(s, info.inputs[i]))) {
         throw ErrInvalidModel(`declared inputs ${describe(m.inputs)} differ from the graph's ${describe(info.inputs)}`);
@@ -66,14 +92,25 @@ export function registryMsgHandlers(keeper: PoiKeeper): MsgHandler[] {
       if (m.outputs.length !== info.outputs.length || !m.outputs.every((s, i) => sameSpec(s, info.outputs[i]))) {
         throw ErrInvalidModel(`declared outputs ${describe(m.outputs)} differ from the graph's ${describe(info.outputs)}`);
       }
+      if (parent) {
+        // The parameter inputs and outputs must be exactly the parent's initializers (names, dtypes, shapes).
+        const parentBytes = await keeper.getModelBytes(ctx, parent.id);
+        if (!parentBytes) throw ErrModelNotFound(`bytes of parent model ${parent.id}`);
+        asInvalidModel(() => checkTrainStepInterface(info, {
+          inputs: parent.inputs.map(specShape), outputs: parent.outputs.map(specShape), parameters: modelParameters(parentBytes),
+        }));
+      }
       const workUnits = info.workUnitsPerItem.toString();
       keeper.setModel(ctx, {
         id, owner: formatAddress(m.ownerBytes), name: m.name, inputs: m.inputs, outputs: m.outputs,
         workUnitsPerItem: workUnits, sizeBytes: String(m.onnx.length), registeredHeight: ctx.header.height.toString(),
-        flagged: false, flagReason: "", flaggedHeight: "0",
+        flagged: false, flagReason: "", flaggedHeight: "0", kind: m.kind, parentModelId: m.parentModelId,
       }, m.onnx);
       await addToCount(ctx.store(POI_MODULE), RECORD_PREFIX.model, 1n);
-      ctx.events.emit("poi_model_registered", [["model_id", id], ["owner", formatAddress(m.ownerBytes)], ["work_units_per_item", workUnits], ["size_bytes", String(m.onnx.length)]]);
+      ctx.events.emit("poi_model_registered", [
+        ["model_id", id], ["owner", formatAddress(m.ownerBytes)], ["work_units_per_item", workUnits], ["size_bytes", String(m.onnx.length)],
+        ["kind", MODEL_KIND_NAMES[m.kind]], ...(parent ? [["parent_model_id", parent.id] as [string, string]] : []),
+      ]);
       return { typeUrl: MsgRegisterModelResponseCodec.typeUrl, value: MsgRegisterModelResponseCodec.encode({ modelId: id, workUnitsPerItem: workUnits }).finish() };
     },
   };

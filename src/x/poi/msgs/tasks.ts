@@ -26,7 +26,7 @@ import { epochOf } from "../sampling";
 import { taskTerms } from "./task_terms";
 import {
   MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskCodec, MsgClaimTaskResponseCodec,
-  MsgSubmitResultCodec, MsgSubmitResultResponseCodec, TASK_STATUS_NAMES, TaskStatus,
+  MsgSubmitResultCodec, MsgSubmitResultResponseCodec, TASK_STATUS_NAMES, TaskStatus, ModelKind,
   type MsgSubmitInferenceTask, type MsgClaimTask, type MsgSubmitResult, type Task, type TensorSpec,
 } from "../types";
 
@@ -84,6 +84,7 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
       const model = await keeper.getModel(ctx, m.modelId);
       if (!model) throw ErrModelNotFound(`model ${m.modelId}`);
       if (model.flagged) throw ErrInvalidTask(`model ${m.modelId} is flagged (${model.flagReason}) at height ${model.flaggedHeight}: it takes no new tasks`);
+      if (model.kind === ModelKind.TRAIN_STEP) throw ErrInvalidTask(`model ${m.modelId} is a train_step model; inference tasks take inference models`);
       if (model.inputs.length !== 1) throw ErrInvalidTask(`model ${m.modelId} has ${model.inputs.length} inputs; tasks support single-input models`);
       const io = modelIo(model);
       const itemBytes = io.inputElems * 4n;

@@ -225,6 +225,13 @@ export interface MlpSpec {
 /** Tensor names of the MLP graph (the chain's task specs refer to them). */
 export const MLP_INPUT = "input";
 export const MLP_OUTPUT = "logits";
+/** The MLP's parameters: its initializers, in this order (the keys of MlpWeights). */
+export const MLP_PARAMS = ["w1", "b1", "w2", "b2"] as const satisfies readonly (keyof MlpWeights)[];
+
+/** The shape of each MLP parameter, in MLP_PARAMS order. */
+export function mlpParamShapes(inputSize: number, hidden: number, outputs: number): Record<keyof MlpWeights, number[]> {
+  return { w1: [inputSize, hidden], b1: [hidden], w2: [hidden, outputs], b2: [outputs] };
+}
 
 /** Checks an MLP's weight arrays against its sizes. */
 export function checkMlpWeights(spec: MlpSpec): void {
@@ -247,12 +254,10 @@ export function checkMlpWeights(spec: MlpSpec): void {
 export function buildMlpGraph(spec: MlpSpec): GraphBuilder {
   checkMlpWeights(spec);
   const { inputSize, hidden, outputs, weights } = spec;
-  return new GraphBuilder("mlp")
-    .addInput(MLP_INPUT, [1, inputSize])
-    .addInitializer("w1", [inputSize, hidden], weights.w1)
-    .addInitializer("b1", [hidden], weights.b1)
-    .addInitializer("w2", [hidden, outputs], weights.w2)
-    .addInitializer("b2", [outputs], weights.b2)
+  const g = new GraphBuilder("mlp").addInput(MLP_INPUT, [1, inputSize]);
+  const shapes = mlpParamShapes(inputSize, hidden, outputs);
+  for (const p of MLP_PARAMS) g.addInitializer(p, shapes[p], weights[p]);
+  return g
     .addNode("MatMul", [MLP_INPUT, "w1"], ["hidden_mm"], [], "fc1_matmul")
     .addNode("Add", ["hidden_mm", "b1"], ["hidden_pre"], [], "fc1_bias")
     .addNode("Relu", ["hidden_pre"], ["hidden"], [], "fc1_relu")

@@ -65,8 +65,8 @@ export function nodeFlow(ctx: NodeContext, where: string, res: Inferred): NodeFl
         : structural(ctx, res, allZero());
     case "Add": case "Concat":
       return structural(ctx, res, allZero());
-    case "Relu": case "Tanh": case "Flatten": case "Transpose": case "Reshape": case "AveragePool":
-      // Reshape's input 1 is a constant shape. Pads are smaller than the kernel, so every pooling
+    case "Relu": case "Tanh": case "Sign": case "Flatten": case "Transpose": case "Reshape": case "AveragePool": case "ReduceSum":
+      // Reshape's and ReduceSum's input 1 is a constant (shape, axes). Pads are smaller than the kernel, so every pooling
       // window holds at least one element.
       return structural(ctx, res, first.flow.zero);
     case "MaxPool": // a dilated window may hold only padding, whose max is not 0
@@ -76,8 +76,8 @@ export function nodeFlow(ctx: NodeContext, where: string, res: Inferred): NodeFl
       r.flow.sameAs = first.flow.sameAs ?? ctx.node.inputs[0];
       return r;
     }
-    case "Sigmoid": case "Softmax": case "Div":
-      // Sigmoid(0) = 0.5, Softmax(0) = 1/n; 0/x is NaN where x is 0, so Div forces nothing.
+    case "Sigmoid": case "Softmax": case "LogSoftmax": case "Div":
+      // Sigmoid(0) = 0.5, Softmax(0) = 1/n, LogSoftmax(0) = -log n; 0/x is NaN where x is 0, so Div forces nothing.
       return structural(ctx, res, false);
     case "Gemm": {
       const z = zeroOperand();

@@ -25,9 +25,9 @@ export function opSpec(opType: string): OpSpec | undefined {
   switch (opType) {
     case "Add": case "Sub": case "Mul": case "Div": case "MatMul":
       return BINARY;
-    case "Relu": case "Sigmoid": case "Tanh": case "Identity":
+    case "Relu": case "Sigmoid": case "Tanh": case "Identity": case "Sign":
       return UNARY;
-    case "Softmax": case "Flatten":
+    case "Softmax": case "LogSoftmax": case "Flatten":
       return { minInputs: 1, maxInputs: 1, attrs: [["axis", "int"]] };
     case "Transpose":
       return { minInputs: 1, maxInputs: 1, attrs: [["perm", "ints"]] };
@@ -35,6 +35,9 @@ export function opSpec(opType: string): OpSpec | undefined {
       return { minInputs: 1, maxInputs: Number.MAX_SAFE_INTEGER, attrs: [["axis", "int"]] };
     case "Reshape":
       return { minInputs: 2, maxInputs: 2, attrs: [["allowzero", "int"]] };
+    case "ReduceSum":
+      // opset 13+: the axes are input 1 (an int64 initializer), not an attribute
+      return { minInputs: 1, maxInputs: 2, attrs: [["keepdims", "int"], ["noop_with_empty_axes", "int"]] };
     case "Gemm":
       return { minInputs: 2, maxInputs: 3, attrs: [["alpha", "float"], ["beta", "float"], ["transA", "int"], ["transB", "int"]] };
     case "Conv":
@@ -50,6 +53,6 @@ export function opSpec(opType: string): OpSpec | undefined {
 
 /** The whitelist, for documentation and tests. */
 export const ALLOWED_OPS: readonly string[] = Object.freeze([
-  "Add", "AveragePool", "Concat", "Conv", "Div", "Flatten", "Gemm", "Identity", "MatMul", "MaxPool", "Mul",
-  "Relu", "Reshape", "Sigmoid", "Softmax", "Sub", "Tanh", "Transpose",
+  "Add", "AveragePool", "Concat", "Conv", "Div", "Flatten", "Gemm", "Identity", "LogSoftmax", "MatMul", "MaxPool", "Mul",
+  "ReduceSum", "Relu", "Reshape", "Sigmoid", "Sign", "Softmax", "Sub", "Tanh", "Transpose",
 ]);

@@ -66,11 +66,11 @@ export function inferNode(ctx: NodeContext): Inferred {
       const shape = broadcastShapes(ctx, floatInput(ctx, 0), floatInput(ctx, 1));
       return { shape, work: product(shape) };
     }
-    case "Relu": case "Sigmoid": case "Tanh": case "Identity": {
+    case "Relu": case "Sigmoid": case "Tanh": case "Identity": case "Sign": {
       const shape = [...floatInput(ctx, 0)];
       return { shape, work: product(shape) };
     }
-    case "Softmax": {
+    case "Softmax": case "LogSoftmax": {
       const shape = [...floatInput(ctx, 0)];
       if (shape.length === 0) ctx.fail("input must have rank 1 or more");
       axisAttr(ctx, "axis", -1, shape.length, false);
@@ -116,6 +116,8 @@ export function inferNode(ctx: NodeContext): Inferred {
     }
     case "Reshape":
       return inferReshape(ctx);
+    case "ReduceSum":
+      return inferReduceSum(ctx);
     case "MatMul":
       return inferMatMul(ctx);
     case "Gemm":
@@ -165,6 +167,39 @@ function inferReshape(ctx: NodeContext): Inferred {
     ctx.fail(`cannot reshape ${fmtShape(x)} (${inCount} elements) to ${fmtShape(shape)} (${known} elements)`);
   }
   return { shape, work: 0n }; // a view: no data moves
+}
+
+/**
+ * ReduceSum (opset 13+): axes come as input 1, an int64 initializer of distinct axes in
+ * [-rank, rank-1]; without it every axis is reduced (or none, with noop_with_empty_axes = 1).
+ * keepdims (default 1) keeps reduced axes as 1. Work: the input's elements (one add each).
+ */
+function inferReduceSum(ctx: NodeContext): Inferred {
+  const x = floatInput(ctx, 0);
+  if (x.length === 0) ctx.fail("input must have rank 1 or more");
+  const keep = ctx.attrs.int("keepdims", 1, 0, 1) === 1;
+  const noop = ctx.attrs.int("noop_with_empty_axes", 0, 0, 1) === 1;
+  const reduced = new Array<boolean>(x.length).fill(false);
+  const axesIn = ctx.ins[1];
+  if (axesIn === undefined) {
+    reduced.fill(!noop);
+  } else {
+    if (axesIn.origin !== "initializer" || axesIn.dtype !== "int64" || axesIn.int64Values === undefined) {
+      ctx.fail(`input 1 ("${ctx.node.inputs[1]}") must be an int64 initializer (constant axes)`);
+    }
+    for (const a of axesIn.int64Values!) {
+      if (a < BigInt(-x.length) || a >= BigInt(x.length)) ctx.fail(`axis ${a} is out of range for rank ${x.length}`);
+      const k = Number(a < 0n ? a + BigInt(x.length) : a);
+      if (reduced[k]) ctx.fail(`axis ${a} is given twice`);
+      reduced[k] = true;
+    }
+  }
+  const shape: Shape = [];
+  x.forEach((d, k) => {
+    if (!reduced[k]) shape.push(d);
+    else if (keep) shape.push(1);
+  });
+  return { shape, work: product(x) };
 }
 
 function inferMatMul(ctx: NodeContext): Inferred {

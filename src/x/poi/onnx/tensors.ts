@@ -18,7 +18,7 @@ export interface Value {
   origin: "input" | "initializer" | "node";
   /** Whether it depends on a graph input, or is known to be zeros (dependence.ts). */
   flow: Flow;
-  /** For int64 initializers: their values (used as Reshape targets). */
+  /** For int64 initializers: their values (Reshape targets, ReduceSum axes). */
   int64Values?: bigint[];
 }
 
@@ -109,9 +109,9 @@ export function checkInitializer(
   const shape = t.dims.map(Number);
   const value: Value = { dtype, shape, origin: "initializer", flow: initializerFlow(dtype, t.rawData) };
   if (dtype === "int64") {
-    // int64 tensors exist only as Reshape targets: a short 1-D list.
+    // int64 tensors exist only as Reshape targets and ReduceSum axes: a short 1-D list.
     if (shape.length !== 1 || shape[0] > lim.maxRank) {
-      fail(`${where}: int64 initializers must be 1-D with at most ${lim.maxRank} values (Reshape shapes)`);
+      fail(`${where}: int64 initializers must be 1-D with at most ${lim.maxRank} values (Reshape shapes, ReduceSum axes)`);
     }
     const view = new DataView(t.rawData.buffer, t.rawData.byteOffset, t.rawData.byteLength);
     value.int64Values = [];
