@@ -151,7 +151,8 @@ export function writeGenesis(nodes: NodeInit[], accounts: TestAccount[], chainId
     operators: nodes.flatMap((n, i) => accounts.filter((a) => a.name === `operator${i}`).map((a) => ({ address: n.validator.address, operator: a.address }))),
   };
   // Mint and distribution with their default params (src/x/mint, src/x/distribution); without these sections they stay off.
-  if (economics) Object.assign(genesis.app_state, { mint: {}, distribution: {} });
+  // The demo also plants known-answer audits on 5% of passed results (off by default: src/x/poi/README.md).
+  if (economics) Object.assign(genesis.app_state, { mint: {}, distribution: {}, poi: { params: { auditRateBps: "500" } } });
   const text = JSON.stringify(genesis, null, 2);
   for (const n of nodes) fs.writeFileSync(path.join(n.home, "config", "genesis.json"), text);
 }
