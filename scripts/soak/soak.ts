@@ -18,7 +18,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { startLocalnet, stopLocalnet, readLayout } from "../../src/cli/localnet";
-import { runDemo } from "../../src/cli/demo";
+import { LINKED_WORKER, runDemo } from "../../src/cli/demo";
 import type { TestAccount } from "../../src/cli/home";
 import { mulberry32 } from "../../src/util/random";
 import { PoiQueryClient } from "../../src/client/query";
@@ -71,7 +71,10 @@ function problemsOf(name: string, c: ChainCheck, lanes: Lane[], sequences: bigin
   if (c.logFailures.length) p.push(`${name}: ${c.logFailures.length} failure lines in logs, e.g. ${c.logFailures.slice(0, 3).join(" | ")}`);
   lanes.forEach((l, i) => {
     const ok = [...l.signed].filter((h) => c.txCodes.get(h) === 0).length;
-    if (BigInt(ok) !== sequences[i]) p.push(`${name}: lane ${l.address} has ${ok} sends committed with code 0 but sequence ${sequences[i]}`);
+    if (BigInt(ok) !== sequences[i]) {
+      const other = [...l.signed].filter((h) => c.txCodes.has(h) && c.txCodes.get(h) !== 0).map((h) => `${h.slice(0, 12)}: code ${c.txCodes.get(h)}`);
+      p.push(`${name}: lane ${l.address} has ${ok} sends committed with code 0 but sequence ${sequences[i]}; its other committed sends: ${other.join(", ") || "none"}`);
+    }
   });
   return p;
 }
@@ -105,7 +108,8 @@ export async function runSoak(opts: SoakOptions = {}): Promise<SoakReport> {
     const layout = readLayout(multiHome)!;
     const homes = layout.nodes.map((n) => n.home);
     const rpcs = layout.nodes.map((n) => `http://127.0.0.1:${n.ports.rpc}`);
-    const lanesOf = (h: string) => accountsOf(h).filter((a) => /^user\d$/.test(a.name));
+    // The bank lanes: the user accounts, less the one the demo's linked worker signs with.
+    const lanesOf = (h: string) => accountsOf(h).filter((a) => /^user\d$/.test(a.name) && a.name !== LINKED_WORKER);
     // The demo first: it trains its model on this thread, which would stall the lanes' connections.
     const stopDemo = await runDemo({ home: multiHome, digits: 300, everySeconds: 2, taskItems: { min: 20, max: 60 }, seed, log: (l) => noise.write(l + "\n") });
     const load = new BankLoad(rpcs, lanesOf(multiHome), "poi-localnet", rand);

@@ -37,7 +37,7 @@ const REWARD = 1000n;
 const BOND = 2_000_000n;
 const CHEATER = "operator3";
 /** The worker account linked to node0: an operator cannot be its own validator's worker. */
-const LINKED_WORKER = "user0";
+export const LINKED_WORKER = "user0";
 
 /** operator offers to link worker, worker accepts; nothing to do when the link exists (a restarted demo). */
 async function linkWorker(rpc: string, operator: TestAccount, worker: TestAccount, log: (l: string) => void): Promise<void> {
