@@ -106,3 +106,36 @@ describe("x/poi training tasks (in process, 4 validators, real onnxruntime)", fu
     });
   }
 });
+
+describe("x/poi training tasks with cross-hardware noise on one validator and a Byzantine one (in process)", function () {
+  this.timeout(600_000);
+  let h: Harness;
+  let f: TrainingFlow;
+  before(async () => {
+    // Validator 1 perturbs its re-executed parameters and outputs by relative 1e-6 (another CPU);
+    // validator 3 votes every verdict the wrong way.
+    h = await Harness.create({ validators: 4, accounts: ["requester", "worker", "cheat"], seed: 17, faults: { 1: { noise_rel: 1e-6 }, 3: { invert_verdicts: true } } });
+    f = await TrainingFlow.create(h);
+  });
+  after(async () => h && (await h.close()));
+
+  it("the honest task still passes (the Byzantine report is escalated and cleared), the bf16 cheat is still slashed", async () => {
+    const id = await f.submit();
+    const run = await f.train(id);
+    await f.claimAndCommit("worker", id, run);
+    const { task: t } = await f.revealUntilDecided("worker", id, run);
+    assert.equal(t.status, TaskStatus.COMPLETED);
+    const byzantine = h.validators[3].hex;
+    assert.deepEqual(t.votes.filter((v) => !v.pass).map((v) => v.validator), [byzantine], "only the Byzantine validator voted fail");
+    assert.ok(t.challenges.length > 0 && t.challenges.every((c) => c.reporters.join() === byzantine && c.votes.filter((v) => v.pass).length >= 3),
+      "its reports were re-run by the others and found passing");
+    assert.ok(t.votes.find((v) => v.validator === h.validators[1].hex)!.pass, "the noisy validator passed it");
+
+    const cheat = await f.submit();
+    const bad = await f.train(cheat, { afterStep: (p) => roundCheckpointToBf16(p) });
+    await f.claimAndCommit("cheat", cheat, bad);
+    const { task: c, events } = await f.revealUntilDecided("cheat", cheat, bad);
+    assert.equal(c.status, TaskStatus.OPEN);
+    assert.match(events.find((e) => e.type === "poi_task_failed")!.attrs.reason, /reported items confirmed failing/);
+  });
+});

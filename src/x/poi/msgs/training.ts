@@ -69,7 +69,7 @@ export function trainingSubmitHandler(keeper: PoiKeeper, bank: BankKeeper): MsgH
   async function model(ctx: Ctx, id: string, kind: ModelKind, what: string): Promise<Model> {
     const found = await keeper.getModel(ctx, id);
     if (!found) throw ErrModelNotFound(`${what} ${id}`);
-    if (found.kind !== kind) throw ErrInvalidTrainingTask(`${what} ${id} is a ${MODEL_KIND_NAMES[found.kind] ?? found.kind} model, not ${MODEL_KIND_NAMES[kind]}`);
+    if (found.kind !== kind) throw ErrInvalidTrainingTask(`${what} ${id} is of kind ${MODEL_KIND_NAMES[found.kind] ?? found.kind}; a training task needs ${MODEL_KIND_NAMES[kind]}`);
     if (found.flagged) throw ErrInvalidTrainingTask(`${what} ${id} is flagged (${found.flagReason}) at height ${found.flaggedHeight}: it takes no new tasks`);
     return found;
   }
@@ -88,7 +88,7 @@ export function trainingSubmitHandler(keeper: PoiKeeper, bank: BankKeeper): MsgH
     return ds;
   }
 
-  /** Bytes of the parent's parameters, and the initial-parameters dataset holding exactly that many. */
+  /** The initial parameters: a complete dataset holding exactly as many float32 values as the parent's parameters. */
   async function initialParameters(ctx: Ctx, params: Params, parent: Model, m: Decoded): Promise<Uint8Array> {
     const parentBytes = (await keeper.getModelBytes(ctx, parent.id))!;
     const layout = modelParameters(parentBytes);
