@@ -7,7 +7,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { datasetId } from "../x/poi/dataset_id";
 import {
   MsgClaimTaskResponseCodec, MsgCreateDatasetResponseCodec, MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskResponseCodec,
-  MsgSubmitResultResponseCodec, MsgUploadDatasetChunkResponseCodec, type Model, type PoiCodec, type TensorSpec,
+  MsgSubmitResultResponseCodec, MsgUploadDatasetChunkResponseCodec, MsgSubmitTrainingTaskResponseCodec, MsgCommitTrainingResponseCodec,
+  MsgRevealCheckpointResponseCodec, type Model, type PoiCodec, type TensorSpec,
 } from "../x/poi/types";
 import type { SentTx } from "./results";
 
@@ -53,7 +54,8 @@ export interface DatasetUpload {
 /** Decoders of our msg responses, by type URL (for printing). */
 export const POI_RESPONSE_CODECS: Record<string, PoiCodec<unknown>> = Object.fromEntries(
   [MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec, MsgUploadDatasetChunkResponseCodec, MsgSubmitInferenceTaskResponseCodec,
-    MsgClaimTaskResponseCodec, MsgSubmitResultResponseCodec].map((c) => [c.typeUrl, c as PoiCodec<unknown>]),
+    MsgClaimTaskResponseCodec, MsgSubmitResultResponseCodec, MsgSubmitTrainingTaskResponseCodec, MsgCommitTrainingResponseCodec,
+    MsgRevealCheckpointResponseCodec].map((c) => [c.typeUrl, c as PoiCodec<unknown>]),
 );
 
 /** Output values per item of a model: all its outputs, concatenated. */
