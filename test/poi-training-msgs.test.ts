@@ -10,12 +10,18 @@ import { Harness } from "./helpers/poi-harness";
 import { TrainingFlow } from "./helpers/training-flow";
 import { parseAddress } from "../src/app/address";
 import { commitMsg, revealMsgs } from "../src/ml/training-task";
-import { POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
+import { POI_MODULE, POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
+import { exportPoiGenesis, initPoiGenesis } from "../src/x/poi/genesis";
+import { Context } from "../src/app/context";
+import { Branch, type KVStore } from "../src/store/store";
 import { neededCheckpoints } from "../src/x/poi/training";
 import {
   MsgClaimTaskCodec, MsgCommitTrainingCodec, MsgRevealCheckpointCodec, MsgSubmitResultCodec, MsgSubmitTrainingTaskCodec, TaskStatus,
   type MsgRevealCheckpoint, type MsgSubmitTrainingTask, type PoiCodec,
 } from "../src/x/poi/types";
+
+/** A store with nothing in it (the parent of a fresh branch). */
+const EMPTY: KVStore = { get: async () => undefined, set: () => undefined, delete: () => undefined, iterate: async () => [] };
 
 describe("x/poi training messages: bad inputs are refused and change nothing (in process)", function () {
   this.timeout(600_000);
@@ -119,6 +125,16 @@ describe("x/poi training messages: bad inputs are refused and change nothing (in
     await refusedReveal({ ...reveal(29), index: 30, proof: reveal(30).proof }, /checkpoint 30 \(the final one\) hashes to [0-9a-f]{64}, not the committed final_hash/);
     await refusedReveal({ ...reveal(target), chunk: 1 }, /chunk 1 does not exist: a checkpoint has 1 chunks/);
     await refusedReveal({ ...reveal(target), data: new Uint8Array(reveal(target).data.length) }, /chunk 0 does not match chunk_hashes\[0\]/);
+    // An honest reveal; the attempt in the middle of its reveals round-trips through genesis.
+    const revealed = await h.send("worker", MsgRevealCheckpointCodec, reveal(target));
+    assert.equal(revealed.code, 0, revealed.log);
+    assert.deepEqual((await f.attempt(id))!.revealed, [target]);
+    const exported = await exportPoiGenesis(ctx());
+    for (const row of ["training_specs", "training_attempts", "loss_traces", "checkpoint_chunks"]) assert.ok((exported[row] as unknown[]).length > 0, `${row} exported`);
+    const fresh = new Context(new Branch(EMPTY), ctx().header, "genesis");
+    await initPoiGenesis(fresh, JSON.parse(JSON.stringify(exported)));
+    const dump = async (c: Context) => (await c.store(POI_MODULE).iterate(new Uint8Array())).map(([k, v]) => `${Buffer.from(k).toString("hex")}=${Buffer.from(v).toString("hex")}`);
+    assert.deepEqual(await dump(fresh), await dump(ctx()), "every poi key and value imports back as it was");
     const { task } = await f.revealUntilDecided("worker", id, run);
     assert.equal(task.status, TaskStatus.COMPLETED, "the honest reveals then complete the attempt");
   });

@@ -82,6 +82,7 @@ describe("x/poi training tasks (in process, 4 validators, real onnxruntime)", fu
     assert.equal(res.code, 0, res.log);
     for (let i = 0; i < 15 && (await f.task(infId)).status !== TaskStatus.COMPLETED; i++) await h.block([]);
     assert.equal((await f.task(infId)).status, TaskStatus.COMPLETED, "an inference task with the trained model verifies and pays");
+    assert.deepEqual((await h.app.invariants.run(h.app.queryContext())).filter((r) => r.broken), [], "the module account holds what poi's state says");
   });
 
   const cheats: Array<[string, Parameters<TrainingFlow["train"]>[1], boolean, RegExp]> = [
@@ -109,6 +110,7 @@ describe("x/poi training tasks (in process, 4 validators, real onnxruntime)", fu
       assert.ok(await h.app.bank.getSupply(h.app.queryContext(), "upoi") < supply0, "part of the bond is burned");
       assert.equal(await f.attempt(id), undefined, "the attempt's record is gone");
       assert.equal(await f.training.chunksHeld(h.app.queryContext(), BigInt(id), 30), 0, "its checkpoints are pruned");
+      assert.deepEqual((await h.app.invariants.run(h.app.queryContext())).filter((r) => r.broken), []);
     });
   }
 });
