@@ -10,14 +10,15 @@ import { Harness } from "./helpers/poi-harness";
 import { TrainingFlow } from "./helpers/training-flow";
 import { parseAddress } from "../src/app/address";
 import { commitMsg, revealMsgs } from "../src/ml/training-task";
-import { POI_MODULE, POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
+import { DEFAULT_PARAMS, POI_MODULE, POI_MODULE_ACCOUNT } from "../src/x/poi/keeper";
+import { extensionProblem } from "../src/x/poi/extension_rules";
 import { exportPoiGenesis, initPoiGenesis } from "../src/x/poi/genesis";
 import { Context } from "../src/app/context";
 import { Branch, type KVStore } from "../src/store/store";
 import { neededCheckpoints } from "../src/x/poi/training";
 import {
   MsgClaimTaskCodec, MsgCommitTrainingCodec, MsgRevealCheckpointCodec, MsgSubmitResultCodec, MsgSubmitTrainingTaskCodec, TaskStatus,
-  type MsgRevealCheckpoint, type MsgSubmitTrainingTask, type PoiCodec,
+  VoteExtensionCodec, type MsgRevealCheckpoint, type MsgSubmitTrainingTask, type PoiCodec, type VoteExtension,
 } from "../src/x/poi/types";
 
 /** A store with nothing in it (the parent of a fresh branch). */
@@ -105,6 +106,19 @@ describe("x/poi training messages: bad inputs are refused and change nothing (in
     const id = await f.submit(ok);
     const run = await f.train(id);
     await f.claimAndCommit("worker", id, run);
+    // Segment requests in vote extensions follow the rules (extension_rules.ts), else the extension is refused.
+    const t = await f.task(id);
+    const problem = (ext: Partial<VoteExtension>, height = h.height) => extensionProblem(ctx(), h.app.poi, h.app.poiModule.verification, DEFAULT_PARAMS, height,
+      VoteExtensionCodec.encode({ verdicts: [], itemVerdicts: [], commitments: [], reveals: [], ...ext }).finish());
+    const req = (segments: string[], taskId = id) => ({ taskId, attempt: t.attempt, segments });
+    assert.equal(await problem({ segmentRequests: [req(["3", "7"])] }), undefined, "a request of k segments while requests are open");
+    assert.match((await problem({ segmentRequests: [req(["3"], "999")] }))!, /a segment request on task 999 attempt 0, which is not a training attempt under verification/);
+    assert.match((await problem({ segmentRequests: [req(["3"]), req(["4"])] }))!, /two segment requests on task/);
+    assert.match((await problem({ segmentRequests: [req(["1", "2", "3"])] }))!, /3 segments requested on task \d+, want 1\.\.2/);
+    assert.match((await problem({ segmentRequests: [req(["30"])] }))!, /segment 30 is not a segment of task/);
+    assert.match((await problem({ segmentRequests: [req(["5", "5"])] }))!, /a segment requested twice/);
+    assert.match((await problem({ segmentRequests: [req(["5"])] }, BigInt(t.requestEndHeight!)))!, /after its requests closed at height/);
+    assert.match((await problem({ verdicts: [{ taskId: id, attempt: t.attempt, pass: true, failedItems: [], cannotVerify: false, accuracyBps: 10001 }] }))!, /accuracy 10001 bps/);
     while ((await f.attempt(id))!.requests.length < 4) await h.block([]);
     const att = (await f.attempt(id))!;
     const needed = neededCheckpoints(att.requests.flatMap((r) => r.segments), 30n);
