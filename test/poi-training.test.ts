@@ -44,6 +44,7 @@ describe("x/poi training tasks (in process, 4 validators, real onnxruntime)", fu
     assert.equal(await balance("worker"), w0 + 5_000_000n - txs * 2_500_000n, "the reward and the bond back (minus its tx fees)");
     const verified = events.find((e) => e.type === "poi_task_verified")!;
     assert.equal(verified.attrs.work_units, String(300n * 3_415_061n), "T steps of the train-step graph are credited");
+    assert.equal(verified.attrs.work_credited, "true", "to the worker's epoch work (its fees were paid)");
     const model = (await h.app.poi.getModel(h.app.queryContext(), t.trainedModelId!))!;
     assert.equal(model.owner, h.account("requester").address);
     assert.equal(model.kind, ModelKind.INFERENCE);

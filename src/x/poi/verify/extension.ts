@@ -84,10 +84,11 @@ export async function buildExtension(
 
   const encode = () => VoteExtensionCodec.encode({ verdicts, itemVerdicts, commitments, reveals, segmentRequests }).finish();
   let bytes = encode();
-  // Over the cap: drop verdicts from the end (they are carried again in the next extensions).
-  while (bytes.length > MAX_EXTENSION_BYTES && (verdicts.length || itemVerdicts.length)) {
+  // Over the cap: drop verdicts (then segment requests) from the end (they are carried again in the next extensions).
+  while (bytes.length > MAX_EXTENSION_BYTES && (verdicts.length || itemVerdicts.length || segmentRequests.length)) {
     if (itemVerdicts.length) itemVerdicts.splice(itemVerdicts.length >> 1);
-    else verdicts.splice(verdicts.length >> 1);
+    else if (verdicts.length) verdicts.splice(verdicts.length >> 1);
+    else segmentRequests.splice(segmentRequests.length >> 1);
     bytes = encode();
   }
   return bytes;
