@@ -24,6 +24,27 @@ export interface InferenceTaskSpec {
   bond: bigint | string;
 }
 
+/** A training task (MsgSubmitTrainingTask without the requester); amounts are upoi. */
+export interface TrainingTaskSpec {
+  /** The train_step model. */
+  modelId: string;
+  initialParamsDatasetId: string;
+  xDatasetId: string;
+  yDatasetId: string;
+  train: { start: number; count: number };
+  heldOut: { start: number; count: number };
+  steps: number;
+  batchSize: number;
+  /** A decimal such as "0.1". */
+  learningRate: string;
+  checkpointInterval: number;
+  k: number;
+  reward: bigint | string;
+  bond: bigint | string;
+  minAccuracyBps: number;
+  deadlineBlocks: number;
+}
+
 /**
  * Splits float32 items (back to back) into chunks of `itemsPerChunk` items, with each chunk's sha256
  * and the dataset id the chain will give them (x/poi/dataset_id.ts: the metadata and the chunk hashes).
