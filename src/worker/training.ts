@@ -5,12 +5,15 @@
  * loss trace and checkpoint root; then, while the attempt is verifying, reveal every checkpoint the
  * validators' segment requests need, before the reveal deadline.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { PoiQueryClient } from "../client/query";
 import type { PoiTxClient } from "../client/tx";
 import { TrainStepRunner } from "../ml/train-step-runner";
 import { commitMsg, revealMsgs, runTrainingTask, type TrainingRun } from "../ml/training-task";
+import { merkleRoot } from "../x/poi/commitment";
 import { TRAIN_STEP_X, TRAIN_STEP_Y } from "../x/poi/onnx/train-step";
-import { neededCheckpoints, segmentCount } from "../x/poi/training";
+import { checkpointHash, checkpointLeaf, neededCheckpoints, segmentCount } from "../x/poi/training";
 import type { Task, TrainingSpec } from "../x/poi/types";
 
 /** DatasetItems answers at most 2 MiB a call. */
@@ -37,8 +40,30 @@ export interface TrainingClaim {
   revealed: Set<number>;
 }
 
-/** Runs task `t` (claimed by this worker) and commits it; logs step, loss and the commitment. */
-export async function trainAndCommit(tx: PoiTxClient, t: Task, log: (line: string) => void): Promise<TrainingClaim> {
+/** Where a worker keeps the checkpoints of an attempt (for `poi tx poi reveal` should the worker stop). */
+export const checkpointsFile = (dir: string, t: Task) => path.join(dir, `task-${t.id}-attempt-${t.attempt}.ckpt`);
+
+/**
+ * The run behind a commitment, from all its checkpoints back to back (a checkpoints file); refuses a
+ * file whose Merkle root is not the committed one (`root`).
+ */
+export function runFromCheckpoints(bytes: Uint8Array, spec: TrainingSpec, root: Uint8Array): TrainingRun {
+  const size = Number(spec.paramBytes), count = Number(spec.steps) / Number(spec.checkpointInterval) + 1;
+  if (bytes.length !== size * count) throw new Error(`the checkpoints are ${bytes.length} bytes; the task has ${count} checkpoints of ${size} bytes (${size * count})`);
+  const checkpoints = Array.from({ length: count }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+  const hashes = checkpoints.map((b) => checkpointHash(b, BigInt(spec.checkpointChunkBytes)));
+  const leaves = hashes.map((h, i) => checkpointLeaf(i, h));
+  const run = { checkpoints, losses: new Float32Array(), hashes, leaves, root: merkleRoot(leaves) };
+  const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+  if (hex(run.root) !== hex(root)) throw new Error(`these checkpoints have Merkle root ${hex(run.root)}, not the committed checkpoint root ${hex(root)}`);
+  return run;
+}
+
+/**
+ * Runs task `t` (claimed by this worker) and commits it; logs step, loss and the commitment. With
+ * `checkpointDir`, the checkpoints are also written to checkpointsFile(dir, t).
+ */
+export async function trainAndCommit(tx: PoiTxClient, t: Task, log: (line: string) => void, checkpointDir?: string): Promise<TrainingClaim> {
   const q = tx.query;
   const { spec } = await q.training(t.id);
   const [stepModel, onnx] = await Promise.all([q.model(t.modelId), q.modelBytes(t.modelId)]);
@@ -74,6 +99,10 @@ export async function trainAndCommit(tx: PoiTxClient, t: Task, log: (line: strin
   for (let s = every; s <= T; s += every) log(`task ${t.id}: step ${s}/${T} loss ${run.losses[s - 1].toFixed(4)}`);
   log(`task ${t.id}: trained ${T} steps in ${Date.now() - t0} ms; final loss ${run.losses[T - 1].toFixed(4)}`);
 
+  if (checkpointDir) {
+    fs.mkdirSync(checkpointDir, { recursive: true });
+    fs.writeFileSync(checkpointsFile(checkpointDir, t), Buffer.concat(run.checkpoints));
+  }
   const msg = commitMsg(run, tx.address, BigInt(t.id));
   const { tx: sent, requestEndHeight, revealDeadlineHeight } = await tx.commitTraining(msg);
   log(`task ${t.id}: ${run.checkpoints.length} checkpoints committed at height ${sent.height} (root ${Buffer.from(run.root).toString("hex").slice(0, 16)}…); ` +
@@ -81,17 +110,20 @@ export async function trainAndCommit(tx: PoiTxClient, t: Task, log: (line: strin
   return { run, spec, revealed: new Set() };
 }
 
-/** Reveals the checkpoints the segment requests so far need that this worker has not sent; logs them. */
-export async function revealRequested(tx: PoiTxClient, t: Task, claim: TrainingClaim, log: (line: string) => void): Promise<void> {
+/**
+ * Reveals the checkpoints the segment requests so far need that this worker has not sent; logs them.
+ * Returns the checkpoints it revealed now.
+ */
+export async function revealRequested(tx: PoiTxClient, t: Task, claim: TrainingClaim, log: (line: string) => void): Promise<number[]> {
   const { attempt } = await tx.query.training(t.id);
-  if (!attempt || attempt.attempt !== t.attempt) return;
+  if (!attempt || attempt.attempt !== t.attempt) return [];
   const needed = neededCheckpoints(attempt.requests.flatMap((r) => r.segments), segmentCount(t.numItems));
   const missing = needed.filter((i) => !claim.revealed.has(i) && !attempt.revealed.includes(i));
-  if (missing.length === 0) return;
+  if (missing.length === 0) return [];
   const height = BigInt(await tx.query.height());
   if (height + 1n > BigInt(t.revealDeadlineHeight ?? "0")) {
     log(`task ${t.id}: checkpoints ${missing.join(",")} requested, but the reveal deadline (height ${t.revealDeadlineHeight}) has passed`);
-    return;
+    return [];
   }
   const chunkBytes = BigInt(claim.spec.checkpointChunkBytes);
   const msgs = missing.flatMap((i) => revealMsgs(claim.run, tx.address, BigInt(t.id), i, chunkBytes));
@@ -100,4 +132,5 @@ export async function revealRequested(tx: PoiTxClient, t: Task, claim: TrainingC
   const last = results.filter((r) => r).pop();
   log(`task ${t.id}: revealed checkpoints ${missing.join(",")} (${msgs.length} chunks${last ? `, by height ${last.height}` : ""}); ` +
     `${claim.revealed.size + attempt.revealed.filter((i) => !claim.revealed.has(i)).length} of the ${needed.length} requested so far`);
+  return missing;
 }

@@ -49,6 +49,8 @@ export interface PoiWorkerOptions {
   maxBondShareBps?: number;
   /** Blocks that must be left before a task's deadline for a claim (default 10). */
   minBlocksLeft?: number;
+  /** Where training runs' checkpoints are kept (for a manual `poi tx poi reveal`); default: memory only. */
+  checkpointDir?: string;
 }
 
 export interface PoiWorkerStats {
@@ -357,7 +359,7 @@ export class PoiWorker {
   /** A training task: runs the T steps and commits (the reveals follow in followClaims). */
   private async train(t: Task, c: Claim): Promise<void> {
     try {
-      c.training = await trainAndCommit(this.tx!, t, this.log);
+      c.training = await trainAndCommit(this.tx!, t, this.log, this.opts.checkpointDir);
       c.submitted = true;
       this.counters.submitted++;
     } catch (err) {
