@@ -152,6 +152,27 @@ describe("e2e: proof of training on a 4-validator localnet (MNIST, 300 steps, wo
     console.log(`      verification compute per validator: k·c/T = ${K}·${INTERVAL}/${STEPS} = ${((K * INTERVAL) / STEPS * 100).toFixed(1)}% of the training steps (+ one forward pass over 1,000 held-out digits)`);
   });
 
+  it("the CLI shows the training task, its checkpoints and the trained model's lineage (--output json)", () => {
+    assert.ok(trainedId, "the training test produced a model");
+    const node = rpcUrls(home)[0];
+    const cli = (...args: string[]) => JSON.parse(poi(["query", "poi", ...args, "--output", "json", "--node", node]).stdout);
+    const task = cli("training-task", trainingId);
+    assert.equal(task.task.status, "completed");
+    assert.equal(task.spec.steps, String(STEPS));
+    assert.equal(task.losses.steps, STEPS);
+    const cps = cli("checkpoints", trainingId);
+    assert.equal(cps.checkpoints, STEPS / INTERVAL + 1);
+    assert.ok(cps.revealed.length > 0 && cps.revealed.every((c: { pruned: boolean }) => c.pruned), "revealed checkpoints, all pruned after the verdict");
+    const lineage = cli("lineage", trainedId).lineage;
+    assert.equal(lineage.length, 2);
+    assert.equal(lineage[0].trainingTaskId, trainingId);
+    assert.ok(lineage[0].heldOutAccuracyBps >= 8500);
+    assert.equal(lineage[1].id, lineage[0].parentModelId);
+    const missing = poi(["query", "poi", "checkpoint", trainingId, "1", "0", "--output", "json", "--node", node], { allowFail: true });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /pruned/);
+  });
+
   it("the trained model serves an inference task at once, which verifies and pays", async () => {
     assert.ok(trainedId, "the training test produced a model");
     const images = loadMnist().images.slice(3000, 3040);
