@@ -43,7 +43,7 @@ export async function reveal(values: TxValues, from: string, id: string, file: s
     if (task.worker !== s.address) throw new Error(`task ${id} attempt ${task.attempt} is ${task.worker}'s, not ${from}'s (${s.address})`);
     const { spec } = await s.query.training(id);
     const run = runFromCheckpoints(bytes, spec, task.resultRoot);
-    const revealed = await revealRequested(s, task, { run, spec, revealed: new Set() }, (l) => lines.push(l));
+    const revealed = await revealRequested(s, task, { run, spec, revealed: new Set(), revealDeadline: BigInt(task.revealDeadlineHeight ?? "0") }, (l) => lines.push(l));
     return { taskId: id, attempt: task.attempt, revealed, revealDeadlineHeight: task.revealDeadlineHeight ?? "0" };
   });
   if (output === "json") printJson({ ...r, log: lines });

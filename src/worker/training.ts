@@ -38,6 +38,8 @@ export interface TrainingClaim {
   spec: TrainingSpec;
   /** Checkpoints whose chunks were all sent. */
   revealed: Set<number>;
+  /** The last height at which reveals are taken. */
+  revealDeadline: bigint;
 }
 
 /** Where a worker keeps the checkpoints of an attempt (for `poi tx poi reveal` should the worker stop). */
@@ -107,7 +109,7 @@ export async function trainAndCommit(tx: PoiTxClient, t: Task, log: (line: strin
   const { tx: sent, requestEndHeight, revealDeadlineHeight } = await tx.commitTraining(msg);
   log(`task ${t.id}: ${run.checkpoints.length} checkpoints committed at height ${sent.height} (root ${Buffer.from(run.root).toString("hex").slice(0, 16)}…); ` +
     `segment requests until height ${requestEndHeight}, reveals until ${revealDeadlineHeight}`);
-  return { run, spec, revealed: new Set() };
+  return { run, spec, revealed: new Set(), revealDeadline: BigInt(revealDeadlineHeight) };
 }
 
 /**

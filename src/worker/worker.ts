@@ -199,7 +199,7 @@ export class PoiWorker {
       while (!this.stopping) {
         try {
           await this.followClaims();
-          if (!this.stopping) await this.workOnce();
+          if (!this.stopping && !(await this.revealing())) await this.workOnce();
         } catch (err) {
           this.counters.errors++;
           this.log(`error: ${message(err)}`);
@@ -217,6 +217,12 @@ export class PoiWorker {
       await this.runner?.close();
       this.tx?.disconnect();
     }
+  }
+
+  /** A training attempt of ours may still need reveals: no new claim until its reveal deadline passes, so none is late. */
+  private async revealing(): Promise<boolean> {
+    const open = [...this.claims.values()].filter((c) => c.training);
+    return open.length > 0 && BigInt(await this.query!.height()) <= open.reduce((m, c) => (c.training!.revealDeadline > m ? c.training!.revealDeadline : m), 0n);
   }
 
   private async balance(): Promise<bigint> {
