@@ -133,7 +133,10 @@ export class PoiTxClient {
   async simulate(msgs: readonly EncodeObject[], memo = ""): Promise<{ gasUsed: number } | SentTx> {
     for (let attempt = 1; ; attempt++) {
       const r = await this.simulateAt(msgs, memo, (await this.account()).sequence);
-      if ("stage" in r && r.code === 32 && r.codespace === "sdk" && attempt < 3) continue;
+      if ("stage" in r && r.code === 32 && r.codespace === "sdk" && attempt < 6) {
+        await sleep(POLL_MS); // the account query and the simulation saw different blocks: let them settle
+        continue;
+      }
       return r;
     }
   }
@@ -366,13 +369,22 @@ export class PoiTxClient {
 
   /**
    * Reveals checkpoint chunks (one MsgRevealCheckpoint per chunk, as the chain takes them; revealMsgs
-   * in src/ml/training-task.ts builds them), pipelined; a chunk already revealed is skipped.
+   * in src/ml/training-task.ts builds them), several to a tx up to `txBytes` of data (default 3 MiB,
+   * under the 4 MiB tx cap), the txs pipelined; a tx whose chunks are already revealed is skipped.
    */
-  revealCheckpoint(chunks: ReadonlyArray<Omit<MsgRevealCheckpoint, "worker">>, opts: { window?: number } = {}) {
-    return this.sendPipelined(
-      chunks.map((c) => [{ typeUrl: MsgRevealCheckpointCodec.typeUrl, value: MsgRevealCheckpointCodec.fromPartial({ ...c, worker: this.address }) }]),
-      { window: opts.window, skip: (r) => /already revealed/.test(r.raw_log), what: (i) => `reveal of checkpoint ${chunks[i].index} chunk ${chunks[i].chunk}` },
-    );
+  revealCheckpoint(chunks: ReadonlyArray<Omit<MsgRevealCheckpoint, "worker">>, opts: { window?: number; txBytes?: number } = {}) {
+    const limit = opts.txBytes ?? 3 * 1024 * 1024;
+    const txs: EncodeObject[][] = [];
+    let size = Infinity;
+    for (const c of chunks) {
+      if (size + c.data.length > limit) {
+        txs.push([]);
+        size = 0;
+      }
+      size += c.data.length;
+      txs[txs.length - 1].push({ typeUrl: MsgRevealCheckpointCodec.typeUrl, value: MsgRevealCheckpointCodec.fromPartial({ ...c, worker: this.address }) });
+    }
+    return this.sendPipelined(txs, { window: opts.window, skip: (r) => /already revealed/.test(r.raw_log), what: (i) => `reveal tx ${i + 1} of ${txs.length}` });
   }
 
   /** MsgWithdrawDelegatorReward: this account's rewards from `validator` (poivaloper...). */

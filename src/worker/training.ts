@@ -132,7 +132,7 @@ export async function revealRequested(tx: PoiTxClient, t: Task, claim: TrainingC
   const results = await tx.revealCheckpoint(msgs);
   for (const i of missing) claim.revealed.add(i);
   const last = results.filter((r) => r).pop();
-  log(`task ${t.id}: revealed checkpoints ${missing.join(",")} (${msgs.length} chunks${last ? `, by height ${last.height}` : ""}); ` +
+  log(`task ${t.id}: revealed checkpoints ${missing.join(",")} (${msgs.length} chunks in ${results.length} txs${last ? `, by height ${last.height}` : ""}); ` +
     `${claim.revealed.size + attempt.revealed.filter((i) => !claim.revealed.has(i)).length} of the ${needed.length} requested so far`);
   return missing;
 }
