@@ -78,7 +78,7 @@ describe("x/poi training messages: bad inputs are refused and change nothing (in
     await bad({ heldOutCount: "5000" }, /the held-out range \[600, 5600\) is outside the x dataset's 1200 items/);
     await bad({ minAccuracyBps: 10001 }, /min_accuracy_bps 10001 is more than 10000/);
     await bad({ steps: "0" }, /steps must be at least 1/);
-    await bad({ deadlineBlocks: "40" }, /deadline_blocks 40 leaves no time to claim, run and verify: at least 80 \(claim 30 \+ verification 40 \+ margin 10\)/, 10);
+    await bad({ deadlineBlocks: "40" }, /deadline_blocks 40 leaves no time to claim, run and verify: at least 90 \(claim 30 \+ verification 50 \+ margin 10\)/, 10);
   });
 
   it("initial parameters whose size does not match the parent's parameters", async () => {

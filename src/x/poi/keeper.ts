@@ -107,7 +107,7 @@ export const DEFAULT_PARAMS: Params = {
   trainingThresholdPpb: "10000", // 1e-5 relative L2 per segment (README, "Training: tolerance")
   maxTrainingSteps: "100000",
   segmentRequestBlocks: "3",
-  revealBlocks: "10",
+  revealBlocks: "20",
 };
 
 /** The poi module account: holds task escrows and worker bonds. */
