@@ -4,7 +4,8 @@
  * per validator claims and runs them (operator3 fabricates 10% of its items, to show slashing); the
  * validators verify by sampled re-execution. node0's worker is user0, linked to node0, and the only
  * linked one: its verified work raises node0's voting power, epoch by epoch, up to the cap. Prints
- * live progress, power and work scores.
+ * live progress, power and work scores. At start the requester also submits an MNIST training task
+ * (demo-training.ts); once it passes, the inference tasks use the model it produced.
  */
 import * as path from "node:path";
 import * as fs from "node:fs";
@@ -13,7 +14,8 @@ import { validateModel } from "../x/poi/onnx/validate";
 import { buildMlp } from "../x/poi/onnx/builder";
 import { loadMnist, trainMnistMlp } from "../ml/train";
 import { mulberry32 } from "../util/random";
-import { TaskStatus } from "../x/poi/types";
+import { isTraining, TaskStatus } from "../x/poi/types";
+import { followTrainingDemo, submitTrainingDemo } from "./demo-training";
 import { PoiWorker } from "../worker/worker";
 import type { TestAccount } from "./home";
 import { readLayout } from "./localnet";
@@ -99,14 +101,23 @@ export async function runDemo(opts: DemoOptions): Promise<() => Promise<void>> {
     const cheat = name === (opts.cheater === undefined ? CHEATER : opts.cheater);
     const w = new PoiWorker({
       rpc: `http://127.0.0.1:${layout.nodes[i].ports.rpc}`, mnemonic: acct(name).mnemonic, cheatFraction: cheat ? 0.1 : 0, pollMs: 400,
-      taskFilter: (t) => BigInt(t.id) % BigInt(layout.nodes.length) === BigInt(i) || t.attempt > 0,
-      log: (l) => { if (/verified|slashed|lapsed|timeout/.test(l)) log(`${name}${cheat ? " (cheats 10%)" : ""}: ${l}`); },
+      taskFilter: (t) => (isTraining(t) ? !cheat : BigInt(t.id) % BigInt(layout.nodes.length) === BigInt(i) || t.attempt > 0),
+      log: (l) => { if (/verified|slashed|lapsed|timeout|step|committed|revealed/.test(l)) log(`${name}${cheat ? " (cheats 10%)" : ""}: ${l}`); },
     });
     void w.start().catch((err) => log(`${name}: stopped: ${(err as Error).message}`));
     return { name, w, address: acct(name).address };
   });
 
   let stopped = false;
+  // One requester account: its training setup goes before the inference loop's txs (one sequence).
+  const trainingId = digits >= 2000 ? await submitTrainingDemo(requester, datasetId, log).catch((err) => log(`requester: training task not submitted: ${(err as Error).message}`)) : undefined;
+  if (trainingId) {
+    void followTrainingDemo(q, trainingId, log, () => stopped).then((trainedId) => {
+      if (!trainedId) return;
+      modelId = trainedId;
+      log(`requester: inference tasks now use the trained model ${trainedId.slice(0, 16)}…`);
+    }).catch((err) => log(`requester: following training task ${trainingId}: ${(err as Error).message}`));
+  }
   const rand = mulberry32(opts.seed ?? 42);
   const sizes = opts.taskItems ?? { min: 100, max: 499 };
   const submit = async () => {

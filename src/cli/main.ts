@@ -41,8 +41,13 @@ const USAGE = `usage: poi <command> [options]
   tx poi register-dataset FROM_KEY (--file ITEMS.f32 --shape 784 | --mnist N) [--items-per-chunk N] [--name N]
   tx poi submit-inference FROM_KEY --model ID (--dataset ID [--start S] --count C | --inputs-file F)
        --reward-per-item AMOUNT --k K --deadline BLOCKS --bond AMOUNT
+  tx poi submit-training FROM_KEY --model TRAIN_STEP_ID --initial-params DATASET --x DATASET --y DATASET
+       --train-start S --train-count N --held-out-start S --held-out-count N --steps T --batch-size B --lr 0.1
+       --checkpoint-interval C --k K --reward AMOUNT --bond AMOUNT --min-accuracy-bps BPS --deadline BLOCKS
   tx poi claim FROM_KEY TASK_ID
   tx poi submit-result FROM_KEY TASK_ID --outputs-file F
+  tx poi reveal FROM_KEY TASK_ID --checkpoints-file F   the requested checkpoints of a training attempt (the worker
+                                               reveals by itself; F is what worker start --checkpoint-dir wrote)
   tx poi link-worker OPERATOR_KEY WORKER       a validator's operator offers to link a worker ...
   tx poi accept-link WORKER_KEY OPERATOR       ... and the worker accepts: its verified work counts for that validator
   tx poi unlink-worker KEY WORKER              the worker or its operator ends the link (an operator also withdraws an offer)
@@ -58,6 +63,9 @@ const USAGE = `usage: poi <command> [options]
        lists print one page and its next_key: --limit N (default 100, at most 1000) --page-key HEX (a next_key)
        [--offset N] [--count-total] [--reverse]
   query poi task-outputs ID [--out-file F]
+  query poi training-task ID | checkpoints TASK_ID | checkpoint TASK_ID INDEX CHUNK [--out-file F]
+       a training task's terms, attempt and loss trace; its requested and revealed checkpoints; one revealed chunk
+  query poi lineage MODEL_ID                   a model and its ancestors (training task, held-out accuracy, parent)
   tx staking create-validator FROM_KEY --pubkey B64 --amount 1000000upoi --moniker M [--commission-rate 0.1]
        [--commission-max-rate 0.2] [--commission-max-change-rate 0.01] [--min-self-delegation N]
   tx staking edit-validator FROM_KEY [--moniker M] [--commission-rate R]
@@ -67,8 +75,10 @@ const USAGE = `usage: poi <command> [options]
   query slashing params | signing-infos
   query poi links --operator A | --worker A     an operator's workers and open offers, or a worker's link
   query poi work-score VALOPER|CONSENSUS_ADDRESS   a validator's work score (EMA of its workers' credited units per epoch)
-  worker start --key NAME [--node URL] [--cheat-fraction F] [--cheat-seed N] [--poll-ms MS] [--keyring-dir DIR | --home H]
-       claims open tasks, runs them with onnxruntime, submits the results; Ctrl-C stops it
+  worker start --key NAME [--node URL] [--cheat-fraction F] [--cheat-seed N] [--poll-ms MS] [--checkpoint-dir DIR]
+       [--keyring-dir DIR | --home H]
+       claims open tasks, runs them with onnxruntime, submits the results (training: trains, commits, reveals
+       the checkpoints validators ask for); Ctrl-C stops it
        --node defaults to http://127.0.0.1:26657; keys, tx and query take --output json|text
 `;
 

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { outputValuesPerItem } from "../client/poi-msgs";
 import type { PageOptions, Paged, PoiQueryClient } from "../client/query";
 import { resultRoot } from "../x/poi/commitment";
-import { TASK_STATUS_NAMES, TaskStatus } from "../x/poi/types";
+import { MODEL_KIND_NAMES, TASK_STATUS_NAMES, TaskStatus } from "../x/poi/types";
 import { NODE_OPTION, checkAddress, checkNodeUrl, contentIdArg, nonNegativeInt, positiveInt, taskIdArg, taskStatusArg } from "./args";
 import { withQueryClient } from "./clients";
 import { OUTPUT_OPTION, UsageError, outputFormat, positionals } from "./common";
@@ -131,6 +131,49 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
         bytes: data.length, resultRoot: root, ...(outFile ? { file: path.resolve(outFile) } : {}),
       };
     },
+  }),
+  row({
+    name: "training-task", args: ["ID"], request: ([id]) => taskIdArg(id),
+    query: async (q, id) => ({ task: await q.task(id), training: await q.training(id) }),
+    render: ({ task, training: { spec, attempt, losses } }) => ({
+      task: toJson(task, "poi.v1.Task"), spec: toJson(spec, "poi.v1.TrainingSpec"), attempt: attempt ? toJson(attempt, "poi.v1.TrainingAttempt") : null,
+      losses: { steps: losses.length, first: losses.length ? losses[0] : null, last: losses.length ? losses[losses.length - 1] : null },
+    }),
+  }),
+  row({
+    name: "checkpoints", args: ["TASK_ID"], request: ([id]) => taskIdArg(id),
+    query: async (q, id) => {
+      const { spec, attempt } = await q.training(id);
+      const chunks = Math.ceil(Number(spec.paramBytes) / Number(spec.checkpointChunkBytes));
+      const held = await Promise.all((attempt?.revealed ?? []).map(async (index) => ({
+        index, chunksHeld: (await Promise.all(Array.from({ length: chunks }, (_, c) => q.checkpointChunk(id, index, c).then(() => 1, () => 0)))).reduce((a: number, b) => a + b, 0),
+      })));
+      return { id, spec, attempt, chunks, held };
+    },
+    render: ({ id, spec, attempt, chunks, held }) => ({
+      taskId: id, checkpoints: Number(spec.steps) / Number(spec.checkpointInterval) + 1, paramBytes: spec.paramBytes, chunksPerCheckpoint: chunks,
+      requested: (attempt?.requests ?? []).map((r) => ({ validator: r.validator, segments: r.segments, height: r.height })),
+      revealed: held.map((h) => ({ ...h, pruned: h.chunksHeld === 0 })),
+    }),
+  }),
+  row({
+    name: "checkpoint", args: ["TASK_ID", "INDEX", "CHUNK"], flags: ["out-file"],
+    request: ([id, index, chunk], f) => ({ id: taskIdArg(id), index: nonNegativeInt(index, "checkpoint index"), chunk: nonNegativeInt(chunk, "chunk"), outFile: str(f["out-file"]) }),
+    query: (q, { id, index, chunk }) => q.checkpointChunk(id, index, chunk),
+    render: (data, { id, index, chunk, outFile }) => {
+      if (outFile) fs.writeFileSync(outFile, data);
+      return { taskId: id, index, chunk, bytes: data.length, ...(outFile ? { file: path.resolve(outFile) } : {}) };
+    },
+  }),
+  row({
+    name: "lineage", args: ["MODEL_ID"], request: ([id]) => contentIdArg(id, "model id"),
+    query: (q, id) => q.lineage(id),
+    render: (models) => ({
+      lineage: models.map((m) => ({
+        id: m.id, name: m.name, kind: MODEL_KIND_NAMES[m.kind] ?? String(m.kind), owner: m.owner, parentModelId: m.parentModelId,
+        trainingTaskId: m.trainingTaskId ?? "", heldOutAccuracyBps: m.heldOutAccuracyBps ?? null,
+      })),
+    }),
   }),
   row({
     name: "worker", args: ["ADDRESS"], request: ([address]) => checkAddress(address, "worker address"),

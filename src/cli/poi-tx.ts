@@ -19,6 +19,7 @@ import { withTxClient } from "./clients";
 import { OUTPUT_OPTION, type OutputFormat, UsageError, errorMessage, outputFormat, positionals, printJson, printLines } from "./common";
 import { KEYRING_OPTIONS, keyringDir } from "./keys";
 import { hex, printTx, txJson } from "./render";
+import { TRAINING_OPTIONS, reveal, trainingSpecArgs } from "./training-cmds";
 
 /** Default chunk size of `register-dataset`: at most 1 MiB of items a chunk (and the chain's limit). */
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -32,7 +33,7 @@ export function withSender<T>(values: TxValues, from: string, fn: (s: PoiTxClien
   return withTxClient(checkNodeUrl(values.node), keyringDir(values), from, fee, fn);
 }
 
-const TX_HELP = "tx poi register-model | register-dataset | submit-inference | claim | submit-result | link-worker | accept-link | unlink-worker";
+const TX_HELP = "tx poi register-model | register-dataset | submit-inference | submit-training | claim | submit-result | reveal | link-worker | accept-link | unlink-worker";
 
 /** `poi tx poi ...` */
 export async function runPoiTx(argv: string[]): Promise<void> {
@@ -69,6 +70,19 @@ export async function runPoiTx(argv: string[]): Promise<void> {
         output = outputFormat(values.output);
         const [from] = positionals("tx poi submit-inference", pos, ["FROM_KEY"]);
         return await submitInference(values, from, output);
+      }
+      case "submit-training": {
+        const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: { ...TX_OPTIONS, ...TRAINING_OPTIONS } });
+        output = outputFormat(values.output);
+        const [from] = positionals("tx poi submit-training", pos, ["FROM_KEY"]);
+        const spec = trainingSpecArgs(values);
+        return printSent(await withSender(values, from, (s) => s.submitTrainingTask(spec)), output);
+      }
+      case "reveal": {
+        const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: { ...TX_OPTIONS, "checkpoints-file": { type: "string" } } });
+        output = outputFormat(values.output);
+        const [from, id] = positionals("tx poi reveal", pos, ["FROM_KEY", "TASK_ID"]);
+        return await reveal(values, from, taskIdArg(id), need(values["checkpoints-file"], "checkpoints-file", "tx poi reveal"), output);
       }
       case "claim": {
         const { values, positionals: pos } = parseArgs({ args, allowPositionals: true, options: TX_OPTIONS });

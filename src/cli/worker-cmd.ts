@@ -13,7 +13,7 @@ export async function runWorker(argv: string[]): Promise<void> {
     args, allowPositionals: true,
     options: {
       ...KEYRING_OPTIONS, ...NODE_OPTION, key: { type: "string" }, "cheat-fraction": { type: "string" }, "cheat-seed": { type: "string" },
-      "poll-ms": { type: "string" }, "gas-prices": { type: "string" },
+      "poll-ms": { type: "string" }, "gas-prices": { type: "string" }, "checkpoint-dir": { type: "string" },
     },
   });
   positionals("worker start", pos, []);
@@ -30,7 +30,7 @@ export async function runWorker(argv: string[]): Promise<void> {
   const pollMs = values["poll-ms"] !== undefined ? positiveInt(values["poll-ms"], "--poll-ms") : 500;
   const key = readKey(keyringDir(values), keyName);
   const worker = new PoiWorker({
-    rpc: node, mnemonic: key.mnemonic, cheatFraction, cheatSeed, pollMs, gasPrice: gasPricesOption(values["gas-prices"]),
+    rpc: node, mnemonic: key.mnemonic, cheatFraction, cheatSeed, pollMs, gasPrice: gasPricesOption(values["gas-prices"]), checkpointDir: values["checkpoint-dir"],
     log: (line) => process.stdout.write(`${new Date().toISOString()} ${line}\n`),
   });
   let signals = 0;

@@ -10,13 +10,13 @@ import { MsgUnjail } from "cosmjs-types/cosmos/slashing/v1beta1/tx";
 import { ADDRESS_PREFIX, BOND_DENOM } from "../app/params";
 import {
   MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec, MsgSubmitResultCodec,
-  MsgLinkWorkerCodec, MsgAcceptWorkerLinkCodec, MsgUnlinkWorkerCodec,
+  MsgLinkWorkerCodec, MsgAcceptWorkerLinkCodec, MsgUnlinkWorkerCodec, MsgSubmitTrainingTaskCodec, MsgCommitTrainingCodec, MsgRevealCheckpointCodec,
 } from "../x/poi/types";
 
 /** Our own message types (proto/poi/v1), registered under their type URLs. */
 export const poiMessageTypes: ReadonlyArray<[string, GeneratedType]> = [
   MsgRegisterModelCodec, MsgCreateDatasetCodec, MsgUploadDatasetChunkCodec, MsgSubmitInferenceTaskCodec, MsgClaimTaskCodec, MsgSubmitResultCodec,
-  MsgLinkWorkerCodec, MsgAcceptWorkerLinkCodec, MsgUnlinkWorkerCodec,
+  MsgLinkWorkerCodec, MsgAcceptWorkerLinkCodec, MsgUnlinkWorkerCodec, MsgSubmitTrainingTaskCodec, MsgCommitTrainingCodec, MsgRevealCheckpointCodec,
 ].map((c) => [c.typeUrl, c as unknown as GeneratedType]);
 
 export function poiRegistry(): Registry {

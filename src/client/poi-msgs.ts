@@ -7,7 +7,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { datasetId } from "../x/poi/dataset_id";
 import {
   MsgClaimTaskResponseCodec, MsgCreateDatasetResponseCodec, MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskResponseCodec,
-  MsgSubmitResultResponseCodec, MsgUploadDatasetChunkResponseCodec, type Model, type PoiCodec, type TensorSpec,
+  MsgSubmitResultResponseCodec, MsgUploadDatasetChunkResponseCodec, MsgSubmitTrainingTaskResponseCodec, MsgCommitTrainingResponseCodec,
+  MsgRevealCheckpointResponseCodec, type Model, type PoiCodec, type TensorSpec,
 } from "../x/poi/types";
 import type { SentTx } from "./results";
 
@@ -21,6 +22,27 @@ export interface InferenceTaskSpec {
   k: number;
   deadlineBlocks: number;
   bond: bigint | string;
+}
+
+/** A training task (MsgSubmitTrainingTask without the requester); amounts are upoi. */
+export interface TrainingTaskSpec {
+  /** The train_step model. */
+  modelId: string;
+  initialParamsDatasetId: string;
+  xDatasetId: string;
+  yDatasetId: string;
+  train: { start: number; count: number };
+  heldOut: { start: number; count: number };
+  steps: number;
+  batchSize: number;
+  /** A decimal such as "0.1". */
+  learningRate: string;
+  checkpointInterval: number;
+  k: number;
+  reward: bigint | string;
+  bond: bigint | string;
+  minAccuracyBps: number;
+  deadlineBlocks: number;
 }
 
 /**
@@ -53,7 +75,8 @@ export interface DatasetUpload {
 /** Decoders of our msg responses, by type URL (for printing). */
 export const POI_RESPONSE_CODECS: Record<string, PoiCodec<unknown>> = Object.fromEntries(
   [MsgRegisterModelResponseCodec, MsgCreateDatasetResponseCodec, MsgUploadDatasetChunkResponseCodec, MsgSubmitInferenceTaskResponseCodec,
-    MsgClaimTaskResponseCodec, MsgSubmitResultResponseCodec].map((c) => [c.typeUrl, c as PoiCodec<unknown>]),
+    MsgClaimTaskResponseCodec, MsgSubmitResultResponseCodec, MsgSubmitTrainingTaskResponseCodec, MsgCommitTrainingResponseCodec,
+    MsgRevealCheckpointResponseCodec].map((c) => [c.typeUrl, c as PoiCodec<unknown>]),
 );
 
 /** Output values per item of a model: all its outputs, concatenated. */

@@ -14,7 +14,7 @@ import { BOND_DENOM } from "../app/params";
 import { POI_CODESPACE, ErrDatasetNotFound, ErrModelNotFound } from "../x/poi/errors";
 import { ErrNotFound } from "../app/errors";
 import {
-  Q, type Dataset, type Model, type OpenTask, type PageRequest, type PageResponse, type Params, type PoiCodec, type SeedRecord, type Task, type WorkerLink, type WorkScore,
+  Q, type Dataset, type Model, type TrainingAttempt, type TrainingSpec, type OpenTask, type PageRequest, type PageResponse, type Params, type PoiCodec, type SeedRecord, type Task, type WorkerLink, type WorkScore,
   type TaskStatus, type ValidatorStats, type WorkerStats,
 } from "../x/poi/types";
 import { QueryRefusedError, errorMessage } from "./results";
@@ -192,6 +192,27 @@ export class PoiQueryClient {
       if (err instanceof QueryRefusedError && err.codespace === "sdk" && err.code === ErrNotFound.code) return undefined;
       throw err;
     }
+  }
+
+  /** A training task's terms, its current attempt (requests, revealed checkpoints) and its committed loss trace. */
+  async training(id: string | number | bigint): Promise<{ spec: TrainingSpec; attempt?: TrainingAttempt; losses: Float32Array }> {
+    const r = await this.call("Training", Q.TaskRequest, { id: String(id) }, Q.TrainingResponse);
+    const t = r.lossTrace;
+    return { spec: r.spec!, attempt: r.attempt, losses: new Float32Array(t.buffer.slice(t.byteOffset, t.byteOffset + t.byteLength)) };
+  }
+  /** One revealed chunk of a checkpoint (held until the attempt is decided, then pruned). */
+  async checkpointChunk(taskId: string | number | bigint, index: number, chunk: number): Promise<Uint8Array> {
+    return (await this.call("Checkpoint", Q.CheckpointRequest, { taskId: String(taskId), index, chunk }, Q.TaskDataResponse)).data;
+  }
+  /** A model and its ancestors, newest first (each trained model's parent, its training task and held-out accuracy). */
+  async lineage(modelId: string): Promise<Model[]> {
+    const out: Model[] = [];
+    const seen = new Set<string>();
+    for (let id = modelId; id && !seen.has(id); id = out[out.length - 1].parentModelId) {
+      seen.add(id);
+      out.push(await this.model(id));
+    }
+    return out;
   }
 
   // ---- staking and slashing (CosmJS's extensions) ------------------------------------------------

@@ -33,11 +33,13 @@ import {
   MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgSubmitResultCodec,
   MsgSubmitResultResponseCodec, MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, ModelKind, type PoiCodec, type TensorSpec,
   MsgLinkWorkerCodec, MsgLinkWorkerResponseCodec, MsgAcceptWorkerLinkCodec, MsgAcceptWorkerLinkResponseCodec, MsgUnlinkWorkerCodec, MsgUnlinkWorkerResponseCodec,
+  MsgSubmitTrainingTaskCodec, MsgSubmitTrainingTaskResponseCodec, MsgCommitTrainingCodec, MsgCommitTrainingResponseCodec, MsgRevealCheckpointCodec,
+  type MsgCommitTraining, type MsgRevealCheckpoint,
 } from "../x/poi/types";
 import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
 import { MsgWithdrawDelegatorReward, MsgWithdrawValidatorCommission } from "cosmjs-types/cosmos/distribution/v1beta1/tx";
 import { formatValoperAddress, parseAddress } from "../app/address";
-import { chunkDataset, type DatasetUpload, type InferenceTaskSpec } from "./poi-msgs";
+import { chunkDataset, type DatasetUpload, type InferenceTaskSpec, type TrainingTaskSpec } from "./poi-msgs";
 import { PoiQueryClient } from "./query";
 import { TxRefusedError, errorMessage, type SentTx } from "./results";
 
@@ -131,7 +133,10 @@ export class PoiTxClient {
   async simulate(msgs: readonly EncodeObject[], memo = ""): Promise<{ gasUsed: number } | SentTx> {
     for (let attempt = 1; ; attempt++) {
       const r = await this.simulateAt(msgs, memo, (await this.account()).sequence);
-      if ("stage" in r && r.code === 32 && r.codespace === "sdk" && attempt < 3) continue;
+      if ("stage" in r && r.code === 32 && r.codespace === "sdk" && attempt < 6) {
+        await sleep(POLL_MS); // the account query and the simulation saw different blocks: let them settle
+        continue;
+      }
       return r;
     }
   }
@@ -346,6 +351,40 @@ export class PoiTxClient {
       count: String(spec.dataset?.count ?? 0), inputs, rewardPerItem: String(spec.rewardPerItem), k: spec.k,
       deadlineBlocks: String(spec.deadlineBlocks), bond: String(spec.bond),
     }, MsgSubmitInferenceTaskResponseCodec);
+  }
+
+  submitTrainingTask(s: TrainingTaskSpec) {
+    return this.sendMsg("submit-training tx", MsgSubmitTrainingTaskCodec, {
+      requester: this.address, modelId: s.modelId, initialParamsDatasetId: s.initialParamsDatasetId, xDatasetId: s.xDatasetId, yDatasetId: s.yDatasetId,
+      trainStart: String(s.train.start), trainCount: String(s.train.count), heldOutStart: String(s.heldOut.start), heldOutCount: String(s.heldOut.count),
+      steps: String(s.steps), batchSize: s.batchSize, learningRate: s.learningRate, checkpointInterval: String(s.checkpointInterval), k: s.k,
+      reward: String(s.reward), bond: String(s.bond), minAccuracyBps: s.minAccuracyBps, deadlineBlocks: String(s.deadlineBlocks),
+    }, MsgSubmitTrainingTaskResponseCodec);
+  }
+
+  /** As the claimant: the training commitment (src/ml/training-task.ts commitMsg builds it). */
+  commitTraining(msg: Omit<MsgCommitTraining, "worker">) {
+    return this.sendMsg("commit-training tx", MsgCommitTrainingCodec, { ...msg, worker: this.address }, MsgCommitTrainingResponseCodec);
+  }
+
+  /**
+   * Reveals checkpoint chunks (one MsgRevealCheckpoint per chunk, as the chain takes them; revealMsgs
+   * in src/ml/training-task.ts builds them), several to a tx up to `txBytes` of data (default 3 MiB,
+   * under the 4 MiB tx cap), the txs pipelined; a tx whose chunks are already revealed is skipped.
+   */
+  revealCheckpoint(chunks: ReadonlyArray<Omit<MsgRevealCheckpoint, "worker">>, opts: { window?: number; txBytes?: number } = {}) {
+    const limit = opts.txBytes ?? 3 * 1024 * 1024;
+    const txs: EncodeObject[][] = [];
+    let size = Infinity;
+    for (const c of chunks) {
+      if (size + c.data.length > limit) {
+        txs.push([]);
+        size = 0;
+      }
+      size += c.data.length;
+      txs[txs.length - 1].push({ typeUrl: MsgRevealCheckpointCodec.typeUrl, value: MsgRevealCheckpointCodec.fromPartial({ ...c, worker: this.address }) });
+    }
+    return this.sendPipelined(txs, { window: opts.window, skip: (r) => /already revealed/.test(r.raw_log), what: (i) => `reveal tx ${i + 1} of ${txs.length}` });
   }
 
   /** MsgWithdrawDelegatorReward: this account's rewards from `validator` (poivaloper...). */

@@ -7,6 +7,9 @@
  * One claim is worked on at a time; results already submitted are followed in the background of the
  * loop, so the worker claims the next task while earlier ones are being verified.
  *
+ * Training tasks (src/worker/training.ts): the worker claims them too, runs the T steps, commits, and
+ * reveals the checkpoints the validators' segment requests need while following the claim.
+ *
  * Cheating (for demos and tests): with `cheatFraction` f > 0 the worker skips round(f × n) items
  * of each task, chosen by a PRNG seeded from (cheatSeed, task id), and fabricates their outputs
  * (uniform in [-5, 5]). The commitment is computed over what it submits, so it is consistent; only
@@ -18,7 +21,8 @@ import type { PoiQueryClient } from "../client/query";
 import { PoiTxClient } from "../client/tx";
 import { ReexecRunner } from "../x/poi/verify/runner";
 import { mulberry32 } from "../util/random";
-import { TaskStatus, TASK_STATUS_NAMES, type Model, type Task } from "../x/poi/types";
+import { isTraining, TaskStatus, TASK_STATUS_NAMES, type Model, type Task } from "../x/poi/types";
+import { datasetRange, revealRequested, trainAndCommit, type TrainingClaim } from "./training";
 
 /** Tasks per OpenTasks page the worker asks for. */
 const OPEN_TASKS_PAGE = 500;
@@ -45,6 +49,8 @@ export interface PoiWorkerOptions {
   maxBondShareBps?: number;
   /** Blocks that must be left before a task's deadline for a claim (default 10). */
   minBlocksLeft?: number;
+  /** Where training runs' checkpoints are kept (for a manual `poi tx poi reveal`); default: memory only. */
+  checkpointDir?: string;
 }
 
 export interface PoiWorkerStats {
@@ -83,11 +89,11 @@ interface Claim {
   reward: bigint;
   submitted: boolean;
   lastStatus: TaskStatus;
+  /** A training task's committed run, kept for the reveals. */
+  training?: TrainingClaim;
 }
 
 const DENOM = "upoi";
-/** DatasetItems answers at most 2 MiB a call. */
-const MAX_ITEMS_QUERY_BYTES = 2 * 1024 * 1024;
 const LOST_RACE = /only an open task can be claimed/;
 
 /**
@@ -193,7 +199,7 @@ export class PoiWorker {
       while (!this.stopping) {
         try {
           await this.followClaims();
-          if (!this.stopping) await this.workOnce();
+          if (!this.stopping && !(await this.revealing())) await this.workOnce();
         } catch (err) {
           this.counters.errors++;
           this.log(`error: ${message(err)}`);
@@ -211,6 +217,12 @@ export class PoiWorker {
       await this.runner?.close();
       this.tx?.disconnect();
     }
+  }
+
+  /** A training attempt of ours may still need reveals: no new claim until its reveal deadline passes, so none is late. */
+  private async revealing(): Promise<boolean> {
+    const open = [...this.claims.values()].filter((c) => c.training);
+    return open.length > 0 && BigInt(await this.query!.height()) <= open.reduce((m, c) => (c.training!.revealDeadline > m ? c.training!.revealDeadline : m), 0n);
   }
 
   private async balance(): Promise<bigint> {
@@ -273,6 +285,7 @@ export class PoiWorker {
     if (!(this.opts.taskFilter?.(t) ?? true)) return false;
     if (BigInt(t.deadlineHeight) - height < BigInt(this.opts.minBlocksLeft ?? 10)) return false;
     if (BigInt(t.bond) * 10000n > balance * BigInt(this.opts.maxBondShareBps ?? 5000)) return false;
+    if (isTraining(t)) return !this.cheatFraction;
     try {
       const { model } = await this.loadModel(t.modelId);
       return BigInt(t.numItems) * BigInt(outputValuesPerItem(model)) * 4n <= maxResultBytes;
@@ -306,6 +319,7 @@ export class PoiWorker {
 
   /** Fetches the model and inputs, runs (or fabricates) every item, and submits the result. */
   private async work(t: Task, c: Claim): Promise<void> {
+    if (isTraining(t)) return this.train(t, c);
     try {
       const { model, onnx } = await this.loadModel(t.modelId);
       const inputs = await this.loadInputs(t, model);
@@ -348,6 +362,18 @@ export class PoiWorker {
     }
   }
 
+  /** A training task: runs the T steps and commits (the reveals follow in followClaims). */
+  private async train(t: Task, c: Claim): Promise<void> {
+    try {
+      c.training = await trainAndCommit(this.tx!, t, this.log, this.opts.checkpointDir);
+      c.submitted = true;
+      this.counters.submitted++;
+    } catch (err) {
+      this.counters.errors++;
+      this.log(`task ${t.id}: no training commitment: ${message(err)}`);
+    }
+  }
+
   private async loadModel(id: string): Promise<{ model: Model; onnx: Uint8Array }> {
     let m = this.modelCache.get(id);
     if (!m) {
@@ -364,16 +390,7 @@ export class PoiWorker {
     const n = Number(t.numItems);
     const itemElems = elems(model.inputs[0].shape);
     const itemBytes = itemElems * 4;
-    const parts: Uint8Array[] = [];
-    if (t.datasetId) {
-      const perPage = Math.max(1, Math.floor(MAX_ITEMS_QUERY_BYTES / itemBytes));
-      for (let off = 0; off < n; off += perPage) {
-        parts.push(await this.query!.datasetItems(t.datasetId, Number(t.start) + off, Math.min(perPage, n - off)));
-      }
-    } else {
-      parts.push(await this.query!.taskInputs(t.id));
-    }
-    const all = Buffer.concat(parts);
+    const all = t.datasetId ? await datasetRange(this.query!, t.datasetId, Number(t.start), n, itemBytes) : Buffer.from(await this.query!.taskInputs(t.id));
     if (all.length !== n * itemBytes) throw new Error(`inputs are ${all.length} bytes, want ${n} items × ${itemBytes} bytes`);
     const items: Float32Array[] = [];
     for (let i = 0; i < n; i++) {
@@ -395,14 +412,24 @@ export class PoiWorker {
         continue;
       }
       if (t.attempt === c.attempt && t.status !== TaskStatus.EXPIRED) {
+        if (t.status === TaskStatus.VERIFYING && c.training) {
+          await revealRequested(this.tx!, t, c.training, this.log).catch((err: unknown) => {
+            this.counters.errors++;
+            this.log(`task ${c.id}: reveal failed: ${message(err)}`);
+          });
+        }
         if (t.status === TaskStatus.COMPLETED) {
           this.claims.delete(c.id);
           this.counters.completed++;
           this.counters.earned += c.reward;
-          this.log(`task ${c.id}: verified, paid ${c.reward}${DENOM} (bond ${c.bond}${DENOM} returned) at height ${t.completedHeight}`);
+          this.log(`task ${c.id}: verified, paid ${c.reward}${DENOM} (bond ${c.bond}${DENOM} returned) at height ${t.completedHeight}` +
+            (t.trainedModelId ? `; trained model ${t.trainedModelId} registered for the requester` : ""));
         } else if (t.status !== c.lastStatus) {
           c.lastStatus = t.status;
-          if (t.status === TaskStatus.VERIFYING) this.log(`task ${c.id}: verifying; each validator re-runs ${t.k} items of its own private sample`);
+          if (t.status === TaskStatus.VERIFYING) {
+            this.log(c.training ? `task ${c.id}: verifying; each validator asks for ${t.k} segments of its own private sample`
+              : `task ${c.id}: verifying; each validator re-runs ${t.k} items of its own private sample`);
+          }
           else this.log(`task ${c.id}: ${TASK_STATUS_NAMES[t.status] ?? t.status}`);
         }
         continue;

@@ -14,6 +14,9 @@
  *     out on it): no fault, and the model is flagged;
  *   - at verify_deadline_height without either: no fault. If a reported item split the validators
  *     (neither side reached 2/3), the model is flagged.
+ * A training attempt (README, "Training tasks") also fails at its reveal deadline when a checkpoint that a
+ * recorded segment request needs, or the final one, was not revealed; it passes only with the final
+ * checkpoint revealed.
  */
 import type { Context } from "../../app/context";
 import { validatorHex } from "./verdicts";
@@ -21,7 +24,9 @@ import { epochOf, epochStart } from "./sampling";
 import { expire, failWorker, lapse, noFault, payWorker, settleHeld, silentEligible, type PoiDeps, type PowerTable } from "./outcomes";
 import { updateWorkScores } from "./work_score";
 import { decideAudit } from "./audits";
-import { TaskStatus, type Params, type Task } from "./types";
+import { isTraining, TaskStatus, type Params, type Task } from "./types";
+import { finalRevealed, missingReveals } from "./training_outcomes";
+import { TrainingKeeper } from "./training_keeper";
 
 export type { PoiDeps } from "./outcomes";
 
@@ -62,6 +67,13 @@ const twoThirds = (p: bigint, table: PowerTable) => table.total > 0n && p * 3n >
 async function tally(ctx: Context, deps: PoiDeps, params: Params, table: PowerTable, task: Task): Promise<void> {
   if (task.auditOf !== "0") return decideAudit(ctx, deps, params, table, task);
   const h = ctx.header.height;
+  // A training worker that has not revealed what validators asked for by the reveal deadline is slashed.
+  if (isTraining(task) && h >= BigInt(task.revealDeadlineHeight ?? "0")) {
+    const missing = await missingReveals(ctx, task);
+    if (missing) {
+      return failWorker(ctx, deps, task, table, missing.items, missing.requesters, BigInt(params.catchBountyBps), `checkpoints ${missing.checkpoints.join(",")} not revealed by height ${task.revealDeadlineHeight}`);
+    }
+  }
   const confirmed: string[] = [];
   const confirmers: string[] = [];
   let split = false;
@@ -83,16 +95,24 @@ async function tally(ctx: Context, deps: PoiDeps, params: Params, table: PowerTa
   const deadline = h >= BigInt(task.verifyDeadlineHeight);
   if (!split && (await privateRoundOver(ctx, deps, task, table))) {
     const passPower = powerOf(table, task.votes.filter((v) => v.pass).map((v) => v.validator));
-    if (twoThirds(passPower, table)) return payWorker(ctx, deps, task, table, passPower);
+    if (twoThirds(passPower, table) && (!isTraining(task) || (await finalRevealed(ctx, task)))) return payWorker(ctx, deps, task, table, passPower);
   }
   if (deadline) {
     await noFault(ctx, deps, task, split ? "validators split on a reported item" : "no decision before the verification deadline", split);
   }
 }
 
-/** Every eligible validator of the set voted, or the vote window is over. */
+/**
+ * Every eligible validator of the set voted, or the vote window is over. On a training attempt: the
+ * segment requests are closed and every validator whose request was recorded voted.
+ */
 async function privateRoundOver(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable): Promise<boolean> {
   if (ctx.header.height >= BigInt(task.voteWindowEndHeight)) return true;
+  if (isTraining(task)) {
+    if (ctx.header.height <= BigInt(task.requestEndHeight ?? "0")) return false;
+    const requests = (await new TrainingKeeper().attempt(ctx, task))?.requests ?? [];
+    return requests.length > 0 && requests.every((r) => task.votes.some((v) => v.validator === r.validator));
+  }
   return (await silentEligible(ctx, deps, task, table)).length === 0;
 }
 

@@ -13,7 +13,7 @@ import { modelIo } from "./keeper";
 import { resultRoot } from "./commitment";
 import { epochOf } from "./sampling";
 import { inc, noteEnded, operatorText, silentEligible, type PoiDeps, type PowerTable } from "./outcomes";
-import { TaskStatus, type Params, type Task } from "./types";
+import { isTraining, TaskStatus, type Params, type Task } from "./types";
 
 const AUDIT_TAG = Buffer.from("poi/audit/v1");
 
@@ -60,7 +60,7 @@ export async function maybePlantAudit(ctx: Context, deps: PoiDeps, task: Task, t
   const { keeper } = deps;
   const params = await keeper.params(ctx);
   const rate = BigInt(params.auditRateBps);
-  if (rate === 0n || task.auditOf !== "0") return;
+  if (rate === 0n || task.auditOf !== "0" || isTraining(task)) return; // no audits of training (README, "Training tasks")
   const draw = await auditDraw(ctx, deps, params, task, table);
   if (Buffer.from(draw).readBigUInt64BE(0) % 10000n >= rate) return;
   const outputs = await keeper.getTaskOutputs(ctx, BigInt(task.id));

@@ -20,14 +20,46 @@ export function outputLeafHash(index: number, output: Uint8Array): Uint8Array {
 export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
   if (leaves.length === 0) throw new Error("merkleRoot of no leaves");
   let level = leaves.slice();
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      next.push(i + 1 < level.length ? sha256(Buffer.concat([Buffer.from([NODE]), level[i], level[i + 1]])) : level[i]);
-    }
-    level = next;
-  }
+  while (level.length > 1) level = nextLevel(level);
   return level[0];
+}
+
+const nodeHash = (l: Uint8Array, r: Uint8Array) => sha256(Buffer.concat([Buffer.from([NODE]), l, r]));
+
+function nextLevel(level: readonly Uint8Array[]): Uint8Array[] {
+  const next: Uint8Array[] = [];
+  for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? nodeHash(level[i], level[i + 1]) : level[i]);
+  return next;
+}
+
+/**
+ * The sibling hashes that lead leaf `index` up to merkleRoot(leaves), bottom up. A level where the
+ * node is the odd last one (it moves up unchanged) contributes nothing.
+ */
+export function merkleProof(leaves: readonly Uint8Array[], index: number): Uint8Array[] {
+  if (!Number.isInteger(index) || index < 0 || index >= leaves.length) throw new Error(`leaf ${index} of ${leaves.length}`);
+  const proof: Uint8Array[] = [];
+  let level = leaves.slice();
+  for (let i = index; level.length > 1; i >>= 1) {
+    if ((i ^ 1) < level.length) proof.push(level[i ^ 1]);
+    level = nextLevel(level);
+  }
+  return proof;
+}
+
+/** Whether `proof` (merkleProof's) leads `leaf`, leaf `index` of `count`, to `root`. Integer arithmetic only. */
+export function verifyMerkleProof(leaf: Uint8Array, index: number, count: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(count) || index < 0 || index >= count) return false;
+  let h = leaf;
+  let used = 0;
+  for (let i = index, n = count; n > 1; i = Math.floor(i / 2), n = Math.floor((n + 1) / 2)) {
+    const sibling = i % 2 === 0 ? i + 1 : i - 1;
+    if (sibling >= n) continue;
+    const s = proof[used++];
+    if (s === undefined || s.length !== 32) return false;
+    h = i % 2 === 0 ? nodeHash(h, s) : nodeHash(s, h);
+  }
+  return used === proof.length && Buffer.from(h).equals(Buffer.from(root));
 }
 
 /** Root over all items of a result: `outputs` holds `numItems` outputs of `itemBytes` bytes each. */

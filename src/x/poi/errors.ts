@@ -19,3 +19,5 @@ export const ErrInvalidAggregate = registerError(POI_CODESPACE, 16, "invalid ver
 export const ErrWorkerLinked = registerError(POI_CODESPACE, 17, "worker already linked");
 export const ErrNotOperator = registerError(POI_CODESPACE, 18, "not the operator of a consensus validator");
 export const ErrNoLink = registerError(POI_CODESPACE, 19, "no such worker link or offer");
+export const ErrInvalidTrainingTask = registerError(POI_CODESPACE, 20, "invalid training task");
+export const ErrInvalidReveal = registerError(POI_CODESPACE, 21, "invalid checkpoint reveal");

@@ -7,18 +7,24 @@
  */
 import type { Context } from "../../app/context";
 import { settleHeld, type PoiDeps } from "./outcomes";
-import { epochOf, seedCommitment, validatorSample } from "./sampling";
-import { TaskStatus, type Challenge, type Params, type Task, type VoteExtension } from "./types";
+import { attemptSample, epochOf, seedCommitment } from "./sampling";
+import { segmentCount } from "./training";
+import { TrainingKeeper } from "./training_keeper";
+import { isTraining, TaskStatus, type Challenge, type Params, type Task, type VoteExtension } from "./types";
 
 const toBig = (s: string): bigint | undefined => { try { return BigInt(s); } catch { return undefined; } };
 
 /** Counts of what one extension changed, for the aggregate's event. */
-export interface Applied { commitments: number; reveals: number; verdicts: number; itemVerdicts: number }
+export interface Applied { commitments: number; reveals: number; verdicts: number; itemVerdicts: number; segmentRequests: number }
+
+const training = new TrainingKeeper();
+const ascending = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function applyExtension(ctx: Context, deps: PoiDeps, params: Params, validatorHex: string, ext: VoteExtension): Promise<Applied> {
-  const out: Applied = { commitments: 0, reveals: 0, verdicts: 0, itemVerdicts: 0 };
+  const out: Applied = { commitments: 0, reveals: 0, verdicts: 0, itemVerdicts: 0, segmentRequests: 0 };
   out.commitments = await applyCommitments(ctx, deps, params, validatorHex, ext);
   out.reveals = await applyReveals(ctx, deps, params, validatorHex, ext);
+  out.segmentRequests = await applySegmentRequests(ctx, deps, validatorHex, ext);
   out.verdicts = await applyVerdicts(ctx, deps, params, validatorHex, ext);
   out.itemVerdicts = await applyItemVerdicts(ctx, deps, validatorHex, ext);
   return out;
@@ -60,7 +66,7 @@ async function applyReveals(ctx: Context, deps: PoiDeps, params: Params, v: stri
     const reports = await deps.verification.takeReports(ctx, v, e);
     if (!fault) {
       for (const rep of reports) {
-        const sample = new Set(validatorSample(r.seed, rep.taskId, rep.attempt, rep.resultRoot, rep.numItems, BigInt(rep.k)));
+        const sample = new Set(attemptSample(r.seed, rep.taskId, rep.attempt, rep.resultRoot, rep.numItems, BigInt(rep.k), rep.training === true));
         const outside = rep.items.find((i) => !sample.has(i));
         if (outside !== undefined) { fault = `reported item ${outside} of task ${rep.taskId} attempt ${rep.attempt}, which is not in its sample`; break; }
       }
@@ -95,21 +101,61 @@ async function applyVerdicts(ctx: Context, deps: PoiDeps, params: Params, v: str
     const task = await verifyingTask(ctx, deps, verdict.taskId, verdict.attempt);
     if (!task || task.votes.some((x) => x.validator === v) || !(await eligible(ctx, deps, v, task))) continue;
     const numItems = BigInt(task.numItems);
-    const items = [...new Set(verdict.failedItems.map(toBig).filter((i): i is bigint => i !== undefined && i >= 0n && i < numItems))]
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, maxReports);
+    // A training verdict comes from a validator whose segment request was recorded, and may name only
+    // those segments and the held-out accuracy item.
+    const requested = isTraining(task) ? await requestOf(ctx, task, v) : undefined;
+    if (isTraining(task) && (!requested || (verdict.accuracyBps ?? 0) > 10000)) continue;
+    const allowed = (i: bigint) => i >= 0n && i < numItems && (!requested || i === numItems - 1n || requested.includes(i));
+    const items = [...new Set(verdict.failedItems.map(toBig).filter((i): i is bigint => i !== undefined && allowed(i)))].sort(ascending).slice(0, maxReports);
     const cannotVerify = verdict.cannotVerify && !verdict.pass;
     if (!verdict.pass && !cannotVerify && items.length === 0) continue; // a failure must name the items it found
     const failedItems = verdict.pass || cannotVerify ? [] : items.map(String);
-    const votes = [...task.votes, { validator: v, pass: verdict.pass, height: ctx.header.height.toString(), failedItems, cannotVerify }];
+    const accuracyBps = isTraining(task) ? verdict.accuracyBps ?? 0 : 0;
+    const votes = [...task.votes, { validator: v, pass: verdict.pass, height: ctx.header.height.toString(), failedItems, cannotVerify, accuracyBps }];
     const challenges = failedItems.length === 0 ? task.challenges : addChallenges(task.challenges, failedItems, v);
     deps.keeper.setTask(ctx, { ...task, votes, challenges }, false);
     if (failedItems.length > 0) {
-      deps.verification.addReport(ctx, v, BigInt(task.resultEpoch), { taskId: BigInt(task.id), attempt: task.attempt, items, resultRoot: task.resultRoot, numItems, k: task.k });
+      const reported = requested ? [...new Set([...requested, ...items])].sort(ascending) : items; // one record per attempt: keep the request in it
+      deps.verification.addReport(ctx, v, BigInt(task.resultEpoch), { taskId: BigInt(task.id), attempt: task.attempt, items: reported, resultRoot: task.resultRoot, numItems, k: task.k, training: isTraining(task) });
     }
     ctx.events.emit("poi_verdict", [
       ["task_id", task.id], ["attempt", String(task.attempt)], ["validator", v], ["pass", String(verdict.pass)], ["failed_items", failedItems.join(",")],
-      ["cannot_verify", String(cannotVerify)],
+      ["cannot_verify", String(cannotVerify)], ...(isTraining(task) ? [["accuracy_bps", String(accuracyBps)] as [string, string]] : []),
     ]);
+    n++;
+  }
+  return n;
+}
+
+/** The segments `v` requested on a training attempt, if its request was recorded. */
+async function requestOf(ctx: Context, task: Task, v: string): Promise<bigint[] | undefined> {
+  const att = await training.attempt(ctx, task);
+  return att?.requests.find((r) => r.validator === v)?.segments.map(BigInt);
+}
+
+/**
+ * Segment requests on training attempts (README, "Training tasks"): from an eligible validator, the
+ * first per attempt, while the requests are open; at most k distinct segments. They are checked against
+ * the validator's sample when its seed is revealed (recorded like a report).
+ */
+async function applySegmentRequests(ctx: Context, deps: PoiDeps, v: string, ext: VoteExtension): Promise<number> {
+  const seen = new Set<string>();
+  let n = 0;
+  for (const req of ext.segmentRequests ?? []) {
+    if (seen.has(req.taskId)) continue;
+    seen.add(req.taskId);
+    const task = await verifyingTask(ctx, deps, req.taskId, req.attempt);
+    if (!task || !isTraining(task) || ctx.header.height > BigInt(task.requestEndHeight ?? "0") || !(await eligible(ctx, deps, v, task))) continue;
+    const att = await training.attempt(ctx, task);
+    if (!att || att.requests.some((r) => r.validator === v)) continue;
+    const segments = segmentCount(task.numItems);
+    const chosen = [...new Set(req.segments.map(toBig).filter((s): s is bigint => s !== undefined && s >= 0n && s < segments))].sort(ascending).slice(0, task.k);
+    if (chosen.length === 0) continue;
+    training.setAttempt(ctx, BigInt(task.id), { ...att, requests: [...att.requests, { validator: v, segments: chosen.map(String), height: ctx.header.height.toString() }] });
+    deps.verification.addReport(ctx, v, BigInt(task.resultEpoch), {
+      taskId: BigInt(task.id), attempt: task.attempt, items: chosen, resultRoot: task.resultRoot, numItems: BigInt(task.numItems), k: task.k, training: true,
+    });
+    ctx.events.emit("poi_segments_requested", [["task_id", task.id], ["attempt", String(task.attempt)], ["validator", v], ["segments", chosen.join(",")]]);
     n++;
   }
   return n;

@@ -9,14 +9,15 @@
  * hashes, distinct epochs) and 4 reveals (epochs already over, 32-byte seeds, distinct); verdicts only
  * on attempts under verification, one per task, at most max_reports_per_validator failed items, each an
  * item of the task, no failed items on a pass or a "cannot verify"; item verdicts only on items some
- * validator reported on that attempt, one per item. The size is then bounded by the tasks in
+ * validator reported on that attempt, one per item; segment requests only on training attempts under
+ * verification whose requests are open (at the carrying block), one per task, 1..k distinct segments. The size is then bounded by the tasks in
  * verification it refers to: no junk survives.
  */
 import type { Context } from "../../app/context";
 import type { PoiKeeper } from "./keeper";
 import type { VerificationKeeper } from "./verification_keeper";
 import { epochOf } from "./sampling";
-import { TaskStatus, VoteExtensionCodec, type Params, type VoteExtension } from "./types";
+import { isTraining, TaskStatus, VoteExtensionCodec, type Params, type VoteExtension } from "./types";
 
 const toBig = (s: string): bigint | undefined => { try { return BigInt(s); } catch { return undefined; } };
 
@@ -52,17 +53,20 @@ export async function extensionProblem(
 
   // An attempt the extension may refer to: under verification in committed state, or one that left
   // verification in the last committed block (the extensions of that height were built before it did).
-  const attempts = new Map<string, { numItems: bigint; items: Set<string> } | undefined>();
+  type Attempt = { numItems: bigint; items: Set<string>; training: boolean; k: bigint; requestEnd?: bigint };
+  const attempts = new Map<string, Attempt | undefined>();
   const verifying = async (taskId: string, attempt: number) => {
     const key = `${taskId}/${attempt}`;
     if (attempts.has(key)) return attempts.get(key);
-    let found: { numItems: bigint; items: Set<string> } | undefined;
+    let found: Attempt | undefined;
     const id = toBig(taskId);
     if (id !== undefined && id > 0n && id < 1n << 64n) {
       const t = await keeper.getTask(ctx, id);
-      if (t && t.status === TaskStatus.VERIFYING && t.attempt === attempt) found = { numItems: BigInt(t.numItems), items: new Set(t.challenges.map((c) => c.item)) };
+      if (t && t.status === TaskStatus.VERIFYING && t.attempt === attempt) {
+        found = { numItems: BigInt(t.numItems), items: new Set(t.challenges.map((c) => c.item)), training: isTraining(t), k: BigInt(t.k), requestEnd: BigInt(t.requestEndHeight ?? "0") };
+      }
       const e = found ? undefined : await verification.ended(ctx, ctx.header.height - 1n, id);
-      if (e && e.attempt === attempt) found = { numItems: BigInt(e.numItems), items: new Set(e.challengeItems) };
+      if (e && e.attempt === attempt) found = { numItems: BigInt(e.numItems), items: new Set(e.challengeItems), training: e.training === true, k: BigInt(e.numItems) };
     }
     attempts.set(key, found);
     return found;
@@ -79,6 +83,21 @@ export async function extensionProblem(
     for (const i of v.failedItems) {
       const n = toBig(i);
       if (n === undefined || n < 0n || n >= t.numItems) return `failed item ${i.slice(0, 24)} is not an item of task ${v.taskId}`;
+    }
+    if ((v.accuracyBps ?? 0) > 10000) return `accuracy ${v.accuracyBps} bps on task ${v.taskId}, more than 10000`;
+  }
+  const requested = new Set<string>();
+  for (const r of ext.segmentRequests ?? []) {
+    const t = await verifying(r.taskId, r.attempt);
+    if (!t || !t.training) return `a segment request on task ${r.taskId.slice(0, 24)} attempt ${r.attempt}, which is not a training attempt under verification`;
+    if (t.requestEnd !== undefined && height + 1n > t.requestEnd) return `a segment request on task ${r.taskId} after its requests closed at height ${t.requestEnd}`;
+    if (requested.has(r.taskId)) return `two segment requests on task ${r.taskId}`;
+    requested.add(r.taskId);
+    if (r.segments.length === 0 || BigInt(r.segments.length) > t.k) return `${r.segments.length} segments requested on task ${r.taskId}, want 1..${t.k}`;
+    if (new Set(r.segments).size !== r.segments.length) return `a segment requested twice on task ${r.taskId}`;
+    for (const s of r.segments) {
+      const n = toBig(s);
+      if (n === undefined || n < 0n || n >= t.numItems - 1n) return `segment ${s.slice(0, 24)} is not a segment of task ${r.taskId}`;
     }
   }
   const itemVoted = new Set<string>();

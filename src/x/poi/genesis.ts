@@ -95,6 +95,7 @@ function checkParams(p: Params): void {
   for (const k of ["catchBountyBps", "bondFactorBps", "workScoreAlphaBps", "auditRateBps", "auditSlashBps"] as const) {
     if (BigInt(p[k]) > 10000n) fail(`params.${k} ${p[k]} is more than 10000`);
   }
+  if (BigInt(p.revealBlocks) <= BigInt(p.segmentRequestBlocks)) fail(`params.revealBlocks ${p.revealBlocks} must be more than segmentRequestBlocks ${p.segmentRequestBlocks}: the worker reveals after the requests`);
   if (BigInt(p.deadlineMarginBlocks) + BigInt(p.claimBlocks) + BigInt(p.verifyTimeoutBlocks) > BigInt(p.maxDeadlineBlocks)) {
     fail("claimBlocks + verifyTimeoutBlocks + deadlineMarginBlocks exceed maxDeadlineBlocks: no task could be submitted");
   }
@@ -152,6 +153,11 @@ export const POI_GENESIS_TABLE: readonly GenesisRow[] = [
   { name: "worker_link_offers", prefix: 0x32, key: [["key", "bytes"]], value: proto("WorkerLink") },
   { name: "epoch_work", prefix: 0x33, key: [["epoch", "u64"], ["worker", "address"]], value: u64Value },
   { name: "work_scores", prefix: 0x34, key: [["operator", "address"]], value: proto("WorkScore") },
+  // training_keeper.ts
+  { name: "training_specs", prefix: 0x40, key: [["task_id", "u64"]], value: proto("TrainingSpec") },
+  { name: "training_attempts", prefix: 0x41, key: [["task_id", "u64"]], value: proto("TrainingAttempt") },
+  { name: "loss_traces", prefix: 0x42, key: [["task_id", "u64"]], value: base64 },
+  { name: "checkpoint_chunks", prefix: 0x43, key: [["task_id", "u64"], ["index", "u32"], ["chunk", "u32"]], value: base64 },
   // indexes.ts: derived from the tasks, exported as they are so an import is byte for byte
   { name: "tasks_written", prefix: 0x20, key: [["task_id", "u64"]], value: empty },
   { name: "task_index_entries", prefix: 0x21, key: [["task_id", "u64"]], value: hex },

@@ -11,7 +11,10 @@ function dueHeights(task: Task): bigint[] {
   switch (task.status) {
     case TaskStatus.OPEN: return [BigInt(task.deadlineHeight)];
     case TaskStatus.CLAIMED: return [BigInt(task.claimExpiresHeight)];
-    case TaskStatus.VERIFYING: return [BigInt(task.voteWindowEndHeight), BigInt(task.verifyDeadlineHeight)];
+    case TaskStatus.VERIFYING: return [
+      // training: the first block after the segment requests close, the reveal deadline
+      BigInt(task.requestEndHeight ?? "0") + 1n, BigInt(task.revealDeadlineHeight ?? "0"), BigInt(task.voteWindowEndHeight), BigInt(task.verifyDeadlineHeight),
+    ];
     default: return [];
   }
 }
@@ -39,6 +42,7 @@ export const POI_MODULE = "poi";
 //                                    deadline (open), claim expiry (claimed), vote window end or
 //                                    verification deadline (verifying). Stale entries (the task moved on)
 //                                    are read once at their height and dropped.
+//   0x40..0x43                    -> training tasks' terms, attempts, loss traces, checkpoints: training_keeper.ts
 //   0x20 | task id                -> (empty) the task was written in this block: its index entries follow at
 //                                    the end of the block; 0x21..0x26 (indexes and counts): see indexes.ts
 const PARAMS = Buffer.from([0x00]);
@@ -100,6 +104,10 @@ export const DEFAULT_PARAMS: Params = {
   workScoreAlphaBps: "2500",
   auditRateBps: "0", // off unless genesis turns it on (README, "Known-answer audits")
   auditSlashBps: "100",
+  trainingThresholdPpb: "10000", // 1e-5 relative L2 per segment (README, "Training: tolerance")
+  maxTrainingSteps: "100000",
+  segmentRequestBlocks: "3",
+  revealBlocks: "20",
 };
 
 /** The poi module account: holds task escrows and worker bonds. */
@@ -285,11 +293,16 @@ export class PoiKeeper {
     }
     const ds = await this.getDataset(ctx, task.datasetId);
     if (!ds) throw new Error(`task ${task.id}: dataset ${task.datasetId} is gone`);
+    return this.datasetItemsAt(ctx, ds, indices.map((i) => BigInt(task.start) + i));
+  }
+
+  /** The bytes of each of the given items of a complete dataset, reading each chunk at most once. */
+  async datasetItemsAt(ctx: Context, ds: Dataset, indices: readonly bigint[]): Promise<Uint8Array[]> {
+    const itemBytes = itemSize(ds.item!.shape) * 4n;
     const perChunk = BigInt(ds.itemsPerChunk);
     const chunks = new Map<bigint, Uint8Array>();
     const out: Uint8Array[] = [];
-    for (const i of indices) {
-      const at = BigInt(task.start) + i;
+    for (const at of indices) {
       const c = at / perChunk;
       let chunk = chunks.get(c);
       if (!chunk) {

@@ -21,7 +21,9 @@ import { POI_MODULE_ACCOUNT, type PoiKeeper } from "./keeper";
 import type { VerificationKeeper } from "./verification_keeper";
 import type { BankKeeper, CommunityPool, Slasher, ValsetKeeper, WorkHooks } from "./expected_keepers";
 import type { WorkKeeper } from "./work_keeper";
-import { TaskStatus, type Task } from "./types";
+import { isTraining, TaskStatus, type Task } from "./types";
+import { registerTrainedModel, trainingWorkUnits } from "./training_outcomes";
+import { TrainingKeeper } from "./training_keeper";
 import { epochOf } from "./sampling";
 import { maybePlantAudit } from "./audits";
 
@@ -99,7 +101,7 @@ async function burn(ctx: Context, deps: PoiDeps, amount: bigint): Promise<void> 
 
 /** Notes the attempt that leaves verification now, for the next block's extension checks. */
 export function noteEnded(deps: PoiDeps, ctx: Context, task: Task): void {
-  deps.verification.setEnded(ctx, BigInt(task.id), { attempt: task.attempt, numItems: task.numItems, challengeItems: task.challenges.map((c) => c.item) });
+  deps.verification.setEnded(ctx, BigInt(task.id), { attempt: task.attempt, numItems: task.numItems, challengeItems: task.challenges.map((c) => c.item), training: isTraining(task) });
 }
 
 export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable, passPower: bigint): Promise<void> {
@@ -111,7 +113,7 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
   const deposit = BigInt(task.deposit || "0");
   if (deposit > 0n) await bank.sendCoins(ctx, POI_MODULE_ACCOUNT, parseAddress(task.requester), coins(deposit));
   const model = (await keeper.getModel(ctx, task.modelId))!;
-  const units = BigInt(model.workUnitsPerItem) * BigInt(task.numItems);
+  const units = isTraining(task) ? await trainingWorkUnits(ctx, task, model) : BigInt(model.workUnitsPerItem) * BigInt(task.numItems);
   await keeper.updateWorkerStats(ctx, worker, task.worker, (s) => {
     s.verifiedWorkUnits = inc(s.verifiedWorkUnits, units);
     s.tasksPassed = inc(s.tasksPassed, 1n);
@@ -142,7 +144,10 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
   }
   await attemptDecided(ctx, deps, task, table, passers);
   await maybePlantAudit(ctx, deps, task, table);
-  keeper.setTask(ctx, { ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", protocolFee: "0", deposit: "0", completedHeight: ctx.header.height.toString() }, true);
+  const trainedModelId = isTraining(task) ? await registerTrainedModel(ctx, deps, task, table) : "";
+  keeper.setTask(ctx, {
+    ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", protocolFee: "0", deposit: "0", completedHeight: ctx.header.height.toString(), trainedModelId,
+  }, true);
   ctx.events.emit("poi_task_verified", [
     ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reward", `${escrow}${BOND_DENOM}`],
     ["bond_returned", `${bond}${BOND_DENOM}`], ["work_units", units.toString()], ["pass_power", passPower.toString()], ["total_power", table.total.toString()],
@@ -152,7 +157,10 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
 }
 
 /** A confirmed failing item: the bond is slashed, the confirmers share the bounty, the rest is burned, the task reopens. */
-export async function failWorker(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable, confirmedItems: readonly string[], confirmers: readonly string[], bountyBps: bigint): Promise<void> {
+export async function failWorker(
+  ctx: Context, deps: PoiDeps, task: Task, table: PowerTable, confirmedItems: readonly string[], confirmers: readonly string[], bountyBps: bigint,
+  reason = "reported items confirmed failing",
+): Promise<void> {
   noteEnded(deps, ctx, task);
   const bond = BigInt(task.bond);
   const bounty = (bond * bountyBps) / 10000n;
@@ -166,7 +174,7 @@ export async function failWorker(ctx: Context, deps: PoiDeps, task: Task, table:
   ctx.events.emit("poi_task_failed", [
     ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["slashed", `${bond}${BOND_DENOM}`],
     ["items", confirmedItems.join(",")], ["bounty", `${bounty - remainder}${BOND_DENOM}`], ["bounty_shares", shares.map(([v, a]) => `${v}:${a}`).join(",")],
-    ["burned", `${burned}${BOND_DENOM}`],
+    ["burned", `${burned}${BOND_DENOM}`], ["reason", reason],
   ]);
   await reopen(ctx, deps, { ...task, failedAttempts: task.failedAttempts + 1 });
 }
@@ -198,9 +206,11 @@ export async function lapse(ctx: Context, deps: PoiDeps, task: Task): Promise<vo
 /** Back to OPEN for a new attempt (outputs and votes dropped), or EXPIRED at the deadline. */
 export async function reopen(ctx: Context, deps: PoiDeps, task: Task): Promise<void> {
   deps.keeper.setTaskOutputs(ctx, BigInt(task.id), undefined);
+  if (isTraining(task)) await new TrainingKeeper().clearAttempt(ctx, BigInt(task.id));
   const reset: Task = {
     ...task, status: TaskStatus.OPEN, attempt: task.attempt + 1, worker: "", claimExpiresHeight: "0", resultRoot: new Uint8Array(),
     resultHeight: "0", verifyDeadlineHeight: "0", votes: [], resultEpoch: "0", voteWindowEndHeight: "0", challenges: [],
+    ...(isTraining(task) ? { requestEndHeight: "0", revealDeadlineHeight: "0" } : {}),
   };
   if (ctx.header.height >= BigInt(task.deadlineHeight)) return expire(ctx, deps, reset);
   deps.keeper.setTask(ctx, reset, false);

@@ -10,13 +10,15 @@ import type { ValsetKeeper } from "./expected_keepers";
 import { fromBech32 } from "@cosmjs/encoding";
 import { formatAddress } from "../../app/address";
 import { datasetsPage, modelsPage, openTasksPage, tasksPage } from "./pages";
-import { Q, TASK_STATUS_NAMES, type Task } from "./types";
+import { isTraining, Q, TASK_STATUS_NAMES, type Task } from "./types";
+import { TrainingKeeper } from "./training_keeper";
 
 /** Items per DatasetItems answer: keeps a response far under CometBFT's RPC body cap. */
 const MAX_ITEMS_BYTES = 2 * 1024 * 1024;
 
 export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKeeper, work: WorkKeeper, valset: ValsetKeeper): QueryHandler[] {
   const S = "/poi.v1.Query/";
+  const training = new TrainingKeeper();
   return [
     grpcQuery(S + "Model", Q.ModelRequest, Q.ModelResponse, async (ctx, req) => {
       const model = await keeper.getModel(ctx, req.id);
@@ -96,6 +98,18 @@ export function poiQueryHandlers(keeper: PoiKeeper, verification: VerificationKe
       if (req.operator) return work.linksOf(ctx, parseAddress(req.operator, "operator"));
       const link = await work.link(ctx, parseAddress(req.worker, "worker"));
       return { links: link ? [link] : [], offers: [] };
+    }),
+    grpcQuery(S + "Training", Q.TaskRequest, Q.TrainingResponse, async (ctx, req) => {
+      const t = await task(ctx, req.id);
+      if (!isTraining(t)) throw ErrInvalidRequest(`task ${t.id} is an inference task`);
+      const id = BigInt(t.id);
+      return { spec: await training.spec(ctx, id), attempt: await training.attempt(ctx, t), lossTrace: (await training.lossTrace(ctx, id)) ?? new Uint8Array() };
+    }),
+    grpcQuery(S + "Checkpoint", Q.CheckpointRequest, Q.TaskDataResponse, async (ctx, req) => {
+      const t = await task(ctx, req.taskId);
+      const data = isTraining(t) ? await training.chunk(ctx, BigInt(t.id), req.index, req.chunk) : undefined;
+      if (!data) throw ErrNotFound(`task ${t.id} holds no revealed chunk ${req.chunk} of checkpoint ${req.index} (checkpoints are pruned once an attempt is decided)`);
+      return { data };
     }),
     grpcQuery(S + "WorkScore", Q.WorkScoreRequest, Q.WorkScoreResponse, async (ctx, req) => {
       const operator = await operatorOf(ctx, req.validator);

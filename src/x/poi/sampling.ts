@@ -41,3 +41,13 @@ export function validatorSample(seed: Uint8Array, taskId: bigint, attempt: numbe
   const s = sha256(Buffer.concat([SAMPLE_TAG, Buffer.from(seed), u64(taskId), a, Buffer.from(root)]));
   return sampleIndices(s, n, k);
 }
+
+/**
+ * What the holder of `seed` checks of an attempt of `numItems` items: its k-item sample; for a
+ * training attempt (README, "Training tasks") k of the numItems − 1 segments, and the last item,
+ * the final parameters' held-out accuracy, which every validator checks.
+ */
+export function attemptSample(seed: Uint8Array, taskId: bigint, attempt: number, root: Uint8Array, numItems: bigint, k: bigint, training: boolean): bigint[] {
+  if (!training) return validatorSample(seed, taskId, attempt, root, numItems, k);
+  return [...validatorSample(seed, taskId, attempt, root, numItems - 1n, k), numItems - 1n];
+}

@@ -73,6 +73,8 @@ export interface Model {
   workUnitsPerItem: string; sizeBytes: string; registeredHeight: string;
   flagged: boolean; flagReason: string; flaggedHeight: string;
   kind: ModelKind; parentModelId: string;
+  /** A model made by a training task: that task, and the held-out accuracy the validators measured (bps). */
+  trainingTaskId?: string; heldOutAccuracyBps?: number;
 }
 export interface Dataset {
   id: string; owner: string; name: string; item?: TensorSpec; numItems: string; numChunks: number;
@@ -87,13 +89,14 @@ export interface Params {
   deadlineMarginBlocks: string; maxVerifyUnitsPerTask: string; maxResultBytes: string;
   toleranceScalePpb: string; toleranceRelPpb: string; taskDeposit: string;
   protocolFeePerMegaUnit: string; workScoreAlphaBps: string; auditRateBps: string; auditSlashBps: string;
+  trainingThresholdPpb: string; maxTrainingSteps: string; segmentRequestBlocks: string; revealBlocks: string;
 }
 
 export enum TaskStatus { UNSPECIFIED = 0, OPEN = 1, CLAIMED = 2, AWAITING_SAMPLE = 3, VERIFYING = 4, COMPLETED = 5, EXPIRED = 6 }
 export const TASK_STATUS_NAMES: Record<number, string> = {
   0: "unspecified", 1: "open", 2: "claimed", 3: "awaiting_sample", 4: "verifying", 5: "completed", 6: "expired",
 };
-export interface TaskVote { validator: string; pass: boolean; height: string; failedItems: string[]; cannotVerify: boolean }
+export interface TaskVote { validator: string; pass: boolean; height: string; failedItems: string[]; cannotVerify: boolean; accuracyBps?: number }
 export interface ChallengeVote { validator: string; pass: boolean; height: string }
 export interface Challenge { item: string; reporters: string[]; votes: ChallengeVote[] }
 export interface Task {
@@ -103,16 +106,31 @@ export interface Task {
   resultHeight: string; verifyDeadlineHeight: string; votes: TaskVote[]; completedHeight: string; failedAttempts: number;
   resultEpoch: string; voteWindowEndHeight: string; challenges: Challenge[]; verifyFee: string; deposit: string;
   protocolFee: string; auditOf: string;
+  /** proto TaskKind (absent = inference); the training fields are set on training tasks only. */
+  kind?: TaskKind; requestEndHeight?: string; revealDeadlineHeight?: string; trainedModelId?: string;
 }
+/** proto TaskKind. */
+export enum TaskKind { INFERENCE = 0, TRAINING = 1 }
+export const isTraining = (t: { kind?: TaskKind }): boolean => t.kind === TaskKind.TRAINING;
+export interface TrainingSpec {
+  parentModelId: string; initialParamsDatasetId: string; xDatasetId: string; yDatasetId: string;
+  trainStart: string; trainCount: string; heldOutStart: string; heldOutCount: string; steps: string; batchSize: number;
+  learningRate: string; checkpointInterval: string; minAccuracyBps: number; initialHash: Uint8Array; paramBytes: string; checkpointChunkBytes: string;
+}
+export interface SegmentRequest { taskId: string; attempt: number; segments: string[] }
+export interface SegmentRequestRecord { validator: string; segments: string[]; height: string }
+export interface TrainingAttempt { attempt: number; finalHash: Uint8Array; requests: SegmentRequestRecord[]; revealed: number[] }
 export interface WorkerStats {
   address: string; verifiedWorkUnits: string; tasksPassed: string; tasksFailed: string; claimsLapsed: string;
   earned: string; slashed: string;
 }
-export interface Verdict { taskId: string; attempt: number; pass: boolean; failedItems: string[]; cannotVerify: boolean }
+export interface Verdict { taskId: string; attempt: number; pass: boolean; failedItems: string[]; cannotVerify: boolean; accuracyBps?: number }
 export interface ItemVerdict { taskId: string; attempt: number; item: string; pass: boolean }
 export interface SeedCommitment { epoch: string; hash: Uint8Array }
 export interface SeedReveal { epoch: string; seed: Uint8Array }
-export interface VoteExtension { verdicts: Verdict[]; itemVerdicts: ItemVerdict[]; commitments: SeedCommitment[]; reveals: SeedReveal[] }
+export interface VoteExtension {
+  verdicts: Verdict[]; itemVerdicts: ItemVerdict[]; commitments: SeedCommitment[]; reveals: SeedReveal[]; segmentRequests?: SegmentRequest[];
+}
 export interface SeedRecord { commitment: Uint8Array; committedHeight: string; seed: Uint8Array; revealedHeight: string; faulty: boolean }
 export interface ValidatorStats {
   validator: string; operator: string; pending: string; paid: string; forfeited: string;
@@ -146,6 +164,21 @@ export interface MsgClaimTaskResponse { claimExpiresHeight: string }
 export interface MsgSubmitResult { worker: string; taskId: string; outputs: Uint8Array; resultRoot: Uint8Array }
 export interface MsgSubmitResultResponse { resultHeight: string }
 
+export interface MsgSubmitTrainingTask {
+  requester: string; modelId: string; initialParamsDatasetId: string; xDatasetId: string; yDatasetId: string;
+  trainStart: string; trainCount: string; heldOutStart: string; heldOutCount: string; steps: string; batchSize: number;
+  learningRate: string; checkpointInterval: string; k: number; reward: string; bond: string; minAccuracyBps: number; deadlineBlocks: string;
+}
+export interface MsgSubmitTrainingTaskResponse { taskId: string; segments: number }
+export interface MsgCommitTraining {
+  worker: string; taskId: string; finalHash: Uint8Array; lossTrace: Uint8Array; checkpointRoot: Uint8Array; initialProof: Uint8Array[]; finalProof: Uint8Array[];
+}
+export interface MsgCommitTrainingResponse { requestEndHeight: string; revealDeadlineHeight: string }
+export interface MsgRevealCheckpoint {
+  worker: string; taskId: string; index: number; chunk: number; data: Uint8Array; chunkHashes: Uint8Array[]; proof: Uint8Array[];
+}
+export interface MsgRevealCheckpointResponse { checkpointComplete: boolean }
+
 export interface MsgLinkWorker { operator: string; worker: string }
 export interface MsgAcceptWorkerLink { worker: string; operator: string }
 export interface MsgUnlinkWorker { sender: string; worker: string }
@@ -164,9 +197,9 @@ export const TaskCodec = codec<Task>("Task");
 export const WorkerStatsCodec = codec<WorkerStats>("WorkerStats");
 export const VoteExtensionCodec = codec<VoteExtension>("VoteExtension");
 export const SeedRecordCodec = codec<SeedRecord>("SeedRecord");
-export interface EndedAttempt { attempt: number; numItems: string; challengeItems: string[] }
+export interface EndedAttempt { attempt: number; numItems: string; challengeItems: string[]; training?: boolean }
 export const EndedAttemptCodec = codec<EndedAttempt>("EndedAttempt");
-export const ReportRecordCodec = codec<{ items: string[]; resultRoot: Uint8Array; numItems: string; k: number }>("ReportRecord");
+export const ReportRecordCodec = codec<{ items: string[]; resultRoot: Uint8Array; numItems: string; k: number; training?: boolean }>("ReportRecord");
 export const ValidatorStatsCodec = codec<ValidatorStats>("ValidatorStats");
 export const VerdictAggregateCodec = codec<VerdictAggregate>("VerdictAggregate");
 export const MsgSubmitInferenceTaskCodec = codec<MsgSubmitInferenceTask>("MsgSubmitInferenceTask");
@@ -183,6 +216,14 @@ export const MsgUnlinkWorkerCodec = codec<MsgUnlinkWorker>("MsgUnlinkWorker");
 export const MsgUnlinkWorkerResponseCodec = codec<Record<string, never>>("MsgUnlinkWorkerResponse");
 export const WorkerLinkCodec = codec<WorkerLink>("WorkerLink");
 export const WorkScoreCodec = codec<WorkScore>("WorkScore");
+export const TrainingSpecCodec = codec<TrainingSpec>("TrainingSpec");
+export const TrainingAttemptCodec = codec<TrainingAttempt>("TrainingAttempt");
+export const MsgSubmitTrainingTaskCodec = codec<MsgSubmitTrainingTask>("MsgSubmitTrainingTask");
+export const MsgSubmitTrainingTaskResponseCodec = codec<MsgSubmitTrainingTaskResponse>("MsgSubmitTrainingTaskResponse");
+export const MsgCommitTrainingCodec = codec<MsgCommitTraining>("MsgCommitTraining");
+export const MsgCommitTrainingResponseCodec = codec<MsgCommitTrainingResponse>("MsgCommitTrainingResponse");
+export const MsgRevealCheckpointCodec = codec<MsgRevealCheckpoint>("MsgRevealCheckpoint");
+export const MsgRevealCheckpointResponseCodec = codec<MsgRevealCheckpointResponse>("MsgRevealCheckpointResponse");
 
 export const Q = {
   ModelRequest: codec<{ id: string }>("QueryModelRequest"),
@@ -215,4 +256,6 @@ export const Q = {
   LinksResponse: codec<{ links: WorkerLink[]; offers: WorkerLink[] }>("QueryLinksResponse"),
   WorkScoreRequest: codec<{ validator: string }>("QueryWorkScoreRequest"),
   WorkScoreResponse: codec<{ score?: WorkScore }>("QueryWorkScoreResponse"),
+  TrainingResponse: codec<{ spec?: TrainingSpec; attempt?: TrainingAttempt; lossTrace: Uint8Array }>("QueryTrainingResponse"),
+  CheckpointRequest: codec<{ taskId: string; index: number; chunk: number }>("QueryCheckpointRequest"),
 };

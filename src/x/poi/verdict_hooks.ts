@@ -148,7 +148,7 @@ export class VerdictHooks {
         throw ErrInvalidAggregate((err as Error).message);
       }
       const params = await this.keeper.params(bctx);
-      const total = { commitments: 0, reveals: 0, verdicts: 0, itemVerdicts: 0 };
+      const total = { commitments: 0, reveals: 0, verdicts: 0, itemVerdicts: 0, segmentRequests: 0 };
       // As in ProcessProposal: an extension that breaks the rules voids the aggregate.
       for (const v of agg.votes) {
         const problem = await extensionProblem(bctx, this.keeper, this.deps.verification, params, BigInt(agg.height), v.extension);
@@ -158,10 +158,12 @@ export class VerdictHooks {
         if (!vote.extension) continue;
         const a = await applyExtension(bctx, this.deps, params, vote.validatorHex, vote.extension);
         total.commitments += a.commitments; total.reveals += a.reveals; total.verdicts += a.verdicts; total.itemVerdicts += a.itemVerdicts;
+        total.segmentRequests += a.segmentRequests;
       }
       bctx.events.emit("poi_verdict_aggregate", [
         ["vote_height", agg.height], ["votes", String(checked.length)], ["verdicts_recorded", String(total.verdicts)],
         ["item_verdicts_recorded", String(total.itemVerdicts)], ["seed_commitments", String(total.commitments)], ["seed_reveals", String(total.reveals)],
+        ["segment_requests", String(total.segmentRequests)],
       ]);
       branch.write();
       return { code: 0, events: bctx.events.events };

@@ -27,7 +27,8 @@ const key = (prefix: number, ...parts: Uint8Array[]) => Buffer.concat([Buffer.fr
 const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
 const addr = (validatorHex: string) => Buffer.from(validatorHex, "hex");
 
-export interface ReportRecord { taskId: bigint; attempt: number; items: bigint[]; resultRoot: Uint8Array; numItems: bigint; k: number }
+/** Items a validator reported failing (or, on a training attempt, the segments it requested too): all must lie in its sample. */
+export interface ReportRecord { taskId: bigint; attempt: number; items: bigint[]; resultRoot: Uint8Array; numItems: bigint; k: number; training?: boolean }
 
 export class VerificationKeeper {
   async seedRecord(ctx: Context, validatorHex: string, epoch: bigint): Promise<SeedRecord | undefined> {
@@ -63,7 +64,7 @@ export class VerificationKeeper {
   }
 
   addReport(ctx: Context, validatorHex: string, epoch: bigint, r: ReportRecord): void {
-    ctx.store(POI_MODULE).set(key(REPORTS, u64(epoch), addr(validatorHex), u64(r.taskId), u32(r.attempt)), ReportRecordCodec.encode({ items: r.items.map(String), resultRoot: r.resultRoot, numItems: r.numItems.toString(), k: r.k }).finish());
+    ctx.store(POI_MODULE).set(key(REPORTS, u64(epoch), addr(validatorHex), u64(r.taskId), u32(r.attempt)), ReportRecordCodec.encode({ items: r.items.map(String), resultRoot: r.resultRoot, numItems: r.numItems.toString(), k: r.k, training: r.training === true }).finish());
   }
 
   /** Takes every report a validator made on results of `epoch` (task and attempt order). */
@@ -74,7 +75,7 @@ export class VerificationKeeper {
     const out = rows.map(([k, v]) => {
       const rest = Buffer.from(k.subarray(prefix.length));
       const rec = ReportRecordCodec.decode(v);
-      return { taskId: rest.readBigUInt64BE(0), attempt: rest.readUInt32BE(8), items: rec.items.map(BigInt), resultRoot: rec.resultRoot, numItems: BigInt(rec.numItems), k: rec.k };
+      return { taskId: rest.readBigUInt64BE(0), attempt: rest.readUInt32BE(8), items: rec.items.map(BigInt), resultRoot: rec.resultRoot, numItems: BigInt(rec.numItems), k: rec.k, training: rec.training === true };
     });
     for (const [k] of rows) store.delete(k);
     return out;

@@ -1,4 +1,4 @@
-/** poi's msg server: every Msg handler of the module, by concern (registry.ts, tasks.ts, links.ts). */
+/** poi's msg server: every Msg handler of the module, by concern (registry.ts, tasks.ts, training.ts, training_commit.ts, links.ts). */
 import type { MsgHandler } from "../../../app/module";
 import type { PoiKeeper } from "../keeper";
 import type { BankKeeper, ValsetKeeper } from "../expected_keepers";
@@ -6,7 +6,9 @@ import type { WorkKeeper } from "../work_keeper";
 import { linkMsgHandlers } from "./links";
 import { registryMsgHandlers } from "./registry";
 import { taskMsgHandlers } from "./tasks";
+import { trainingSubmitHandler } from "./training";
+import { trainingCommitHandlers } from "./training_commit";
 
 export function poiMsgHandlers(keeper: PoiKeeper, bank: BankKeeper, work: WorkKeeper, valset: ValsetKeeper): MsgHandler[] {
-  return [...registryMsgHandlers(keeper), ...taskMsgHandlers(keeper, bank), ...linkMsgHandlers(work, valset)];
+  return [...registryMsgHandlers(keeper), ...taskMsgHandlers(keeper, bank), trainingSubmitHandler(keeper, bank), ...trainingCommitHandlers(keeper), ...linkMsgHandlers(work, valset)];
 }

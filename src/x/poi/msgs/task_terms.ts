@@ -22,23 +22,53 @@ const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 export function taskTerms(params: Params, model: Model, numItems: bigint, k: bigint, deadlineBlocks: bigint, escrow: bigint, bond: bigint): TaskTerms {
   if (k > numItems) throw ErrInvalidTask(`k = ${k} is more than the task's ${numItems} items`);
   const units = BigInt(model.workUnitsPerItem);
-  const verifyUnits = k * units;
-  if (verifyUnits > BigInt(params.maxVerifyUnitsPerTask)) {
-    throw ErrInvalidTask(`re-executing k = ${k} items of ${units} work units is ${verifyUnits} units per validator, over the limit ${params.maxVerifyUnitsPerTask}`);
-  }
   const resultBytes = numItems * modelIo(model).outputElems * 4n;
-  if (resultBytes > BigInt(params.maxResultBytes)) {
-    throw ErrInvalidTask(`the outputs of ${numItems} items are ${resultBytes} bytes, over the ${params.maxResultBytes} bytes one result tx may carry; split the task`);
+  return priced(params, {
+    verifyUnits: k * units, verifyWhat: `re-executing k = ${k} items of ${units} work units`, workUnits: numItems * units,
+    deadlineBlocks, verifyBlocks: BigInt(params.verifyTimeoutBlocks), escrow, bond,
+    check: () => {
+      if (resultBytes > BigInt(params.maxResultBytes)) {
+        throw ErrInvalidTask(`the outputs of ${numItems} items are ${resultBytes} bytes, over the ${params.maxResultBytes} bytes one result tx may carry; split the task`);
+      }
+    },
+  });
+}
+
+/**
+ * A training task's terms: each validator re-executes k segments of c steps (step = the train_step
+ * model's work units) and evaluates the held-out range with the parent (its work units per item);
+ * the whole task is T steps. Its deadline also covers the reveal window.
+ */
+export function trainingTerms(
+  params: Params, step: Model, parent: Model,
+  t: { steps: bigint; interval: bigint; k: bigint; heldOut: bigint; deadlineBlocks: bigint; escrow: bigint; bond: bigint },
+): TaskTerms {
+  const stepUnits = BigInt(step.workUnitsPerItem);
+  const evalUnits = t.heldOut * BigInt(parent.workUnitsPerItem);
+  return priced(params, {
+    verifyUnits: t.k * t.interval * stepUnits + evalUnits,
+    verifyWhat: `re-executing k = ${t.k} segments of ${t.interval} steps of ${stepUnits} work units and ${t.heldOut} held-out items of ${parent.workUnitsPerItem}`,
+    workUnits: t.steps * stepUnits, deadlineBlocks: t.deadlineBlocks, verifyBlocks: BigInt(params.revealBlocks) + BigInt(params.verifyTimeoutBlocks),
+    escrow: t.escrow, bond: t.bond, check: () => undefined,
+  });
+}
+
+function priced(params: Params, t: {
+  verifyUnits: bigint; verifyWhat: string; workUnits: bigint; deadlineBlocks: bigint; verifyBlocks: bigint; escrow: bigint; bond: bigint; check: () => void;
+}): TaskTerms {
+  if (t.verifyUnits > BigInt(params.maxVerifyUnitsPerTask)) {
+    throw ErrInvalidTask(`${t.verifyWhat} is ${t.verifyUnits} units per validator, over the limit ${params.maxVerifyUnitsPerTask}`);
   }
-  const minDeadline = BigInt(params.claimBlocks) + BigInt(params.verifyTimeoutBlocks) + BigInt(params.deadlineMarginBlocks);
-  if (deadlineBlocks < minDeadline) {
-    throw ErrInvalidTask(`deadline_blocks ${deadlineBlocks} leaves no time to claim, run and verify: at least ${minDeadline} (claim ${params.claimBlocks} + verification ${params.verifyTimeoutBlocks} + margin ${params.deadlineMarginBlocks})`);
+  t.check();
+  const minDeadline = BigInt(params.claimBlocks) + t.verifyBlocks + BigInt(params.deadlineMarginBlocks);
+  if (t.deadlineBlocks < minDeadline) {
+    throw ErrInvalidTask(`deadline_blocks ${t.deadlineBlocks} leaves no time to claim, run and verify: at least ${minDeadline} (claim ${params.claimBlocks} + verification ${t.verifyBlocks} + margin ${params.deadlineMarginBlocks})`);
   }
-  const minBond = [BigInt(params.minBond), ceilDiv(escrow * BigInt(params.bondFactorBps), 10000n)].reduce((a, b) => (a > b ? a : b));
-  if (bond < minBond) throw ErrInvalidTask(`bond ${bond}upoi is below the minimum ${minBond}upoi (max of min_bond ${params.minBond} and ${params.bondFactorBps} bps of the ${escrow}upoi escrow)`);
+  const minBond = [BigInt(params.minBond), ceilDiv(t.escrow * BigInt(params.bondFactorBps), 10000n)].reduce((a, b) => (a > b ? a : b));
+  if (t.bond < minBond) throw ErrInvalidTask(`bond ${t.bond}upoi is below the minimum ${minBond}upoi (max of min_bond ${params.minBond} and ${params.bondFactorBps} bps of the ${t.escrow}upoi escrow)`);
   return {
-    verifyFee: ceilDiv(verifyUnits * BigInt(params.verifyPricePerMegaUnit), 1_000_000n),
+    verifyFee: ceilDiv(t.verifyUnits * BigInt(params.verifyPricePerMegaUnit), 1_000_000n),
     minBond,
-    protocolFee: ceilDiv(numItems * units * BigInt(params.protocolFeePerMegaUnit), 1_000_000n),
+    protocolFee: ceilDiv(t.workUnits * BigInt(params.protocolFeePerMegaUnit), 1_000_000n),
   };
 }

@@ -26,28 +26,35 @@ import { epochOf } from "../sampling";
 import { taskTerms } from "./task_terms";
 import {
   MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgClaimTaskCodec, MsgClaimTaskResponseCodec,
-  MsgSubmitResultCodec, MsgSubmitResultResponseCodec, TASK_STATUS_NAMES, TaskStatus, ModelKind,
+  MsgSubmitResultCodec, MsgSubmitResultResponseCodec, TASK_STATUS_NAMES, TaskStatus, ModelKind, isTraining,
   type MsgSubmitInferenceTask, type MsgClaimTask, type MsgSubmitResult, type Task, type TensorSpec,
 } from "../types";
 
 const coins = (amount: bigint) => [{ denom: BOND_DENOM, amount }];
-const statusName = (s: TaskStatus) => TASK_STATUS_NAMES[s] ?? String(s);
+export const statusName = (s: TaskStatus) => TASK_STATUS_NAMES[s] ?? String(s);
 
 /** Shapes match when they agree after dropping leading 1s (a dataset item [784] feeds a model input [1,784]). */
-function sameItemShape(a: readonly string[], b: readonly string[]): boolean {
+export function sameItemShape(a: readonly string[], b: readonly string[]): boolean {
   const strip = (s: readonly string[]) => { let i = 0; while (i < s.length - 1 && s[i] === "1") i++; return s.slice(i); };
   const x = strip(a), y = strip(b);
   return x.length === y.length && x.every((d, i) => d === y[i]);
 }
 
-const shapeText = (s: TensorSpec) => `[${s.shape.join(",")}]`;
+export const shapeText = (s: TensorSpec) => `[${s.shape.join(",")}]`;
 
 /** The stateless checks claims and results share: the worker's address and a positive task id. */
-function workerAndTask(m: { worker: string; taskId: string }, invalid: (msg: string) => Error): { workerBytes: Uint8Array; id: bigint } {
+export function workerAndTask(m: { worker: string; taskId: string }, invalid: (msg: string) => Error): { workerBytes: Uint8Array; id: bigint } {
   const workerBytes = parseAddress(m.worker, "worker");
   const id = BigInt(m.taskId);
   if (id === 0n) throw invalid("task_id must be positive");
   return { workerBytes, id };
+}
+
+/** The worker holds the task's claim and the claim has not expired: what a result or a training commitment needs. */
+export function checkClaimant(task: Task, worker: string, h: bigint): void {
+  if (task.status !== TaskStatus.CLAIMED) throw ErrTaskState(`task ${task.id} is ${statusName(task.status)}; a result needs a claim first`);
+  if (task.worker !== worker) throw ErrNotClaimant(`task ${task.id} is claimed by ${task.worker}, not ${worker}`);
+  if (h >= BigInt(task.claimExpiresHeight)) throw ErrDeadlinePassed(`the claim on task ${task.id} expired at height ${task.claimExpiresHeight}; this block is ${h}`);
 }
 
 export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler[] {
@@ -185,9 +192,8 @@ export function taskMsgHandlers(keeper: PoiKeeper, bank: BankKeeper): MsgHandler
       if (task.status === TaskStatus.AWAITING_SAMPLE || task.status === TaskStatus.VERIFYING) {
         throw ErrTaskState(`task ${m.id} already has a result (attempt ${task.attempt} by ${task.worker}) under verification`);
       }
-      if (task.status !== TaskStatus.CLAIMED) throw ErrTaskState(`task ${m.id} is ${statusName(task.status)}; a result needs a claim first`);
-      if (task.worker !== worker) throw ErrNotClaimant(`task ${m.id} is claimed by ${task.worker}, not ${worker}`);
-      if (h >= BigInt(task.claimExpiresHeight)) throw ErrDeadlinePassed(`the claim on task ${m.id} expired at height ${task.claimExpiresHeight}; this block is ${h}`);
+      if (isTraining(task)) throw ErrInvalidResult(`task ${m.id} is a training task: its worker sends MsgCommitTraining`);
+      checkClaimant(task, worker, h);
       const model = await keeper.getModel(ctx, task.modelId);
       if (!model) throw ErrModelNotFound(`model ${task.modelId}`);
       const outBytes = modelIo(model).outputElems * 4n;

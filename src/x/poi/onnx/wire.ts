@@ -49,6 +49,11 @@ export class WireReader {
     return this.pos >= this.buf.length;
   }
 
+  /** Bytes read so far. */
+  get offset(): number {
+    return this.pos;
+  }
+
   fail(problem: string): never {
     throw new WireFormatError(this.where, problem);
   }

@@ -147,3 +147,9 @@ export function compareItem(
   const pass = reason === undefined && argmaxOk;
   return pass ? { pass, maxAbsDiff, argmaxOk } : { pass, maxAbsDiff, argmaxOk, reason: reason ?? argmaxReason };
 }
+
+/** A Float32Array over a copy (state bytes need not be 4-byte aligned). */
+export function toFloat32(bytes: Uint8Array): Float32Array {
+  const copy = new Uint8Array(bytes);
+  return new Float32Array(copy.buffer, 0, copy.length / 4);
+}

@@ -9,6 +9,7 @@
 import { performance } from "node:perf_hooks";
 import * as ort from "onnxruntime-node";
 import { SESSION_OPTIONS } from "./session-options";
+import { TrainStepRunner } from "../../../ml/train-step-runner";
 
 export interface ChildJob {
   id: number;
@@ -23,9 +24,25 @@ export interface ChildJob {
   items: Float32Array[];
 }
 
+/**
+ * A training segment (verify/training.ts): `steps` steps of a train-step graph from the flat parameters
+ * `start` (float32, the graph's parameter inputs in order), with batch i = (x[i], y[i]) and learning rate `lr`.
+ */
+export interface SegmentChildJob {
+  id: number;
+  kind: "segment";
+  modelId: string;
+  onnx?: Uint8Array;
+  start: Float32Array;
+  x: Float32Array[];
+  y: Float32Array[];
+  lr: number;
+}
+
 /** sessionsCreated: sessions this job created in the process (0 on a cache hit, 1 on a miss). */
 export type ChildReply =
   | { id: number; outputs: Float32Array[]; micros: number; sessionsCreated: number }
+  | { id: number; params: Float32Array; losses: Float32Array; micros: number; sessionsCreated: number }
   | { id: number; error: string; sessionsCreated: number };
 
 
@@ -92,18 +109,59 @@ async function runJob(job: ChildJob): Promise<{ outputs: Float32Array[]; micros:
   return { outputs, micros };
 }
 
+const trainers = new Map<string, TrainStepRunner>(); // insertion order = LRU order
+
+async function getTrainer(modelId: string, onnx: Uint8Array | undefined): Promise<TrainStepRunner> {
+  const hit = trainers.get(modelId);
+  if (hit) {
+    trainers.delete(modelId);
+    trainers.set(modelId, hit);
+    return hit;
+  }
+  if (!onnx) throw new Error(`train-step model ${modelId} is not cached in this process and no bytes were sent`);
+  const t = await TrainStepRunner.create(onnx);
+  sessionsCreated++;
+  trainers.set(modelId, t);
+  while (trainers.size > CACHE_CAP) {
+    const [oldId, old] = trainers.entries().next().value as [string, TrainStepRunner];
+    trainers.delete(oldId);
+    await old.release();
+  }
+  return t;
+}
+
+async function runSegment(job: SegmentChildJob): Promise<{ params: Float32Array; losses: Float32Array; micros: number }> {
+  const trainer = await getTrainer(job.modelId, job.onnx);
+  let at = 0;
+  const start = trainer.params.map((p) => {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    const data = job.start.slice(at, at + n);
+    at += n;
+    return { name: p.name, dims: [...p.shape], data };
+  });
+  if (at !== job.start.length) throw new Error(`the start checkpoint holds ${job.start.length} values, the graph's parameters ${at}`);
+  const t0 = performance.now();
+  const r = await trainer.run(start, job.x.length, (i) => ({ x: job.x[i], y: job.y[i] }), job.lr);
+  const micros = (performance.now() - t0) * 1000;
+  const params = new Float32Array(at);
+  let off = 0;
+  for (const p of r.params) { params.set(p.data, off); off += p.data.length; }
+  return { params, losses: Float32Array.from(r.losses), micros };
+}
+
 if (!process.send) throw new Error("runner-child.js must be started by the runner with an IPC channel");
 const send = process.send.bind(process);
 
 // The parent sends one job at a time; chaining keeps jobs serial even if it did not.
 let chain: Promise<void> = Promise.resolve();
-process.on("message", (job: ChildJob) => {
+process.on("message", (job: ChildJob | SegmentChildJob) => {
   chain = chain.then(async () => {
-    if (job.abort) process.abort();
+    if ("abort" in job && job.abort) process.abort();
     const before = sessionsCreated;
     let reply: ChildReply;
     try {
-      reply = { id: job.id, ...(await runJob(job)), sessionsCreated: sessionsCreated - before };
+      const result = "kind" in job && job.kind === "segment" ? await runSegment(job) : await runJob(job as ChildJob);
+      reply = { id: job.id, ...result, sessionsCreated: sessionsCreated - before };
     } catch (e) {
       reply = { id: job.id, error: e instanceof Error ? e.message : String(e), sessionsCreated: sessionsCreated - before };
     }

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mulberry32 } from "../../../util/random";
-import type { ChildJob, ChildReply } from "./runner-child";
+import type { ChildJob, ChildReply, SegmentChildJob } from "./runner-child";
 
 export interface ReexecJob {
   /** Must identify the bytes (e.g. their hash): the child reuses a cached session for the same id. */
@@ -33,6 +33,26 @@ export interface ReexecResult {
   /** Wall time of the session.run calls only, in µs. */
   micros: number;
 }
+
+/** A training segment: steps (x[i], y[i]) of a train-step graph from the flat parameters `start` (runner-child.ts). */
+export interface SegmentJob {
+  modelId: string;
+  onnx: Uint8Array;
+  start: Float32Array;
+  x: Float32Array[];
+  y: Float32Array[];
+  lr: number;
+}
+
+export interface SegmentResult {
+  /** The parameters after the segment, flat. */
+  params: Float32Array;
+  /** The loss of each step. */
+  losses: Float32Array;
+  micros: number;
+}
+
+type OkReply = Exclude<ChildReply, { error: string }>;
 
 export interface RunnerOptions {
   /** Cap per job, from posting it to the reply (model load included); default 30000. */
@@ -77,7 +97,7 @@ const PRLIMIT = "/usr/bin/prlimit";
 
 interface Pending {
   id: number;
-  resolve: (r: ReexecResult) => void;
+  resolve: (r: OkReply) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
 }
@@ -102,10 +122,32 @@ export class ReexecRunner {
   }
 
   /** Queues a job; jobs run one at a time in submission order. */
-  run(job: ReexecJob): Promise<ReexecResult> {
-    const p = this.queue.then(() => this.exec(job));
+  async run(job: ReexecJob): Promise<ReexecResult> {
+    const r = await this.enqueue(job, `model ${job.modelId} (${job.items.length} items)`);
+    if (!("outputs" in r)) throw new Error("re-execution failed: the child answered an inference job with no outputs");
+    for (const out of r.outputs) this.addNoise(out);
+    return { outputs: r.outputs, micros: r.micros };
+  }
+
+  /** Queues a training segment (same queue, one job at a time). */
+  async runSegment(job: SegmentJob): Promise<SegmentResult> {
+    const msg: Omit<SegmentChildJob, "id"> = { kind: "segment", ...job };
+    const r = await this.enqueue(msg, `train-step model ${job.modelId} (${job.x.length} steps)`);
+    if (!("params" in r)) throw new Error("re-execution failed: the child answered a segment job with no parameters");
+    this.addNoise(r.params);
+    return { params: r.params, losses: r.losses, micros: r.micros };
+  }
+
+  private enqueue(msg: Omit<ChildJob, "id"> | Omit<SegmentChildJob, "id">, what: string): Promise<OkReply> {
+    const p = this.queue.then(() => this.exec(msg, what));
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /** The "another CPU" test knob: each value times (1 + noiseRel·u), u ∈ [−1, 1). */
+  private addNoise(values: Float32Array): void {
+    if (!this.noise) return;
+    for (let i = 0; i < values.length; i++) values[i] *= 1 + this.noiseRel * (this.noise() * 2 - 1);
   }
 
   stats(): RunnerStats {
@@ -124,20 +166,19 @@ export class ReexecRunner {
     await exited;
   }
 
-  private exec(job: ReexecJob): Promise<ReexecResult> {
+  private exec(job: Omit<ChildJob, "id"> | Omit<SegmentChildJob, "id">, what: string): Promise<OkReply> {
     if (this.closed) return Promise.reject(new Error("ReexecRunner is closed"));
     const c = this.child ?? this.spawn();
     const id = this.nextId++;
     this.counters.jobs++;
-    return new Promise<ReexecResult>((resolve, reject) => {
+    return new Promise<OkReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.counters.timeouts++;
-        this.fail(new ReexecTimeoutError(`re-execution of model ${job.modelId} (${job.items.length} items) exceeded ${this.timeoutMs} ms`));
+        this.fail(new ReexecTimeoutError(`re-execution of ${what} exceeded ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.pending = { id, resolve, reject, timer };
       this.hold(c, true); // keep this process alive while a job is in flight
-      const msg: ChildJob = { id, ...job };
-      c.send(msg);
+      c.send({ id, ...job });
     });
   }
 
@@ -180,12 +221,7 @@ export class ReexecRunner {
       p.reject(new Error(`re-execution failed: ${reply.error}`));
       return;
     }
-    if (this.noise) {
-      for (const out of reply.outputs) {
-        for (let i = 0; i < out.length; i++) out[i] *= 1 + this.noiseRel * (this.noise() * 2 - 1);
-      }
-    }
-    p.resolve({ outputs: reply.outputs, micros: reply.micros });
+    p.resolve(reply);
   }
 
   /** Clears the pending job and lets an idle child stop holding the process open. */

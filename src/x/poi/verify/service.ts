@@ -14,8 +14,11 @@ import { itemSize, modelIo, type PoiKeeper } from "../keeper";
 import { VerificationKeeper } from "../verification_keeper";
 import { resultRoot } from "../commitment";
 import { seedFor, validatorSample } from "../sampling";
-import { TaskStatus, type Model, type Params, type Task } from "../types";
-import { compareItem, toleranceFromParams, type Tolerance } from "./compare";
+import { isTraining, TaskStatus, type Model, type Params, type Task } from "../types";
+import { TrainingKeeper } from "../training_keeper";
+import { segmentCount } from "../training";
+import { TrainingChecks } from "./training";
+import { compareItem, toFloat32, toleranceFromParams, type Tolerance } from "./compare";
 import { ReexecCrashError, ReexecRunner, ReexecTimeoutError } from "./runner";
 import { CrashRecords } from "./crash-records";
 import { buildExtension, type LocalVerdicts } from "./extension";
@@ -76,6 +79,8 @@ export class VerifierService implements VerdictSource {
   private readonly tries = new Map<string, number>();
   private readonly verification = new VerificationKeeper();
   private readonly crashes: CrashRecords;
+  private readonly training = new TrainingKeeper();
+  private readonly trainingChecks: TrainingChecks;
   private scanning = false;
   private rescan = false;
   readonly records: VerificationRecord[] = [];
@@ -88,6 +93,7 @@ export class VerifierService implements VerdictSource {
   ) {
     this.runner = new ReexecRunner({ timeoutMs: opts.timeoutMs ?? 30_000, noiseRel: opts.fault?.noise_rel });
     this.crashes = new CrashRecords(opts.stateDir);
+    this.trainingChecks = new TrainingChecks(source.poi, this.runner);
     this.log = opts.log ?? (() => undefined);
   }
 
@@ -134,6 +140,15 @@ export class VerifierService implements VerdictSource {
       const key = `${task.id}/${task.attempt}`;
       live.add(key);
       if ((this.tries.get(key) ?? 0) >= MAX_TRIES) continue;
+      if (isTraining(task)) {
+        try {
+          await this.verifyTraining(ctx, params, task);
+        } catch (err) {
+          this.tries.set(key, (this.tries.get(key) ?? 0) + 1);
+          this.log(`verifier: training task ${task.id} attempt ${task.attempt}: no verdict (try ${this.tries.get(key)} of ${MAX_TRIES}): ${(err as Error).message}`);
+        }
+        continue;
+      }
       const needPrivate = !this.local.verdicts.has(key) && !task.votes.some((v) => v.validator === this.identity.validator)
         && (await this.eligible(ctx, task));
       const pendingItems = task.challenges.map((c) => c.item)
@@ -177,6 +192,54 @@ export class VerifierService implements VerdictSource {
     if (!rec) return;
     const failed = rec.failing.slice(0, Number(params.maxReportsPerValidator)).map(String);
     this.local.verdicts.set(key, { pass: failed.length === 0, failedItems: failed, sample: sample.map(String) });
+  }
+
+  /**
+   * A training attempt (verify/training.ts): once this validator's segment request is recorded and the
+   * checkpoints its segments and the accuracy item need are revealed, its private verdict; and a vote on
+   * each reported item whose checkpoints are revealed.
+   */
+  private async verifyTraining(ctx: Context, params: Params, task: Task): Promise<void> {
+    const key = `${task.id}/${task.attempt}`;
+    const attempt = await this.training.attempt(ctx, task);
+    if (!attempt) return;
+    const me = this.identity.validator;
+    const request = attempt.requests.find((r) => r.validator === me);
+    const needPrivate = request !== undefined && !this.local.verdicts.has(key) && !task.votes.some((v) => v.validator === me);
+    const pending = task.challenges.filter((c) => !this.local.items.has(`${key}/${c.item}`) && !c.votes.some((v) => v.validator === me)).map((c) => BigInt(c.item));
+    if (this.crashes.unusable(task.modelId)) {
+      if (needPrivate) this.local.verdicts.set(key, { pass: false, failedItems: [], sample: request.segments, cannotVerify: true });
+      return;
+    }
+    const run = async (items: bigint[], round: "private" | "public") => {
+      const t0 = performance.now();
+      let res;
+      try {
+        res = await this.trainingChecks.check(ctx, params, task, attempt, items);
+      } catch (err) {
+        if (err instanceof ReexecCrashError || err instanceof ReexecTimeoutError) this.crashes.record(task.modelId, err instanceof ReexecCrashError ? "crash" : "timeout", err.message);
+        throw err;
+      }
+      const rec = { taskId: task.id, attempt: task.attempt, round, pass: res.failing.length === 0, items: items.length, reexecMicros: res.micros, totalMs: performance.now() - t0, firstFailure: res.firstFailure };
+      this.records.push(rec);
+      if (this.records.length > 1000) this.records.shift();
+      this.log(`verifier: training task ${task.id} attempt ${task.attempt} (${round}): items ${items.join(",")} in ${rec.totalMs.toFixed(1)} ms`
+        + `${res.accuracyBps !== undefined ? `, held-out accuracy ${res.accuracyBps} bps` : ""} -> ${rec.pass ? "PASS" : `FAIL (${res.firstFailure})`}`);
+      return res;
+    };
+    if (needPrivate) {
+      const items = [...request.segments.map(BigInt), segmentCount(task.numItems)];
+      if (this.trainingChecks.ready(task, attempt, items)) {
+        const res = await run(items, "private");
+        const failed = res.failing.slice(0, Number(params.maxReportsPerValidator)).map(String);
+        this.local.verdicts.set(key, { pass: failed.length === 0, failedItems: failed, sample: items.map(String), accuracyBps: res.accuracyBps ?? 0 });
+      }
+    }
+    const ready = pending.filter((i) => this.trainingChecks.ready(task, attempt, [i]));
+    if (ready.length > 0) {
+      const failing = new Set((await run(ready, "public")).failing);
+      for (const item of ready) this.local.items.set(`${key}/${item}`, !failing.has(item));
+    }
   }
 
   private async verifyItems(ctx: Context, params: Params, task: Task, items: bigint[]): Promise<void> {
@@ -238,10 +301,4 @@ function job(model: Model, onnx: Uint8Array, inputs: Uint8Array[]) {
     modelId: model.id, onnx, inputName: model.inputs[0].name, inputShape: model.inputs[0].shape.map(Number),
     outputNames: model.outputs.map((o) => o.name), items: inputs.map(toFloat32),
   };
-}
-
-/** A Float32Array over a copy (state bytes need not be 4-byte aligned). */
-function toFloat32(bytes: Uint8Array): Float32Array {
-  const copy = new Uint8Array(bytes);
-  return new Float32Array(copy.buffer, 0, copy.length / 4);
 }
