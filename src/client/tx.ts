@@ -10,16 +10,12 @@
  *   TxRefusedError, which carries that result. Transport problems throw.
  * - `sendPipelined` keeps many txs of the account in the mempool at once (consecutive sequences);
  *   `uploadDataset` uses it for dataset chunks and resumes an incomplete dataset.
- * - One typed method per poi message, returning its decoded msg response and the tx.
+ * - One typed method per poi message, returning its decoded msg response and the tx. The messages
+ *   are built in ./staking-msgs, ./training-msgs and ./dataset-upload.
  */
 import { createHash } from "node:crypto";
 import { encodeSecp256k1Pubkey, type Coin, type StdFee } from "@cosmjs/amino";
-import { fromBech32, fromHex, toBech32 } from "@cosmjs/encoding";
-import { Decimal } from "@cosmjs/math";
-import { PubKey as Ed25519PubKey } from "cosmjs-types/cosmos/crypto/ed25519/keys";
-import { MsgCreateValidator, MsgDelegate, MsgEditValidator, MsgUndelegate } from "cosmjs-types/cosmos/staking/v1beta1/tx";
-import { MsgUnjail } from "cosmjs-types/cosmos/slashing/v1beta1/tx";
-import { VALOPER_PREFIX } from "../app/params";
+import { fromHex } from "@cosmjs/encoding";
 import { encodePubkey, type EncodeObject, type OfflineDirectSigner } from "@cosmjs/proto-signing";
 import { calculateFee, GasPrice, SigningStargateClient } from "@cosmjs/stargate";
 import { connectComet, type CometClient } from "@cosmjs/tendermint-rpc";
@@ -33,15 +29,18 @@ import {
   MsgRegisterModelResponseCodec, MsgSubmitInferenceTaskCodec, MsgSubmitInferenceTaskResponseCodec, MsgSubmitResultCodec,
   MsgSubmitResultResponseCodec, MsgUploadDatasetChunkCodec, MsgUploadDatasetChunkResponseCodec, ModelKind, type PoiCodec, type TensorSpec,
   MsgLinkWorkerCodec, MsgLinkWorkerResponseCodec, MsgAcceptWorkerLinkCodec, MsgAcceptWorkerLinkResponseCodec, MsgUnlinkWorkerCodec, MsgUnlinkWorkerResponseCodec,
-  MsgSubmitTrainingTaskCodec, MsgSubmitTrainingTaskResponseCodec, MsgCommitTrainingCodec, MsgCommitTrainingResponseCodec, MsgRevealCheckpointCodec,
+  MsgSubmitTrainingTaskCodec, MsgSubmitTrainingTaskResponseCodec, MsgCommitTrainingCodec, MsgCommitTrainingResponseCodec,
   type MsgCommitTraining, type MsgRevealCheckpoint,
 } from "../x/poi/types";
+import { datasetChunkMsg, uploadDataset, type UploadDatasetOptions } from "./dataset-upload";
 import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
-import { MsgWithdrawDelegatorReward, MsgWithdrawValidatorCommission } from "cosmjs-types/cosmos/distribution/v1beta1/tx";
-import { formatValoperAddress, parseAddress } from "../app/address";
-import { chunkDataset, type DatasetUpload, type InferenceTaskSpec, type TrainingTaskSpec } from "./poi-msgs";
+import type { DatasetUpload, InferenceTaskSpec, TrainingTaskSpec } from "./poi-msgs";
 import { PoiQueryClient } from "./query";
 import { TxRefusedError, errorMessage, type SentTx } from "./results";
+import {
+  createValidatorMsg, delegateMsg, editValidatorMsg, undelegateMsg, unjailMsg, valoperOf, withdrawCommissionMsg, withdrawRewardsMsg, type NewValidator,
+} from "./staking-msgs";
+import { revealTxs, trainingTaskMsg } from "./training-msgs";
 
 export interface FeeOptions {
   /** "auto" (simulate, × gasAdjustment) or a fixed gas limit. Default "auto". */
@@ -61,10 +60,6 @@ export interface TxClientOptions extends FeeOptions {
 
 const DEFAULT_INCLUSION_TIMEOUT_MS = 90_000;
 
-/** A decimal ("0.1") as the SDK's LegacyDec in protobuf: its 10^18-scaled integer digits. */
-function protoDec(d: string): string {
-  return Decimal.fromUserInput(d, 18).atomics;
-}
 const POLL_MS = 200;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -272,48 +267,44 @@ export class PoiTxClient {
     return results;
   }
 
-  // ---- staking and slashing (Cosmos SDK messages) ----------------------------------------------
+  // ---- staking, slashing and distribution (Cosmos SDK messages: ./staking-msgs) ---------------
 
   /** This account's validator operator address (poivaloper1...). */
   get valoperAddress(): string {
-    return toBech32(VALOPER_PREFIX, fromBech32(this.address, 90).data);
+    return valoperOf(this.address);
   }
 
   /** MsgCreateValidator: `pubkey` the 32-byte ed25519 consensus key; rates are decimals such as "0.1". */
-  createValidator(pubkey: Uint8Array, selfBond: Coin, v: { moniker: string; rate: string; maxRate: string; maxChangeRate: string; minSelfDelegation?: string }) {
-    return this.sendOk([{
-      typeUrl: MsgCreateValidator.typeUrl,
-      value: MsgCreateValidator.fromPartial({
-        description: { moniker: v.moniker }, commission: { rate: protoDec(v.rate), maxRate: protoDec(v.maxRate), maxChangeRate: protoDec(v.maxChangeRate) },
-        minSelfDelegation: v.minSelfDelegation ?? "1", validatorAddress: this.valoperAddress, value: selfBond,
-        pubkey: { typeUrl: "/cosmos.crypto.ed25519.PubKey", value: Ed25519PubKey.encode({ key: pubkey }).finish() },
-      }),
-    }], "create-validator tx");
+  createValidator(pubkey: Uint8Array, selfBond: Coin, v: NewValidator) {
+    return this.sendOk([createValidatorMsg(this.valoperAddress, pubkey, selfBond, v)], "create-validator tx");
   }
 
   /** MsgEditValidator: a new moniker and/or commission rate (decimal such as "0.12"); omitted fields stay. */
   editValidator(e: { moniker?: string; rate?: string }) {
-    const keep = "[do-not-modify]";
-    return this.sendOk([{
-      typeUrl: MsgEditValidator.typeUrl,
-      value: MsgEditValidator.fromPartial({
-        description: { moniker: e.moniker ?? keep, identity: keep, website: keep, securityContact: keep, details: keep },
-        validatorAddress: this.valoperAddress, commissionRate: e.rate === undefined ? "" : protoDec(e.rate), minSelfDelegation: "",
-      }),
-    }], "edit-validator tx");
+    return this.sendOk([editValidatorMsg(this.valoperAddress, e)], "edit-validator tx");
   }
 
   delegate(validator: string, amount: Coin) {
-    return this.sendOk([{ typeUrl: MsgDelegate.typeUrl, value: MsgDelegate.fromPartial({ delegatorAddress: this.address, validatorAddress: validator, amount }) }], "delegate tx");
+    return this.sendOk([delegateMsg(this.address, validator, amount)], "delegate tx");
   }
 
   undelegate(validator: string, amount: Coin) {
-    return this.sendOk([{ typeUrl: MsgUndelegate.typeUrl, value: MsgUndelegate.fromPartial({ delegatorAddress: this.address, validatorAddress: validator, amount }) }], "unbond tx");
+    return this.sendOk([undelegateMsg(this.address, validator, amount)], "unbond tx");
   }
 
   /** MsgUnjail for this account's validator. */
   unjail() {
-    return this.sendOk([{ typeUrl: MsgUnjail.typeUrl, value: MsgUnjail.fromPartial({ validatorAddr: this.valoperAddress }) }], "unjail tx");
+    return this.sendOk([unjailMsg(this.valoperAddress)], "unjail tx");
+  }
+
+  /** MsgWithdrawDelegatorReward: this account's rewards from `validator` (poivaloper...). */
+  async withdrawRewards(validator: string): Promise<SentTx> {
+    return this.sendOk([withdrawRewardsMsg(this.address, validator)], "withdraw-rewards tx");
+  }
+
+  /** MsgWithdrawValidatorCommission: the commission of the validator this account operates. */
+  async withdrawCommission(): Promise<SentTx> {
+    return this.sendOk([withdrawCommissionMsg(this.address)], "withdraw-commission tx");
   }
 
   // ---- poi messages, one typed method each -------------------------------------------------------
@@ -337,11 +328,17 @@ export class PoiTxClient {
   }
 
   uploadDatasetChunk(datasetId: string, index: number, data: Uint8Array) {
-    return this.sendMsg(`chunk ${index} upload tx`, MsgUploadDatasetChunkCodec, this.chunkMsg(datasetId, index, data), MsgUploadDatasetChunkResponseCodec);
+    return this.sendMsg(`chunk ${index} upload tx`, MsgUploadDatasetChunkCodec, datasetChunkMsg(this.address, datasetId, index, data), MsgUploadDatasetChunkResponseCodec);
   }
 
-  private chunkMsg(datasetId: string, index: number, data: Uint8Array) {
-    return { owner: this.address, datasetId, index, data };
+  /**
+   * Registers float32 items (back to back) as a dataset: MsgCreateDataset, then every chunk,
+   * pipelined. If the dataset (same items, same chunking: same id) already exists and is incomplete
+   * and ours, only the missing chunks are sent; if it is complete, `reuseComplete` returns it as is,
+   * otherwise the create tx is sent anyway and the chain's refusal is thrown.
+   */
+  uploadDataset(name: string, item: TensorSpec, items: Float32Array, itemsPerChunk: number, opts: UploadDatasetOptions = {}): Promise<DatasetUpload> {
+    return uploadDataset(this, name, item, items, itemsPerChunk, opts);
   }
 
   submitInferenceTask(spec: InferenceTaskSpec) {
@@ -354,12 +351,7 @@ export class PoiTxClient {
   }
 
   submitTrainingTask(s: TrainingTaskSpec) {
-    return this.sendMsg("submit-training tx", MsgSubmitTrainingTaskCodec, {
-      requester: this.address, modelId: s.modelId, initialParamsDatasetId: s.initialParamsDatasetId, xDatasetId: s.xDatasetId, yDatasetId: s.yDatasetId,
-      trainStart: String(s.train.start), trainCount: String(s.train.count), heldOutStart: String(s.heldOut.start), heldOutCount: String(s.heldOut.count),
-      steps: String(s.steps), batchSize: s.batchSize, learningRate: s.learningRate, checkpointInterval: String(s.checkpointInterval), k: s.k,
-      reward: String(s.reward), bond: String(s.bond), minAccuracyBps: s.minAccuracyBps, deadlineBlocks: String(s.deadlineBlocks),
-    }, MsgSubmitTrainingTaskResponseCodec);
+    return this.sendMsg("submit-training tx", MsgSubmitTrainingTaskCodec, trainingTaskMsg(this.address, s), MsgSubmitTrainingTaskResponseCodec);
   }
 
   /** As the claimant: the training commitment (src/ml/training-task.ts commitMsg builds it). */
@@ -373,29 +365,8 @@ export class PoiTxClient {
    * under the 4 MiB tx cap), the txs pipelined; a tx whose chunks are already revealed is skipped.
    */
   revealCheckpoint(chunks: ReadonlyArray<Omit<MsgRevealCheckpoint, "worker">>, opts: { window?: number; txBytes?: number } = {}) {
-    const limit = opts.txBytes ?? 3 * 1024 * 1024;
-    const txs: EncodeObject[][] = [];
-    let size = Infinity;
-    for (const c of chunks) {
-      if (size + c.data.length > limit) {
-        txs.push([]);
-        size = 0;
-      }
-      size += c.data.length;
-      txs[txs.length - 1].push({ typeUrl: MsgRevealCheckpointCodec.typeUrl, value: MsgRevealCheckpointCodec.fromPartial({ ...c, worker: this.address }) });
-    }
+    const txs = revealTxs(this.address, chunks, opts.txBytes);
     return this.sendPipelined(txs, { window: opts.window, skip: (r) => /already revealed/.test(r.raw_log), what: (i) => `reveal tx ${i + 1} of ${txs.length}` });
-  }
-
-  /** MsgWithdrawDelegatorReward: this account's rewards from `validator` (poivaloper...). */
-  async withdrawRewards(validator: string): Promise<SentTx> {
-    return this.sendOk([{ typeUrl: MsgWithdrawDelegatorReward.typeUrl, value: MsgWithdrawDelegatorReward.fromPartial({ delegatorAddress: this.address, validatorAddress: validator }) }], "withdraw-rewards tx");
-  }
-
-  /** MsgWithdrawValidatorCommission: the commission of the validator this account operates. */
-  async withdrawCommission(): Promise<SentTx> {
-    const validatorAddress = formatValoperAddress(parseAddress(this.address));
-    return this.sendOk([{ typeUrl: MsgWithdrawValidatorCommission.typeUrl, value: MsgWithdrawValidatorCommission.fromPartial({ validatorAddress }) }], "withdraw-commission tx");
   }
 
   /** As a validator's operator: offers to link `worker` (it accepts with acceptWorkerLink). */
@@ -426,44 +397,5 @@ export class PoiTxClient {
     const rootBytes = root ?? resultRoot(bytes, numItems, bytes.length / numItems);
     const r = await this.sendMsg("submit-result tx", MsgSubmitResultCodec, { worker: this.address, taskId: String(taskId), outputs: bytes, resultRoot: rootBytes }, MsgSubmitResultResponseCodec);
     return { ...r, resultRoot: rootBytes };
-  }
-
-  /**
-   * Registers float32 items (back to back) as a dataset: MsgCreateDataset, then every chunk,
-   * pipelined. If the dataset (same items, same chunking: same id) already exists and is incomplete
-   * and ours, only the missing chunks are sent; if it is complete, `reuseComplete` returns it as is,
-   * otherwise the create tx is sent anyway and the chain's refusal is thrown.
-   */
-  async uploadDataset(
-    name: string, item: TensorSpec, items: Float32Array, itemsPerChunk: number,
-    opts: { reuseComplete?: boolean; window?: number; onChunk?: (done: number, total: number) => void } = {},
-  ): Promise<DatasetUpload> {
-    const { numItems, chunks, hashes, datasetId } = chunkDataset(item, items, itemsPerChunk);
-
-    const existing = await this.query.findDataset(datasetId);
-    let create: SentTx | undefined;
-    if (existing?.complete && opts.reuseComplete) {
-      return { datasetId, numItems, itemsPerChunk, numChunks: chunks.length, existed: true, create, chunks: [] };
-    }
-    if (!existing || existing.complete) {
-      create = (await this.createDataset(name, item, numItems, itemsPerChunk, hashes)).tx;
-    } else if (existing.owner !== this.address) {
-      throw new Error(`dataset ${datasetId} (the same items) was created by ${existing.owner} and is incomplete (${existing.chunksReceived}/${existing.numChunks} chunks); only its owner can upload them`);
-    }
-    let done = 0;
-    const results = await this.sendPipelined(
-      chunks.map((data, index) => [{ typeUrl: MsgUploadDatasetChunkCodec.typeUrl, value: MsgUploadDatasetChunkCodec.fromPartial(this.chunkMsg(datasetId, index, data)) }]),
-      {
-        window: opts.window,
-        // Resuming: a chunk that is already on chain is not an error.
-        skip: (r) => existing !== undefined && /already uploaded/.test(r.raw_log),
-        onDone: () => opts.onChunk?.(++done, chunks.length),
-        what: (i) => `chunk ${i} upload tx`,
-      },
-    );
-    return {
-      datasetId, numItems, itemsPerChunk, numChunks: chunks.length, existed: existing !== undefined, create,
-      chunks: results.flatMap((r, index) => (r ? [{ index, txhash: r.txhash, height: r.height, gas_used: r.gas_used }] : [])),
-    };
   }
 }
