@@ -5,14 +5,15 @@
  * reopened or expired.
  *
  * One claim is worked on at a time; results already submitted are followed in the background of the
- * loop, so the worker claims the next task while earlier ones are being verified.
+ * loop (./claims.ts), so the worker claims the next task while earlier ones are being verified.
+ * An inference task's items are loaded and run in ./inference.ts.
  *
  * Training tasks (src/worker/training.ts): the worker claims them too, runs the T steps, commits, and
  * reveals the checkpoints the validators' segment requests need while following the claim.
  *
  * Cheating (for demos and tests): with `cheatFraction` f > 0 the worker skips round(f × n) items
  * of each task, chosen by a PRNG seeded from (cheatSeed, task id), and fabricates their outputs
- * (uniform in [-5, 5]). The commitment is computed over what it submits, so it is consistent; only
+ * (uniform in [-5, 5]; ./cheat.ts). The commitment is computed over what it submits, so it is consistent; only
  * re-execution can find the fabricated items. Everything else is the same code path.
  */
 import { createHash } from "node:crypto";
@@ -20,9 +21,14 @@ import { outputValuesPerItem } from "../client/poi-msgs";
 import type { PoiQueryClient } from "../client/query";
 import { PoiTxClient } from "../client/tx";
 import { ReexecRunner } from "../x/poi/verify/runner";
-import { mulberry32 } from "../util/random";
-import { isTraining, TaskStatus, TASK_STATUS_NAMES, type Model, type Task } from "../x/poi/types";
-import { datasetRange, revealRequested, trainAndCommit, type TrainingClaim } from "./training";
+import { isTraining, TaskStatus, type Model, type Task } from "../x/poi/types";
+import { cheatPlan } from "./cheat";
+import { DENOM, followClaims, message, type Claim, type PoiWorkerStats } from "./claims";
+import { loadInputs, runTaskItems } from "./inference";
+import { trainAndCommit } from "./training";
+
+export { cheatPlan } from "./cheat";
+export type { PoiWorkerStats } from "./claims";
 
 /** Tasks per OpenTasks page the worker asks for. */
 const OPEN_TASKS_PAGE = 500;
@@ -53,69 +59,7 @@ export interface PoiWorkerOptions {
   checkpointDir?: string;
 }
 
-export interface PoiWorkerStats {
-  /** Claims that succeeded. */
-  claimed: number;
-  /** Claims refused because another worker got there first. */
-  lostClaims: number;
-  /** Results accepted by the chain. */
-  submitted: number;
-  /** Results verified and paid. */
-  completed: number;
-  /** Results that failed verification (bond slashed). */
-  failed: number;
-  /** Verification did not reach a verdict in time (bond returned, task reopened). */
-  verifyTimeouts: number;
-  /** Claims that lapsed before a result was in (bond forfeited). */
-  lapsed: number;
-  /** Claims or results that ended with the task expiring. */
-  expired: number;
-  /** Errors of any kind (logged). */
-  errors: number;
-  /** Items run through onnxruntime, and items fabricated. */
-  itemsRun: number;
-  itemsFabricated: number;
-  /** upoi earned (rewards) and slashed (bonds). */
-  earned: bigint;
-  slashed: bigint;
-}
-
-/** What the worker remembers about a claim it made, until the attempt is decided. */
-interface Claim {
-  id: string;
-  attempt: number;
-  failedAttempts: number;
-  bond: bigint;
-  reward: bigint;
-  submitted: boolean;
-  lastStatus: TaskStatus;
-  /** A training task's committed run, kept for the reveals. */
-  training?: TrainingClaim;
-}
-
-const DENOM = "upoi";
 const LOST_RACE = /only an open task can be claimed/;
-
-/**
- * The items of a task of `numItems` items whose outputs a cheating worker fabricates: exactly
- * round(fraction × numItems) distinct indices, sorted, from mulberry32 seeded by (seed, task id).
- * Also returns the PRNG, positioned after the choice, which then draws the fabricated values.
- */
-export function cheatPlan(numItems: number, fraction: number, seed: number, taskId: string): { indices: number[]; rand: () => number } {
-  const h = createHash("sha256").update(`poi/cheat/v1/${seed}/${taskId}`).digest();
-  const rand = mulberry32(h.readUInt32BE(0));
-  const count = Math.min(numItems, Math.max(0, Math.round(fraction * numItems)));
-  const order = Array.from({ length: numItems }, (_, i) => i);
-  for (let i = 0; i < count; i++) {
-    // Partial Fisher-Yates: order[0..count) becomes a uniform random subset.
-    const j = i + Math.floor(rand() * (numItems - i));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return { indices: order.slice(0, count).sort((a, b) => a - b), rand };
-}
-
-const elems = (shape: readonly string[]) => shape.reduce((n, d) => n * Number(d), 1);
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export class PoiWorker {
   readonly opts: PoiWorkerOptions;
@@ -198,7 +142,7 @@ export class PoiWorker {
     try {
       while (!this.stopping) {
         try {
-          await this.followClaims();
+          await followClaims(this.query!, this.tx!, { claims: this.claims, counters: this.counters, slashedTasks: this.slashedTasks, lapsedTasks: this.lapsedTasks }, this.log);
           if (!this.stopping && !(await this.revealing())) await this.workOnce();
         } catch (err) {
           this.counters.errors++;
@@ -322,33 +266,14 @@ export class PoiWorker {
     if (isTraining(t)) return this.train(t, c);
     try {
       const { model, onnx } = await this.loadModel(t.modelId);
-      const inputs = await this.loadInputs(t, model);
+      const inputs = await loadInputs(this.query!, t, model);
       const n = Number(t.numItems);
-      const outElems = outputValuesPerItem(model);
-
-      const { indices: fake, rand } = this.cheatFraction > 0 ? cheatPlan(n, this.cheatFraction, this.cheatSeed, t.id) : { indices: [], rand: () => 0 };
-      const fakeSet = new Set(fake);
-      const runIdx = Array.from({ length: n }, (_, i) => i).filter((i) => !fakeSet.has(i));
-
-      const outputs = new Float32Array(n * outElems);
+      const cheat = this.cheatFraction > 0 ? cheatPlan(n, this.cheatFraction, this.cheatSeed, t.id) : { indices: [], rand: () => 0 };
       const t0 = Date.now();
-      if (runIdx.length > 0) {
-        const res = await this.runner!.run({
-          modelId: model.id, onnx, inputName: model.inputs[0].name, inputShape: model.inputs[0].shape.map(Number),
-          outputNames: model.outputs.map((o) => o.name), items: runIdx.map((i) => inputs[i]),
-        }).catch((err: unknown) => {
-          this.badModels.add(model.id);
-          throw err;
-        });
-        res.outputs.forEach((o, j) => {
-          if (o.length !== outElems) throw new Error(`item ${runIdx[j]}: the model gave ${o.length} output values, its declared outputs hold ${outElems}`);
-          outputs.set(o, runIdx[j] * outElems);
-        });
-      }
-      for (const i of fake) for (let e = 0; e < outElems; e++) outputs[i * outElems + e] = rand() * 10 - 5;
-      this.counters.itemsRun += runIdx.length;
-      this.counters.itemsFabricated += fake.length;
-      this.log(`task ${t.id}: ran ${runIdx.length} items in ${Date.now() - t0} ms` + (fake.length ? `; fabricated ${fake.length} items` : ""));
+      const { outputs, ran, fabricated } = await runTaskItems(this.runner!, model, onnx, inputs, cheat, () => this.badModels.add(model.id));
+      this.counters.itemsRun += ran;
+      this.counters.itemsFabricated += fabricated;
+      this.log(`task ${t.id}: ran ${ran} items in ${Date.now() - t0} ms` + (fabricated ? `; fabricated ${fabricated} items` : ""));
 
       if (this.stopping) this.log(`task ${t.id}: submitting before stopping`);
       const { tx } = await this.tx!.submitResult(t.id, outputs, n);
@@ -383,76 +308,6 @@ export class PoiWorker {
       this.modelCache.set(id, m);
     }
     return m;
-  }
-
-  /** Every input item of the task as its own Float32Array (dataset pages of ≤ 2 MiB, or inline). */
-  private async loadInputs(t: Task, model: Model): Promise<Float32Array[]> {
-    const n = Number(t.numItems);
-    const itemElems = elems(model.inputs[0].shape);
-    const itemBytes = itemElems * 4;
-    const all = t.datasetId ? await datasetRange(this.query!, t.datasetId, Number(t.start), n, itemBytes) : Buffer.from(await this.query!.taskInputs(t.id));
-    if (all.length !== n * itemBytes) throw new Error(`inputs are ${all.length} bytes, want ${n} items × ${itemBytes} bytes`);
-    const items: Float32Array[] = [];
-    for (let i = 0; i < n; i++) {
-      const item = new Float32Array(itemElems);
-      new Uint8Array(item.buffer).set(all.subarray(i * itemBytes, (i + 1) * itemBytes));
-      items.push(item);
-    }
-    return items;
-  }
-
-  /** Checks every claim not yet decided and logs what happened to it. */
-  private async followClaims(): Promise<void> {
-    for (const c of [...this.claims.values()]) {
-      let t: Task;
-      try {
-        t = await this.query!.task(c.id);
-      } catch (err) {
-        this.log(`task ${c.id}: cannot follow it: ${message(err)}`);
-        continue;
-      }
-      if (t.attempt === c.attempt && t.status !== TaskStatus.EXPIRED) {
-        if (t.status === TaskStatus.VERIFYING && c.training) {
-          await revealRequested(this.tx!, t, c.training, this.log).catch((err: unknown) => {
-            this.counters.errors++;
-            this.log(`task ${c.id}: reveal failed: ${message(err)}`);
-          });
-        }
-        if (t.status === TaskStatus.COMPLETED) {
-          this.claims.delete(c.id);
-          this.counters.completed++;
-          this.counters.earned += c.reward;
-          this.log(`task ${c.id}: verified, paid ${c.reward}${DENOM} (bond ${c.bond}${DENOM} returned) at height ${t.completedHeight}` +
-            (t.trainedModelId ? `; trained model ${t.trainedModelId} registered for the requester` : ""));
-        } else if (t.status !== c.lastStatus) {
-          c.lastStatus = t.status;
-          if (t.status === TaskStatus.VERIFYING) {
-            this.log(c.training ? `task ${c.id}: verifying; each validator asks for ${t.k} segments of its own private sample`
-              : `task ${c.id}: verifying; each validator re-runs ${t.k} items of its own private sample`);
-          }
-          else this.log(`task ${c.id}: ${TASK_STATUS_NAMES[t.status] ?? t.status}`);
-        }
-        continue;
-      }
-      // This attempt is over: the task moved on to a later attempt, or expired.
-      this.claims.delete(c.id);
-      const expired = t.status === TaskStatus.EXPIRED ? " (the task expired)" : "";
-      if (t.failedAttempts > c.failedAttempts) {
-        this.counters.failed++;
-        this.counters.slashed += c.bond;
-        this.slashedTasks.add(c.id);
-        this.log(`task ${c.id}: failed verification, bond slashed (${c.bond}${DENOM})${expired}`);
-      } else if (c.submitted) {
-        this.counters.verifyTimeouts++;
-        this.log(`task ${c.id}: no verdict (validators split or did not vote in time); bond returned, task reopened${expired}`);
-      } else {
-        this.counters.lapsed++;
-        this.lapsedTasks.add(c.id);
-        this.counters.slashed += c.bond;
-        this.log(`task ${c.id}: claim lapsed without a result; bond burned (${c.bond}${DENOM})${expired}`);
-      }
-      if (expired) this.counters.expired++;
-    }
   }
 }
 
