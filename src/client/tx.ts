@@ -10,8 +10,8 @@
  *   TxRefusedError, which carries that result. Transport problems throw.
  * - `sendPipelined` keeps many txs of the account in the mempool at once (consecutive sequences);
  *   `uploadDataset` uses it for dataset chunks and resumes an incomplete dataset.
- * - One typed method per poi message, returning its decoded msg response and the tx. The messages
- *   are built in ./staking-msgs, ./training-msgs and ./dataset-upload.
+ * - One typed method per poi message, returning its decoded msg response and the tx, and one per SDK
+ *   message we send; the messages are built in ./staking-msgs, ./training-msgs and ./dataset-upload.
  */
 import { createHash } from "node:crypto";
 import { encodeSecp256k1Pubkey, type Coin, type StdFee } from "@cosmjs/amino";
@@ -37,9 +37,7 @@ import { DEFAULT_GAS_PRICE, poiRegistry, walletFromMnemonic } from "./index";
 import type { DatasetUpload, InferenceTaskSpec, TrainingTaskSpec } from "./poi-msgs";
 import { PoiQueryClient } from "./query";
 import { TxRefusedError, errorMessage, type SentTx } from "./results";
-import {
-  createValidatorMsg, delegateMsg, editValidatorMsg, undelegateMsg, unjailMsg, valoperOf, withdrawCommissionMsg, withdrawRewardsMsg, type NewValidator,
-} from "./staking-msgs";
+import { createValidatorMsg, delegateMsg, editValidatorMsg, undelegateMsg, unjailMsg, valoperOf, withdrawCommissionMsg, withdrawRewardsMsg, type NewValidator } from "./staking-msgs";
 import { revealTxs, trainingTaskMsg } from "./training-msgs";
 
 export interface FeeOptions {
