@@ -423,8 +423,7 @@ export class PoiWorker {
           this.counters.completed++;
           this.counters.earned += c.reward;
           this.log(`task ${c.id}: verified, paid ${c.reward}${DENOM} (bond ${c.bond}${DENOM} returned) at height ${t.completedHeight}` +
-            (t.trainedModelId ? `; trained model ${t.trainedModelId} registered for the requester` : "") +
-            (t.belowMinAccuracy ? `; held-out accuracy ${t.heldOutAccuracyBps} bps is below the task's minimum, so no model was registered` : ""));
+            (t.trainedModelId ? `; trained model ${t.trainedModelId} registered for the requester` : ""));
         } else if (t.status !== c.lastStatus) {
           c.lastStatus = t.status;
           if (t.status === TaskStatus.VERIFYING) {
