@@ -158,6 +158,7 @@ describe("e2e: proof of training on a 4-validator localnet (MNIST, 300 steps, wo
     const cli = (...args: string[]) => JSON.parse(poi(["query", "poi", ...args, "--output", "json", "--node", node]).stdout);
     const task = cli("training-task", trainingId);
     assert.equal(task.task.status, "completed");
+    assert.match(task.outcome, new RegExp(`^passed: model ${trainedId} registered, held-out accuracy \\d+ bps \\(minimum 8500\\)$`));
     assert.equal(task.spec.steps, String(STEPS));
     assert.equal(task.losses.steps, STEPS);
     const cps = cli("checkpoints", trainingId);

@@ -48,7 +48,7 @@ export async function submitTrainingDemo(requester: PoiTxClient, xDatasetId: str
   return taskId;
 }
 
-/** Follows training task `taskId`, logging its progress; the trained model's id once it passes (undefined if it expires or the demo stops). */
+/** Follows training task `taskId`, logging its progress; the trained model's id once it passes (undefined if it expires, passes below its minimum accuracy or the demo stops). */
 export async function followTrainingDemo(q: PoiQueryClient, taskId: string, log: (line: string) => void, stopped: () => boolean): Promise<string | undefined> {
   let last = "";
   while (!stopped()) {
@@ -64,6 +64,10 @@ export async function followTrainingDemo(q: PoiQueryClient, taskId: string, log:
       const m = await q.model(t.trainedModelId);
       log(`${line} | trained model ${m.id.slice(0, 16)}… registered, held-out accuracy ${((m.heldOutAccuracyBps ?? 0) / 100).toFixed(2)}% (verified by every validator)`);
       return m.id;
+    }
+    if (t.status === TaskStatus.COMPLETED && t.belowMinAccuracy) {
+      log(`${line} | passed, but held-out accuracy ${((t.heldOutAccuracyBps ?? 0) / 100).toFixed(2)}% is below the minimum: no trained model`);
+      return undefined;
     }
     if (t.status === TaskStatus.EXPIRED) {
       log(`${line}: no trained model`);

@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { outputValuesPerItem } from "../client/poi-msgs";
 import type { PageOptions, Paged, PoiQueryClient } from "../client/query";
 import { resultRoot } from "../x/poi/commitment";
-import { MODEL_KIND_NAMES, TASK_STATUS_NAMES, TaskStatus } from "../x/poi/types";
+import { MODEL_KIND_NAMES, TASK_STATUS_NAMES, TaskStatus, type Task, type TrainingSpec } from "../x/poi/types";
 import { NODE_OPTION, checkAddress, checkNodeUrl, contentIdArg, nonNegativeInt, positiveInt, taskIdArg, taskStatusArg } from "./args";
 import { withQueryClient } from "./clients";
 import { OUTPUT_OPTION, UsageError, outputFormat, positionals } from "./common";
@@ -75,6 +75,15 @@ function epochArg(e: string): string {
 }
 const noRequest = () => undefined;
 
+/** A training task's state in words: the model it made, or why it made none. */
+export function trainingOutcomeText(task: Task, spec: TrainingSpec): string {
+  if (task.status !== TaskStatus.COMPLETED) return TASK_STATUS_NAMES[task.status] ?? String(task.status);
+  const acc = `held-out accuracy ${task.heldOutAccuracyBps ?? 0} bps`;
+  return task.belowMinAccuracy
+    ? `passed below minimum: worker paid, ${acc} below the minimum ${spec.minAccuracyBps}, no model registered`
+    : `passed: model ${task.trainedModelId} registered, ${acc} (minimum ${spec.minAccuracyBps})`;
+}
+
 const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
   row({
     name: "model", args: ["ID"], request: ([id]) => contentIdArg(id, "model id"),
@@ -136,7 +145,7 @@ const QUERIES: ReadonlyArray<QueryRow<unknown, unknown>> = [
     name: "training-task", args: ["ID"], request: ([id]) => taskIdArg(id),
     query: async (q, id) => ({ task: await q.task(id), training: await q.training(id) }),
     render: ({ task, training: { spec, attempt, losses } }) => ({
-      task: toJson(task, "poi.v1.Task"), spec: toJson(spec, "poi.v1.TrainingSpec"), attempt: attempt ? toJson(attempt, "poi.v1.TrainingAttempt") : null,
+      outcome: trainingOutcomeText(task, spec), task: toJson(task, "poi.v1.Task"), spec: toJson(spec, "poi.v1.TrainingSpec"), attempt: attempt ? toJson(attempt, "poi.v1.TrainingAttempt") : null,
       losses: { steps: losses.length, first: losses.length ? losses[0] : null, last: losses.length ? losses[losses.length - 1] : null },
     }),
   }),

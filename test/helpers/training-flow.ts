@@ -133,9 +133,10 @@ export class TrainingFlow {
 
   /**
    * Blocks until the attempt is decided (or `maxBlocks`): each block, the worker reveals every checkpoint
-   * requested so far that it has not revealed (unless `reveal` is false), several txs in one block.
+   * requested so far that it has not revealed (unless `reveal` is false; never those in `withhold`),
+   * several txs in one block.
    */
-  async revealUntilDecided(worker: string, id: string, run: TrainingRun, opts: { reveal?: boolean; maxBlocks?: number } = {}): Promise<Decided> {
+  async revealUntilDecided(worker: string, id: string, run: TrainingRun, opts: { reveal?: boolean; withhold?: number[]; maxBlocks?: number } = {}): Promise<Decided> {
     const address = this.h.account(worker).address;
     const attempt0 = (await this.task(id)).attempt;
     const events: Decided["events"] = [];
@@ -146,7 +147,7 @@ export class TrainingFlow {
       const txs: Uint8Array[] = [];
       if (att && opts.reveal !== false && this.h.height + 1n <= BigInt(t.revealDeadlineHeight ?? "0")) {
         const chunkBytes = BigInt((await this.spec(id)).checkpointChunkBytes);
-        const missing = neededCheckpoints(att.requests.flatMap((r) => r.segments), segmentCount(t.numItems)).filter((c) => !att.revealed.includes(c));
+        const missing = neededCheckpoints(att.requests.flatMap((r) => r.segments), segmentCount(t.numItems)).filter((c) => !att.revealed.includes(c) && !opts.withhold?.includes(c));
         for (const index of missing) {
           for (const msg of revealMsgs(run, address, BigInt(id), index, chunkBytes)) {
             txs.push(await this.h.signTx(worker, MsgRevealCheckpointCodec, msg));

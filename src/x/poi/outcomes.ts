@@ -22,7 +22,7 @@ import type { VerificationKeeper } from "./verification_keeper";
 import type { BankKeeper, CommunityPool, Slasher, ValsetKeeper, WorkHooks } from "./expected_keepers";
 import type { WorkKeeper } from "./work_keeper";
 import { isTraining, TaskStatus, type Task } from "./types";
-import { registerTrainedModel, trainingWorkUnits } from "./training_outcomes";
+import { trainingOutcome, trainingWorkUnits } from "./training_outcomes";
 import { TrainingKeeper } from "./training_keeper";
 import { epochOf } from "./sampling";
 import { maybePlantAudit } from "./audits";
@@ -144,15 +144,17 @@ export async function payWorker(ctx: Context, deps: PoiDeps, task: Task, table: 
   }
   await attemptDecided(ctx, deps, task, table, passers);
   await maybePlantAudit(ctx, deps, task, table);
-  const trainedModelId = isTraining(task) ? await registerTrainedModel(ctx, deps, task, table) : "";
+  const trained = isTraining(task) ? await trainingOutcome(ctx, deps, task, table) : undefined;
   keeper.setTask(ctx, {
-    ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", protocolFee: "0", deposit: "0", completedHeight: ctx.header.height.toString(), trainedModelId,
+    ...task, status: TaskStatus.COMPLETED, escrow: "0", verifyFee: "0", protocolFee: "0", deposit: "0", completedHeight: ctx.header.height.toString(),
+    ...(trained ?? {}),
   }, true);
   ctx.events.emit("poi_task_verified", [
     ["task_id", task.id], ["worker", task.worker], ["attempt", String(task.attempt)], ["reward", `${escrow}${BOND_DENOM}`],
     ["bond_returned", `${bond}${BOND_DENOM}`], ["work_units", units.toString()], ["pass_power", passPower.toString()], ["total_power", table.total.toString()],
     ["verify_fee", `${fee}${BOND_DENOM}`], ["fee_shares", shares.map(([v, a]) => `${v}:${a}`).join(",")], ["fee_burned", `${remainder}${BOND_DENOM}`],
     ["protocol_fee", `${protocolFee}${BOND_DENOM}`], ["work_credited", String(credited)],
+    ...(trained ? [["held_out_accuracy_bps", String(trained.heldOutAccuracyBps)], ["model_registered", String(!trained.belowMinAccuracy)]] as Array<[string, string]> : []),
   ]);
 }
 

@@ -1,8 +1,9 @@
 /**
  * What the end of a training attempt adds to the inference outcomes (outcomes.ts; README, "Training
  * tasks"): the reveals a worker owes by the reveal deadline, the work a pass credits (T steps), and
- * the useful output of a pass: the final parameters registered as an inference model owned by the
- * requester, with its held-out accuracy, its training task and its parent. Integer arithmetic only.
+ * the useful output of a pass: the recorded held-out accuracy and, when it reaches the task's minimum,
+ * the final parameters registered as an inference model owned by the requester, with that accuracy,
+ * its training task and its parent. Integer arithmetic only.
  */
 import type { Context } from "../../app/context";
 import { POI_MODULE, RECORD_PREFIX, contentId } from "./keeper";
@@ -71,12 +72,40 @@ export function medianAccuracy(task: Task, table: PowerTable): number {
   return 0;
 }
 
+/** What a passed training attempt leaves on its task (README, "Training tasks", Outcome). */
+export interface TrainingOutcome { trainedModelId: string; heldOutAccuracyBps: number; belowMinAccuracy: boolean }
+
+/**
+ * The useful output of a passed attempt. The worker controls only whether it ran the recipe faithfully
+ * (the segments) and revealed the committed final parameters; the accuracy those reach is fixed by the
+ * requester's recipe. So the pass pays as any pass, and the recorded accuracy (medianAccuracy) decides
+ * only whether the final parameters become the requester's model: at or above min_accuracy_bps they do
+ * (registerTrainedModel), below it no model is registered and the task records that. Either way the
+ * revealed checkpoints are pruned.
+ */
+export async function trainingOutcome(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable): Promise<TrainingOutcome> {
+  const id = BigInt(task.id);
+  const spec = (await training.spec(ctx, id))!;
+  const accuracy = medianAccuracy(task, table);
+  let trainedModelId = "";
+  if (accuracy >= spec.minAccuracyBps) {
+    trainedModelId = await registerTrainedModel(ctx, deps, task, accuracy);
+  } else {
+    ctx.events.emit("poi_training_below_minimum", [
+      ["task_id", task.id], ["held_out_accuracy_bps", String(accuracy)], ["min_accuracy_bps", String(spec.minAccuracyBps)], ["model_registered", "false"],
+      ["reason", `held-out accuracy ${accuracy} bps below the minimum ${spec.minAccuracyBps}`],
+    ]);
+  }
+  await training.pruneCheckpoints(ctx, id);
+  return { trainedModelId, heldOutAccuracyBps: accuracy, belowMinAccuracy: trainedModelId === "" };
+}
+
 /**
  * Registers the passed attempt's final parameters as an inference model owned by the requester (the
  * parent's graph with these parameters: onnx/with-parameters.ts), unless a model with the very same
- * bytes exists already; prunes the revealed checkpoints. Returns the model's id.
+ * bytes exists already. Returns the model's id.
  */
-export async function registerTrainedModel(ctx: Context, deps: PoiDeps, task: Task, table: PowerTable): Promise<string> {
+async function registerTrainedModel(ctx: Context, deps: PoiDeps, task: Task, accuracy: number): Promise<string> {
   const { keeper } = deps;
   const id = BigInt(task.id);
   const spec = (await training.spec(ctx, id))!;
@@ -84,7 +113,6 @@ export async function registerTrainedModel(ctx: Context, deps: PoiDeps, task: Ta
   const parent = (await keeper.getModel(ctx, spec.parentModelId))!;
   const onnx = withParameters((await keeper.getModelBytes(ctx, parent.id))!, final);
   const modelId = contentId(onnx);
-  const accuracy = medianAccuracy(task, table);
   if (!(await keeper.getModel(ctx, modelId))) {
     keeper.setModel(ctx, {
       ...parent, id: modelId, owner: task.requester, name: [...`${parent.name} trained by task ${task.id}`].slice(0, MAX_NAME).join(""),
@@ -93,7 +121,6 @@ export async function registerTrainedModel(ctx: Context, deps: PoiDeps, task: Ta
     }, onnx);
     await addToCount(ctx.store(POI_MODULE), RECORD_PREFIX.model, 1n);
   }
-  await training.pruneCheckpoints(ctx, id);
   ctx.events.emit("poi_model_trained", [
     ["task_id", task.id], ["model_id", modelId], ["owner", task.requester], ["parent_model_id", parent.id], ["held_out_accuracy_bps", String(accuracy)],
   ]);

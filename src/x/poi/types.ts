@@ -108,6 +108,8 @@ export interface Task {
   protocolFee: string; auditOf: string;
   /** proto TaskKind (absent = inference); the training fields are set on training tasks only. */
   kind?: TaskKind; requestEndHeight?: string; revealDeadlineHeight?: string; trainedModelId?: string;
+  /** Completed training task: the recorded held-out accuracy, and whether it fell short of the minimum (then no model). */
+  heldOutAccuracyBps?: number; belowMinAccuracy?: boolean;
 }
 /** proto TaskKind. */
 export enum TaskKind { INFERENCE = 0, TRAINING = 1 }

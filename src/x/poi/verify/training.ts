@@ -6,12 +6,15 @@
  *     L2 distance ‖ref − claimed‖/‖ref‖ to the revealed end checkpoint is at most the chain's
  *     training_threshold_ppb / 10^9, and the committed losses of those steps match within the output
  *     tolerance;
- *   - the accuracy item: the parent's graph with the final parameters (the bytes the chain registers on a
- *     pass) over the held-out range; it passes when the accuracy reaches the task's minimum.
+ *   - the accuracy item: it passes when the revealed final checkpoint is the committed one (hashes to the
+ *     attempt's final_hash) and the parent's graph with those parameters (the bytes the chain registers)
+ *     runs over the held-out range; the accuracy it measures goes in the vote. Reaching the task's minimum
+ *     is not the worker's to control (the recipe is the requester's), so it decides only whether the
+ *     chain registers the model (training_outcomes.ts), never the verdict.
  * Floats are fine here: they only feed this validator's vote.
  */
 import { contentId, type PoiKeeper } from "../keeper";
-import { batchIndices, segmentCount } from "../training";
+import { batchIndices, checkpointHash, segmentCount } from "../training";
 import { TrainingKeeper } from "../training_keeper";
 import { withParameters } from "../onnx/with-parameters";
 import type { Context } from "../../../app/context";
@@ -66,10 +69,14 @@ export class TrainingChecks {
     const fail = (item: bigint, why: string) => { out.failing.push(item); out.firstFailure ??= `item ${item}: ${why}`; };
     for (const item of [...items].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (item === segments) {
-        const { accuracyBps, micros } = await this.accuracy(ctx, task, spec);
+        const final = await this.checkpoint(ctx, task, spec, segments);
+        if (!Buffer.from(checkpointHash(final, BigInt(spec.checkpointChunkBytes))).equals(Buffer.from(attempt.finalHash))) {
+          fail(item, "the revealed final parameters are not the committed ones (final_hash)");
+          continue;
+        }
+        const { accuracyBps, micros } = await this.accuracy(ctx, spec, final);
         out.accuracyBps = accuracyBps;
         out.micros += micros;
-        if (accuracyBps < spec.minAccuracyBps) fail(item, `held-out accuracy ${accuracyBps} bps is below the task's minimum ${spec.minAccuracyBps}`);
         continue;
       }
       const r = await this.segment(ctx, params, task, spec, item);
@@ -111,9 +118,8 @@ export class TrainingChecks {
   }
 
   /** Held-out accuracy (bps, rounded down) of the parent's graph with the final parameters. */
-  private async accuracy(ctx: Context, task: Task, spec: TrainingSpec): Promise<{ accuracyBps: number; micros: number }> {
+  private async accuracy(ctx: Context, spec: TrainingSpec, final: Uint8Array): Promise<{ accuracyBps: number; micros: number }> {
     const parent = (await this.keeper.getModel(ctx, spec.parentModelId))!;
-    const final = await this.checkpoint(ctx, task, spec, segmentCount(task.numItems));
     const onnx = withParameters((await this.keeper.getModelBytes(ctx, parent.id))!, final);
     const xds = (await this.keeper.getDataset(ctx, spec.xDatasetId))!;
     const yds = (await this.keeper.getDataset(ctx, spec.yDatasetId))!;
