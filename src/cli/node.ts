@@ -7,6 +7,7 @@ import { resolveCometbft } from "./cometbft-bin";
 import { readAppConfig } from "./home";
 import { VerifierService } from "../x/poi/verify/service";
 import { loadValidatorIdentity } from "./validator-identity";
+import { startNodeServices } from "./node-services";
 
 /** Where a node's supervisor records its own pid and its cometbft's, for `localnet stop` and tests. */
 export const PID_FILE = "poi.pids.json";
@@ -54,6 +55,8 @@ export async function startNode(home: string, withCometbft: boolean): Promise<vo
   const server = new AbciServer(app, { log });
   await server.listen(cfg.abci_listen);
   log(`poi app listening on ${cfg.abci_listen} (height ${app.store.lastHeight})`);
+  // REST API + explorer and Prometheus metrics (src/cli/node-services.ts); they live as long as the process.
+  await startNodeServices({ app, verifier, config: cfg, log });
 
   let child: ChildProcess | undefined;
   let stopping = false;
