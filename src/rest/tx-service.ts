@@ -56,8 +56,8 @@ const Simulate: MethodHandler = async ({ request, abciQuery }) => {
   return abciQuery("/cosmos.tx.v1beta1.Service/Simulate", encodeMessage("cosmos.tx.v1beta1.SimulateRequest", { tx_bytes: txBytes }));
 };
 
-const GetTx: MethodHandler = async ({ request, rpc }) => {
-  const hash = String(request.hash ?? "");
+/** A tx by hash as GetTxResponse {tx, tx_response}; a hash CometBFT does not know is a 404. */
+export async function getTx(rpc: CometRpc, hash: string): Promise<Obj> {
   if (hash === "") throw invalidArgument("tx hash cannot be empty");
   if (!HASH.test(hash)) throw invalidArgument(`invalid tx hash "${hash.slice(0, 80)}": want 64 hex characters`);
   let raw: RawTx;
@@ -69,26 +69,31 @@ const GetTx: MethodHandler = async ({ request, rpc }) => {
   }
   const { txs, responses } = await txResponses(rpc, [raw]);
   return { tx: txs[0], tx_response: responses[0] };
-};
+}
+
+const GetTx: MethodHandler = ({ request, rpc }) => getTx(rpc, String(request.hash ?? ""));
 
 const ORDER: Record<string, string> = { ORDER_BY_ASC: "asc", ORDER_BY_DESC: "desc" };
 
-const GetTxsEvent: MethodHandler = async ({ request, rpc }) => {
-  // SDK ≤ 0.47 clients send `events` (each "type.attr='value'"); 0.50 takes one `query`.
-  const events = (request.events as string[] | undefined) ?? [];
-  const query = String(request.query ?? "") || events.join(" AND ");
+/** tx_search as GetTxsEventResponse {txs, tx_responses, total}; page from 1, limit default 100. */
+export async function searchTxs(rpc: CometRpc, query: string, page: number, limit: number, orderBy: "asc" | "desc" | ""): Promise<Obj & { tx_responses: Obj[]; total: string }> {
   if (query === "") throw invalidArgument("query cannot be empty");
-  const page = num(request.page) || 1;
-  const limit = num(request.limit) || DEFAULT_LIMIT;
-  const orderBy = ORDER[String(request.order_by ?? "")] ?? "";
   let found: { txs: RawTx[]; total_count: string };
   try {
-    found = await rpc.txSearch(query, page, limit, orderBy);
+    found = await rpc.txSearch(query, page || 1, limit || DEFAULT_LIMIT, orderBy);
   } catch (err) {
     throw searchError(err);
   }
   const { txs, responses } = await txResponses(rpc, found.txs);
   return { txs, tx_responses: responses, pagination: null, total: found.total_count };
+}
+
+const GetTxsEvent: MethodHandler = async ({ request, rpc }) => {
+  // SDK ≤ 0.47 clients send `events` (each "type.attr='value'"); 0.50 takes one `query`.
+  const events = (request.events as string[] | undefined) ?? [];
+  const query = String(request.query ?? "") || events.join(" AND ");
+  const orderBy = (ORDER[String(request.order_by ?? "")] ?? "") as "asc" | "desc" | "";
+  return searchTxs(rpc, query, num(request.page), num(request.limit), orderBy);
 };
 
 const GetBlockWithTxs: MethodHandler = async ({ request, rpc }) => {
