@@ -8,6 +8,7 @@ import {
   ErrTxDecode, ErrUnknownAddress, ErrUnknownRequest, ROOT_CODESPACE,
 } from "../app/errors";
 import { ErrDatasetNotFound, ErrModelNotFound, ErrTaskNotFound, POI_CODESPACE } from "../x/poi/errors";
+import { DISTRIBUTION_CODESPACE, ErrDistributionInactive, ErrNoDelegationDistInfo, ErrNoValidatorExists } from "../x/distribution/errors";
 
 /** gRPC status codes (google.rpc.Code). */
 export const Code = {
@@ -55,6 +56,10 @@ const APP_ERROR_CODES = new Map<string, GrpcCode>([
   [key(POI_CODESPACE, ErrModelNotFound.code), Code.NotFound],
   [key(POI_CODESPACE, ErrDatasetNotFound.code), Code.NotFound],
   [key(POI_CODESPACE, ErrTaskNotFound.code), Code.NotFound],
+  [key(DISTRIBUTION_CODESPACE, ErrNoValidatorExists.code), Code.NotFound],
+  [key(DISTRIBUTION_CODESPACE, ErrNoDelegationDistInfo.code), Code.NotFound],
+  // A chain whose genesis left distribution off serves none of its queries.
+  [key(DISTRIBUTION_CODESPACE, ErrDistributionInactive.code), Code.Unimplemented],
   [key(ROOT_CODESPACE, ErrUnknownRequest.code), Code.Unimplemented],
   [key(ROOT_CODESPACE, ErrInternal.code), Code.Internal],
   [key(ROOT_CODESPACE, ErrInvalidAddress.code), Code.InvalidArgument],

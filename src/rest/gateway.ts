@@ -1,8 +1,8 @@
 /**
  * The gateway's route table: one entry per gRPC service. Cosmos services take their HTTP paths from
  * the `(google.api.http)` options of the vendored SDK .proto files; poi.v1.Query, whose .proto has
- * none, gets its bindings here. A module that lands later (staking, mint, distribution, slashing)
- * changes its entry from "not-yet" to "abci": that is the whole change.
+ * none, gets its bindings here. "abci" services forward every method to the app's query handler of the
+ * same gRPC path; a method the module does not implement answers the SDK's 501 (gRPC code 12).
  */
 import { AGGREGATE_MAGIC, isAggregateTx } from "../x/poi/verdicts";
 import type { CometRpc } from "./comet-rpc";
@@ -45,11 +45,11 @@ export const SERVICES: readonly ServiceEntry[] = [
   { service: "cosmos.tx.v1beta1.Service", served: txService },
   { service: "cosmos.base.tendermint.v1beta1.Service", served: tendermintService },
   { service: "poi.v1.Query", served: "abci", http: POI_HTTP },
-  // Read by Keplr's staking screens and Ping.pub's dashboard and validator pages; 501 until the modules land.
-  { service: "cosmos.staking.v1beta1.Query", served: "not-yet" },
-  { service: "cosmos.distribution.v1beta1.Query", served: "not-yet" },
-  { service: "cosmos.mint.v1beta1.Query", served: "not-yet" },
-  { service: "cosmos.slashing.v1beta1.Query", served: "not-yet" },
+  // Read by Keplr's staking screens and Ping.pub's dashboard and validator pages.
+  { service: "cosmos.staking.v1beta1.Query", served: "abci" },
+  { service: "cosmos.distribution.v1beta1.Query", served: "abci" },
+  { service: "cosmos.mint.v1beta1.Query", served: "abci" },
+  { service: "cosmos.slashing.v1beta1.Query", served: "abci" },
 ];
 
 let compiled: Route[] | undefined;

@@ -97,11 +97,58 @@ export function service(name: string): protobuf.Service {
   return root.lookupService(name);
 }
 
+/** LegacyDec wire text (the integer of 18 implied decimals) as its JSON text, "0.130000000000000000". */
+export function legacyDecText(atomics: string): string {
+  const m = /^(-?)0*(\d*)$/.exec(atomics);
+  if (!m) return atomics; // not a LegacyDec: leave it as the app wrote it
+  const digits = m[2].padStart(19, "0");
+  return `${m[1]}${digits.slice(0, -18)}.${digits.slice(-18)}`;
+}
+
+/**
+ * gogoproto customtypes print through their own MarshalJSON in the SDK's gateway: a `cosmos.Dec`
+ * scalar (LegacyDec) as a decimal with 18 places whether its field is string or bytes, a bytes
+ * `cosmos.Int` as its digits. protobufjs knows nothing of them, so this rewrites those fields of the
+ * JSON it made, walking nested messages, lists, maps and Any values.
+ */
+function customTypes(type: protobuf.Type, json: Record<string, unknown>): void {
+  for (const field of type.fieldsArray) {
+    const value = json[field.name];
+    if (value === null || value === undefined) continue;
+    const scalar = field.options?.["(cosmos_proto.scalar)"];
+    if (scalar === "cosmos.Dec" || (scalar === "cosmos.Int" && field.type === "bytes")) {
+      const text = (v: unknown) => (field.type === "bytes" ? Buffer.from(String(v), "base64").toString("ascii") : String(v));
+      const convert = (v: unknown) => (scalar === "cosmos.Dec" ? legacyDecText(text(v)) : text(v));
+      json[field.name] = Array.isArray(value) ? value.map(convert) : convert(value);
+      continue;
+    }
+    if (!(field.resolvedType instanceof protobuf.Type)) continue;
+    const nested = field.resolvedType;
+    const items = field.map ? Object.values(value as object) : Array.isArray(value) ? value : [value];
+    for (const item of items) if (item && typeof item === "object") customTypesOf(nested, item as Record<string, unknown>);
+  }
+}
+
+function customTypesOf(type: protobuf.Type, json: Record<string, unknown>): void {
+  if (type.fullName !== ".google.protobuf.Any") return customTypes(type, json);
+  const url = json["@type"];
+  if (typeof url !== "string") return;
+  let inner: protobuf.Type;
+  try {
+    inner = root.lookupType(url.slice(url.lastIndexOf("/") + 1));
+  } catch {
+    return; // an Any of a type we do not know is printed as protobufjs printed it
+  }
+  customTypes(inner, json);
+}
+
 /** Protobuf bytes (or a plain object with snake_case fields) of `typeName` as gateway JSON. */
 export function toGatewayJson(typeName: string, value: Uint8Array | Record<string, unknown>): Record<string, unknown> {
   const type = messageType(typeName);
   const message = value instanceof Uint8Array ? type.decode(value) : type.fromObject(value);
-  return type.toObject(message, GATEWAY_JSON);
+  const json = type.toObject(message, GATEWAY_JSON);
+  customTypesOf(type, json);
+  return json;
 }
 
 /** Encodes a plain object (snake_case fields; strings for 64-bit numbers, base64 for bytes) as `typeName`. */

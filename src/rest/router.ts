@@ -35,10 +35,9 @@ export interface ServiceEntry {
   service: string;
   /**
    * "abci": every method goes to the app's query handler at "/<service>/<Method>" (a method the app
-   * lacks answers 501 from the app); "not-yet": the module is not on this chain yet, every route
-   * answers 501; otherwise handlers by method name (methods without one answer 501).
+   * lacks answers 501 from the app); otherwise handlers by method name (methods without one answer 501).
    */
-  served: "abci" | "not-yet" | Record<string, MethodHandler>;
+  served: "abci" | Record<string, MethodHandler>;
   /** HTTP bindings by method ("GET /poi/v1/tasks/{id}") for services whose .proto declares none; bindings of methods the service lacks are unused. */
   http?: Record<string, string[]>;
 }
@@ -78,14 +77,8 @@ function bindings(method: protobuf.Method, given?: string[]): Array<{ verb: stri
   });
 }
 
-const notYet = (service: string, name: string): MethodHandler => async () => {
-  const module = service.split(".")[1];
-  throw unimplemented(`${module} module is not on this chain yet: /${service}/${name} is not implemented`);
-};
-
 function handlerFor(entry: ServiceEntry, method: protobuf.Method): MethodHandler {
   const path = `/${entry.service}/${method.name}`;
-  if (entry.served === "not-yet") return notYet(entry.service, method.name);
   if (entry.served === "abci") {
     const requestType = method.resolvedRequestType!;
     return (ctx) => ctx.abciQuery(path, encodeRequest(requestType, ctx.request));
