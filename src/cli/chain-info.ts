@@ -1,7 +1,8 @@
 /**
- * `poi chain-info --node URL [--rest URL]`: the Keplr ChainInfo of the chain a node runs, for
- * `window.keplr.experimentalSuggestChain`. The chain id comes from the node; REST defaults to the
- * node's own REST port (RPC is base+1, REST base+3: the RPC port + 2).
+ * `poi chain-info --node URL [--rest URL] [--chain-id ID]`: the Keplr ChainInfo of the chain a node
+ * runs, for `window.keplr.experimentalSuggestChain`. The chain id comes from the node unless
+ * --chain-id gives it (then nothing is contacted); REST defaults to the node's own REST port (RPC is
+ * base+1, REST base+3: the RPC port + 2).
  */
 import { parseArgs } from "node:util";
 import { BECH32, BOND_DENOM } from "../app/params";
@@ -44,7 +45,9 @@ export function defaultRest(rpc: string): string {
 }
 
 export async function runChainInfo(argv: string[]): Promise<void> {
-  const { values, positionals: pos } = parseArgs({ args: argv, allowPositionals: true, options: { ...NODE_OPTION, rest: { type: "string" } } });
+  const { values, positionals: pos } = parseArgs({
+    args: argv, allowPositionals: true, options: { ...NODE_OPTION, rest: { type: "string" }, "chain-id": { type: "string" } },
+  });
   positionals("chain-info", pos, []);
   const rpc = checkNodeUrl(values.node).replace(/\/$/, "");
   let rest = values.rest ?? defaultRest(rpc);
@@ -53,9 +56,10 @@ export async function runChainInfo(argv: string[]): Promise<void> {
   } catch {
     throw new UsageError(`--rest "${rest}" is not a URL`);
   }
-  let chainId: string;
+  let chainId = values["chain-id"];
+  if (chainId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/.test(chainId)) throw new UsageError(`--chain-id "${chainId.slice(0, 60)}" is not a chain id`);
   try {
-    chainId = (await rpcFor(rpc).status()).node_info.network;
+    chainId ??= (await rpcFor(rpc).status()).node_info.network;
   } catch (err) {
     throw new Error(`cannot read the chain id from ${rpc}: ${errorMessage(err)}`);
   }

@@ -39,7 +39,8 @@ const USAGE = `usage: poi <command> [options]
   query auth account ADDRESS [--node URL]
   query tx HASH | query txs --query "EVENT_QUERY" [--page N] [--limit N] [--order-by asc|desc] | query block [HEIGHT]
   status [--node URL]                  the node's CometBFT status
-  chain-info --node URL [--rest URL]   Keplr ChainInfo JSON (REST defaults to the node's, RPC port + 2)
+  chain-info --node URL [--rest URL] [--chain-id ID]
+                                      Keplr ChainInfo JSON (REST defaults to the node's, RPC port + 2; --chain-id: no node contacted)
 
   tx poi register-model FROM_KEY --file MODEL.onnx [--name N] [--train-step-of MODEL_ID]
                                                with --train-step-of: a train-step graph of that inference model
