@@ -7,11 +7,9 @@ import { toBase64 } from "@cosmjs/encoding";
 import { TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { checkRPCConnectivity, checkRestConnectivity } from "@keplr-wallet/chain-validator";
 import { PoiTxClient } from "../src/client/tx";
-import { buildMlp } from "../src/x/poi/onnx/builder";
-import { validateModel } from "../src/x/poi/onnx/validate";
-import { loadMnist, randomMlpWeights } from "../src/ml/train";
 import { TaskStatus } from "../src/x/poi/types";
 import { PoiWorker } from "../src/worker/worker";
+import { registerMlpAndDigits } from "./helpers/poi-flow";
 import { poi, removeHome, sleep, statusJson, tmpHome, waitForHeight } from "./helpers/chain";
 import { COIN, PAGE, assertGrpcError, assertShape, metricValue, rest } from "./helpers/rest";
 import { isError, routeCases, type RouteFacts } from "./helpers/rest-routes";
@@ -49,13 +47,7 @@ describe("e2e: REST gateway, Keplr's calls, metrics and chain CLI (1-validator l
     // PoI state for the /poi/v1 routes: a model, a dataset, a task verified and paid, one left open.
     const requester = await PoiTxClient.connect(rpcUrl, acct("requester").mnemonic);
     chainId = await requester.client.getChainId();
-    const onnx = buildMlp({ inputSize: 784, hidden: 16, outputs: 10, weights: randomMlpWeights(784, 16, 10, 3) });
-    const info = validateModel(onnx);
-    const spec = (x: { name: string; shape: number[]; dtype: string }) => ({ name: x.name, shape: x.shape.map(String), dtype: x.dtype });
-    const modelId = (await requester.registerModel(onnx, "mlp16", info.inputs.map(spec), info.outputs.map(spec))).modelId;
-    const items = new Float32Array(20 * 784);
-    loadMnist().images.slice(0, 20).forEach((img, i) => items.set(img, i * 784));
-    const datasetId = (await requester.uploadDataset("digits-20", { name: "digit", shape: ["784"], dtype: "float32" }, items, 10)).datasetId;
+    const { modelId, datasetId } = await registerMlpAndDigits(requester, { seed: 3, digits: 20, perChunk: 10 });
     const task = (start: number) => requester.submitInferenceTask({ modelId, dataset: { id: datasetId, start, count: 10 }, rewardPerItem: 1000n, k: 4, deadlineBlocks: 5000, bond: 100_000n });
     const completed = (await task(0)).taskId;
     const open = (await task(10)).taskId;
