@@ -25,6 +25,7 @@ ROOTS=(
   cosmos/crypto/secp256k1/keys.proto cosmos/crypto/ed25519/keys.proto cosmos/crypto/multisig/keys.proto
   cosmos/staking/v1beta1/query.proto cosmos/distribution/v1beta1/query.proto
   cosmos/mint/v1beta1/query.proto cosmos/slashing/v1beta1/query.proto
+  cosmos/staking/v1beta1/tx.proto cosmos/distribution/v1beta1/tx.proto cosmos/slashing/v1beta1/tx.proto
   google/rpc/status.proto
 )
 # Built into protobufjs: not copied.

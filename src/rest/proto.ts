@@ -19,6 +19,8 @@ const FILES = [
   "cosmos/crypto/secp256k1/keys.proto", "cosmos/crypto/ed25519/keys.proto", "cosmos/crypto/multisig/keys.proto",
   "cosmos/staking/v1beta1/query.proto", "cosmos/distribution/v1beta1/query.proto",
   "cosmos/mint/v1beta1/query.proto", "cosmos/slashing/v1beta1/query.proto", "google/rpc/status.proto",
+  // Messages of txs that blocks and tx queries show, as Any.
+  "cosmos/staking/v1beta1/tx.proto", "cosmos/distribution/v1beta1/tx.proto", "cosmos/slashing/v1beta1/tx.proto",
   "poi/v1/types.proto", "poi/v1/tx.proto", "poi/v1/query.proto",
 ];
 
