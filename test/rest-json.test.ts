@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
 import { MsgCreateValidator } from "cosmjs-types/cosmos/staking/v1beta1/tx";
 import { legacyDecText, toGatewayJson } from "../src/rest/proto";
+import { fromAppError } from "../src/rest/errors";
+import { ErrInvalidAddress, ErrNotFound, ErrUnknownRequest } from "../src/app/errors";
+import { DISTRIBUTION_CODESPACE, ErrDistributionInactive, ErrNoDelegationDistInfo, ErrNoValidatorExists } from "../src/x/distribution/errors";
 
 // LegacyDec (`cosmos.Dec` scalars) as the SDK's gateway prints it: protobufjs alone would print the
 // wire text ("130000000000000000") or, for bytes fields, its base64.
@@ -36,5 +39,23 @@ describe("rest: gateway JSON of LegacyDec fields", () => {
     assert.equal(m["@type"], "/cosmos.staking.v1beta1.MsgCreateValidator");
     assert.deepEqual(m.commission, { rate: "0.100000000000000000", max_rate: "0.200000000000000000", max_change_rate: "0.010000000000000000" });
     assert.equal(m.min_self_delegation, "1", "cosmos.Int strings stay as they are");
+  });
+});
+
+describe("rest: app query errors as the SDK gateway's statuses", () => {
+  const status = (codespace: string, code: number) => {
+    const e = fromAppError(codespace, code, "rpc error: code = NotFound desc = something");
+    return [e.httpStatus, e.code];
+  };
+  it("maps not-found errors to 404/5, unknown query paths and a chain without distribution to 501/12, bad input to 400/3, never 500", () => {
+    assert.deepEqual(status("sdk", ErrNotFound.code), [404, 5]);
+    assert.deepEqual(status(DISTRIBUTION_CODESPACE, ErrNoValidatorExists.code), [404, 5]);
+    assert.deepEqual(status(DISTRIBUTION_CODESPACE, ErrNoDelegationDistInfo.code), [404, 5]);
+    assert.deepEqual(status("sdk", ErrUnknownRequest.code), [501, 12]);
+    assert.deepEqual(status(DISTRIBUTION_CODESPACE, ErrDistributionInactive.code), [501, 12]);
+    assert.deepEqual(status("sdk", ErrInvalidAddress.code), [400, 3]);
+    assert.deepEqual(status("staking", 99), [400, 3], "an error the table does not know is the caller's input");
+    const e = fromAppError("sdk", ErrNotFound.code, "rpc error: code = NotFound desc = account poi1x not found");
+    assert.deepEqual(e.body(), { code: 5, message: "rpc error: code = NotFound desc = account poi1x not found", details: [] });
   });
 });
