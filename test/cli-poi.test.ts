@@ -229,8 +229,11 @@ describe("cli: poi models, datasets, tasks and the worker daemon against a 1-val
   it("register-dataset --file takes raw float32 items of --shape; bad files and shapes are refused with a message", () => {
     const file = path.join(home, "ten.f32");
     fs.writeFileSync(file, floatBytes(digits(0, 10)));
-    const r = json<{ datasetId: string; numItems: number; numChunks: number }>(["tx", "poi", "register-dataset", "user0", "--file", file, "--shape", "28,28", "--items-per-chunk", "4", ...tx]);
+    const run = poi(["tx", "poi", "register-dataset", "user0", "--file", file, "--shape", "28,28", "--items-per-chunk", "4", ...tx, "--output", "json"]);
+    const r = JSON.parse(run.stdout) as { datasetId: string; numItems: number; numChunks: number };
     assert.deepEqual([r.numItems, r.numChunks], [10, 3]);
+    // Progress, chunks on chain out of the total, on stderr (stdout is the JSON alone).
+    assert.deepEqual(run.stderr.match(/^chunk \d+\/\d+ on chain$/gm), ["chunk 1/3 on chain", "chunk 2/3 on chain", "chunk 3/3 on chain"]);
     const d = json<{ owner: string; item: TensorSpecJson; complete: boolean; name: string }>(["query", "poi", "dataset", r.datasetId, ...node]);
     assert.deepEqual([d.owner, d.item.shape, d.complete, d.name], [acct("user0").address, ["28", "28"], true, "ten.f32"]);
 

@@ -9,10 +9,8 @@ import * as path from "node:path";
 import { PoiQueryClient } from "../src/client/query";
 import { PoiTxClient } from "../src/client/tx";
 import { PoiWorker } from "../src/worker/worker";
-import { buildMlp } from "../src/x/poi/onnx/builder";
-import { validateModel } from "../src/x/poi/onnx/validate";
-import { loadMnist, randomMlpWeights } from "../src/ml/train";
 import { TaskStatus } from "../src/x/poi/types";
+import { registerMlpAndDigits } from "./helpers/poi-flow";
 import { poi, removeHome, rpc, sleep, startSingle, stopSingle, tmpHome, waitForHeight } from "./helpers/chain";
 
 interface Account { name: string; mnemonic: string; address: string }
@@ -75,13 +73,7 @@ describe("e2e: poi export, and a new chain started from the export", function ()
   it("the old chain gets models, datasets, tasks in several states, worker stats and signed accounts", async () => {
     const requester = await PoiTxClient.connect(oldUrl, acct("requester").mnemonic);
     const claimer = await PoiTxClient.connect(oldUrl, acct("user0").mnemonic);
-    const onnx = buildMlp({ inputSize: 784, hidden: 16, outputs: 10, weights: randomMlpWeights(784, 16, 10, 5) });
-    const info = validateModel(onnx);
-    const spec = (x: { name: string; shape: number[]; dtype: string }) => ({ name: x.name, shape: x.shape.map(String), dtype: x.dtype });
-    const model = (await requester.registerModel(onnx, "mlp16", info.inputs.map(spec), info.outputs.map(spec))).modelId;
-    const items = new Float32Array(30 * 784);
-    loadMnist().images.slice(0, 30).forEach((img, i) => items.set(img, i * 784));
-    const dataset = (await requester.uploadDataset("digits-30", { name: "digit", shape: ["784"], dtype: "float32" }, items, 10)).datasetId;
+    const { modelId: model, datasetId: dataset, items } = await registerMlpAndDigits(requester, { seed: 5, digits: 30, perChunk: 10 });
     const task = (count: number, start: number, inline = false) => requester.submitInferenceTask({
       modelId: model, rewardPerItem: 1000n, k: Math.min(4, count), deadlineBlocks: 6000, bond: 100_000n,
       ...(inline ? { inputs: items.slice(start * 784, (start + count) * 784) } : { dataset: { id: dataset, start, count } }),

@@ -10,22 +10,32 @@ import { DEFAULT_STAKING_PARAMS } from "../x/staking/params";
 
 const TEMPLATES = path.join(PROJECT_ROOT, "cometbft");
 
-/** Ports of one node; every node of a localnet gets its own set on loopback. */
+/** Ports of one node; every node of a localnet gets its own set on loopback (README "Ports"). */
 export interface NodePorts {
   p2p: number;
   rpc: number;
   abci: number;
+  /** The app's REST API (gRPC-gateway JSON) and explorer page. */
+  rest: number;
+  /** The app's Prometheus metrics. */
+  metrics: number;
+  /** CometBFT's own Prometheus metrics. */
+  cometbftMetrics: number;
 }
 
 export function portsFor(basePort: number, index: number): NodePorts {
   const base = basePort + index * 100;
-  return { p2p: base, rpc: base + 1, abci: base + 2 };
+  return { p2p: base, rpc: base + 1, abci: base + 2, rest: base + 3, metrics: base + 4, cometbftMetrics: base + 5 };
 }
 
 /** The app's own settings, in <home>/config/app.json. */
 export interface AppConfig {
   abci_listen: string;
   rpc_url: string;
+  /** Where the REST API and explorer listen (absent in homes made before they existed: not served). */
+  rest_listen?: string;
+  /** Where the app's Prometheus metrics listen (absent: not served). */
+  metrics_listen?: string;
   max_tx_bytes: number;
   min_gas_prices: string;
   /** Test knob only: perturb or invert this validator's verdicts (src/x/poi/verify/service.ts). */
@@ -90,7 +100,9 @@ export function initNodeHome(home: string, moniker: string, ports: NodePorts): N
   execFileSync(cometbft, ["init", "--home", home], { stdio: "ignore" });
   const nodeId = execFileSync(cometbft, ["show-node-id", "--home", home], { encoding: "utf8" }).trim();
   const key = JSON.parse(fs.readFileSync(path.join(home, "config", "priv_validator_key.json"), "utf8"));
-  const appConfig = fill(fs.readFileSync(path.join(TEMPLATES, "app.template.json"), "utf8"), { abci_port: ports.abci, rpc_port: ports.rpc });
+  const appConfig = fill(fs.readFileSync(path.join(TEMPLATES, "app.template.json"), "utf8"), {
+    abci_port: ports.abci, rpc_port: ports.rpc, rest_port: ports.rest, metrics_port: ports.metrics,
+  });
   fs.writeFileSync(path.join(home, "config", "app.json"), appConfig);
   const power = (GENESIS_SELF_BOND / DEFAULT_STAKING_PARAMS.power_reduction).toString(); // what x/staking computes for equal self-bonds
   return { home, moniker, ports, nodeId, validator: { address: key.address, pub_key: key.pub_key, power, name: moniker } };
@@ -99,7 +111,7 @@ export function initNodeHome(home: string, moniker: string, ports: NodePorts): N
 export function writeNodeConfig(node: NodeInit, peers: string, timeoutCommit: string): void {
   const file = path.join(node.home, "config", "config.toml");
   const overrides = fill(fs.readFileSync(path.join(TEMPLATES, "config-overrides.toml"), "utf8"), {
-    moniker: node.moniker, abci_port: node.ports.abci, rpc_port: node.ports.rpc, p2p_port: node.ports.p2p,
+    moniker: node.moniker, abci_port: node.ports.abci, rpc_port: node.ports.rpc, p2p_port: node.ports.p2p, prometheus_port: node.ports.cometbftMetrics,
     persistent_peers: peers, timeout_commit: timeoutCommit,
   });
   fs.writeFileSync(file, applyTomlOverrides(fs.readFileSync(file, "utf8"), overrides));

@@ -1,19 +1,25 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { initNetwork } from "./home";
+import { initNetwork, type NodePorts } from "./home";
 import { isNodeProcess, ownerPid, readPids } from "./node";
 import { UNSAFE_TEST_KNOBS_FLAG } from "./test-knobs";
 
 export interface NetworkLayout {
   validators: number;
   basePort: number;
-  nodes: Array<{ home: string; moniker: string; ports: { p2p: number; rpc: number; abci: number }; nodeId: string }>;
+  /** `ports` of homes made before the REST API lack rest, metrics and cometbftMetrics. */
+  nodes: Array<{ home: string; moniker: string; ports: Pick<NodePorts, "p2p" | "rpc" | "abci"> & Partial<NodePorts>; nodeId: string }>;
 }
 
 export interface NodeStatus {
   moniker: string;
   rpc: string;
+  /** REST API (gRPC-gateway JSON); its explorer page is at rest + "/explorer/". */
+  rest: string | null;
+  /** The app's Prometheus metrics and CometBFT's. */
+  metrics: string | null;
+  cometbftMetrics: string | null;
   running: boolean;
   height: number | null;
   appHash: string | null;
@@ -58,8 +64,10 @@ export async function networkStatus(home: string): Promise<NodeStatus[]> {
     layout.nodes.map(async (n) => {
       const rpc = `http://127.0.0.1:${n.ports.rpc}`;
       const s = await rpcStatus(rpc);
+      const url = (port?: number, route = "") => (port ? `http://127.0.0.1:${port}${route}` : null);
       return {
-        moniker: n.moniker, rpc, running: nodeRunning(n.home),
+        moniker: n.moniker, rpc, rest: url(n.ports.rest), metrics: url(n.ports.metrics, "/metrics"), cometbftMetrics: url(n.ports.cometbftMetrics, "/metrics"),
+        running: nodeRunning(n.home),
         height: s?.height ?? null, appHash: s?.appHash ?? null, catchingUp: s?.catchingUp ?? null,
       };
     }),
@@ -142,7 +150,8 @@ export async function startLocalnet(
     await clearStrays(n.home, log);
     const pid = spawnNode(n.home, { unsafeTestKnobs: opts.unsafeTestKnobs });
     supervisors.set(n.moniker, pid);
-    log(`started ${n.moniker} (pid ${pid}): rpc http://127.0.0.1:${n.ports.rpc}, log ${path.join(n.home, "app.log")}`);
+    const rest = n.ports.rest ? `, rest http://127.0.0.1:${n.ports.rest}` : "";
+    log(`started ${n.moniker} (pid ${pid}): rpc http://127.0.0.1:${n.ports.rpc}${rest}, log ${path.join(n.home, "app.log")}`);
   }
   // Up means every node answers RPC and has committed a block. A node whose supervisor exited
   // (e.g. a port already taken) fails the start at once, with the end of its logs.

@@ -16,6 +16,8 @@ import { runPoiTx } from "./poi-tx";
 import { runStakingQuery, runStakingTx } from "./staking-cmds";
 import { runWorker } from "./worker-cmd";
 import { runDebug, runDistributionTx, runEconQuery } from "./econ-cmds";
+import { CHAIN_QUERIES, runChainQuery, runStatus } from "./chain-cmds";
+import { runChainInfo } from "./chain-info";
 
 const USAGE = `usage: poi <command> [options]
 
@@ -35,6 +37,10 @@ const USAGE = `usage: poi <command> [options]
        [--gas-prices 0.025upoi] [--memo TEXT] [--keyring-dir DIR | --home H]
   query bank balances ADDRESS [--denom D] [--node URL]
   query auth account ADDRESS [--node URL]
+  query tx HASH | query txs --query "EVENT_QUERY" [--page N] [--limit N] [--order-by asc|desc] | query block [HEIGHT]
+  status [--node URL]                  the node's CometBFT status
+  chain-info --node URL [--rest URL] [--chain-id ID]
+                                      Keplr ChainInfo JSON (REST defaults to the node's, RPC port + 2; --chain-id: no node contacted)
 
   tx poi register-model FROM_KEY --file MODEL.onnx [--name N] [--train-step-of MODEL_ID]
                                                with --train-step-of: a train-step graph of that inference model
@@ -101,7 +107,8 @@ async function main(argv: string[]): Promise<void> {
         home: values.home, validators: 1, flat: true, basePort: intOption(values["base-port"], "base-port", 26656),
         chainId: values["chain-id"] ?? LOCALNET_CHAIN_ID,
       });
-      log(`initialised ${values.home}: rpc http://127.0.0.1:${nodes[0].ports.rpc}, accounts in ${path.join(values.home, "accounts.json")}`);
+      const p = nodes[0].ports;
+      log(`initialised ${values.home}: rpc http://127.0.0.1:${p.rpc}, rest http://127.0.0.1:${p.rest}, metrics http://127.0.0.1:${p.metrics}/metrics, accounts in ${path.join(values.home, "accounts.json")}`);
       return;
     }
     case "start": {
@@ -130,10 +137,11 @@ async function main(argv: string[]): Promise<void> {
       });
       const home = path.resolve(values.home!);
       if (sub === "start") {
-        await startLocalnet({
+        const layout = await startLocalnet({
           home, validators: intOption(values.validators, "validators", 4), basePort: intOption(values["base-port"], "base-port", 26656),
           unsafeTestKnobs: values["unsafe-test-knobs"], economics: values.demo,
         }, log);
+        if (layout.nodes[0].ports.rest) log(`explorer: http://127.0.0.1:${layout.nodes[0].ports.rest}/explorer/`);
         if (values.detach) return;
         log(`following the localnet${values.demo ? " with PoI workers and a demo requester" : ""}; Ctrl-C stops it`);
         let stopDemo: (() => Promise<void>) | undefined;
@@ -150,7 +158,7 @@ async function main(argv: string[]): Promise<void> {
       if (sub === "status") {
         const st = await networkStatus(home);
         if (values.json) process.stdout.write(JSON.stringify(st, null, 2) + "\n");
-        else for (const s of st) process.stdout.write(`${s.moniker}\t${s.rpc}\t${s.running ? "running" : "stopped"}\theight=${s.height ?? "-"}\tapp_hash=${s.appHash ?? "-"}\n`);
+        else for (const s of st) process.stdout.write(`${s.moniker}\t${s.rpc}\t${s.rest ?? "-"}\t${s.running ? "running" : "stopped"}\theight=${s.height ?? "-"}\tapp_hash=${s.appHash ?? "-"}\n`);
         return;
       }
       if (sub === "stop") return stopLocalnet(home, log);
@@ -167,9 +175,14 @@ async function main(argv: string[]): Promise<void> {
     case "q":
       if (rest[0] === "staking" || rest[0] === "slashing") return runStakingQuery(rest[0], rest.slice(1));
       if (rest[0] === "mint" || rest[0] === "distribution") return runEconQuery(rest[0], rest.slice(1));
+      if (CHAIN_QUERIES.includes(rest[0])) return runChainQuery(rest);
       return rest[0] === "poi" ? runPoiQuery(rest.slice(1)) : runQuery(rest);
     case "debug":
       return runDebug(rest);
+    case "status":
+      return runStatus(rest);
+    case "chain-info":
+      return runChainInfo(rest);
     case "worker":
       return runWorker(rest);
     case undefined:

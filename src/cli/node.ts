@@ -6,6 +6,7 @@ import { readAppConfig } from "./home";
 import { testKnobsInEffect } from "./test-knobs";
 import { VerifierService } from "../x/poi/verify/service";
 import { loadValidatorIdentity } from "./validator-identity";
+import { startNodeServices } from "./node-services";
 
 /**
  * Where a node records the pids of its processes, for `localnet start/stop/status` and tests:
@@ -106,6 +107,8 @@ export async function startApp(home: string, opts: { unsafeTestKnobs: boolean })
   const server = new AbciServer(app, { log });
   await server.listen(cfg.abci_listen);
   log(`poi app listening on ${cfg.abci_listen} (height ${app.store.lastHeight}, pid ${process.pid})`);
+  // REST API + explorer and Prometheus metrics (src/cli/node-services.ts); they live as long as the process.
+  await startNodeServices({ app, verifier, config: cfg, log });
 
   let stopping = false;
   const shutdown = async (why: string) => {

@@ -176,7 +176,8 @@ async function registerDataset(values: TxValues & { file?: string; shape?: strin
     }
     perChunk = Math.min(perChunk, numItems);
     return s.uploadDataset(name, { name: "item", shape, dtype: "float32" }, items, perChunk, {
-      onChunk: (done, total) => { if (output === "text") process.stderr.write(`chunk ${done}/${total} on chain\n`); },
+      // Progress goes to stderr in both output formats: stdout stays the result alone.
+      onChunk: (done, total) => process.stderr.write(`chunk ${done}/${total} on chain\n`),
     });
   });
   const json = {

@@ -7,7 +7,9 @@ import * as ort from "onnxruntime-node";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { Harness } from "./poi-harness";
 import { parseAddress } from "../../src/app/address";
+import type { PoiTxClient } from "../../src/client/tx";
 import { buildMlp } from "../../src/x/poi/onnx/builder";
+import { validateModel } from "../../src/x/poi/onnx/validate";
 import { loadMnist, randomMlpWeights } from "../../src/ml/train";
 import { POI_MODULE_ACCOUNT } from "../../src/x/poi/keeper";
 import { resultRoot } from "../../src/x/poi/commitment";
@@ -111,4 +113,19 @@ export class PoiFlow {
     }
     throw new Error(`seeds of epoch ${epoch} not revealed within ${maxBlocks} blocks`);
   }
+}
+
+/**
+ * Over a real node: registers a 784-16-10 MLP (seeded weights, specs read from the graph) and the first
+ * `digits` MNIST digits as a dataset of `perChunk` items a chunk; returns their ids and the digits.
+ */
+export async function registerMlpAndDigits(client: PoiTxClient, o: { seed: number; digits: number; perChunk: number }): Promise<{ modelId: string; datasetId: string; items: Float32Array }> {
+  const onnx = buildMlp({ inputSize: 784, hidden: 16, outputs: 10, weights: randomMlpWeights(784, 16, 10, o.seed) });
+  const info = validateModel(onnx);
+  const spec = (x: { name: string; shape: number[]; dtype: string }) => ({ name: x.name, shape: x.shape.map(String), dtype: x.dtype });
+  const modelId = (await client.registerModel(onnx, "mlp16", info.inputs.map(spec), info.outputs.map(spec))).modelId;
+  const items = new Float32Array(o.digits * 784);
+  loadMnist().images.slice(0, o.digits).forEach((img, i) => items.set(img, i * 784));
+  const datasetId = (await client.uploadDataset(`digits-${o.digits}`, { name: "digit", shape: ["784"], dtype: "float32" }, items, o.perChunk)).datasetId;
+  return { modelId, datasetId, items };
 }

@@ -2,8 +2,11 @@ import {
   QueryBalanceRequest, QueryBalanceResponse, QueryAllBalancesRequest, QueryAllBalancesResponse,
   QueryTotalSupplyRequest, QueryTotalSupplyResponse, QuerySupplyOfRequest, QuerySupplyOfResponse,
   QueryDenomMetadataRequest, QueryDenomMetadataResponse, QueryDenomsMetadataRequest, QueryDenomsMetadataResponse,
+  QuerySpendableBalancesRequest, QuerySpendableBalancesResponse, QuerySpendableBalanceByDenomRequest, QuerySpendableBalanceByDenomResponse,
+  QueryParamsRequest, QueryParamsResponse,
 } from "cosmjs-types/cosmos/bank/v1beta1/query";
 import { grpcQuery, type QueryHandler } from "../../app/module";
+import type { Context } from "../../app/context";
 import { parseAddress } from "../../app/address";
 import { clip, ErrNotFound } from "../../app/errors";
 import { type Coin, validateDenom } from "./types";
@@ -15,16 +18,22 @@ const page = (total: number) => ({ nextKey: new Uint8Array(), total: BigInt(tota
 
 export function bankQueryHandlers(keeper: BankKeeper): QueryHandler[] {
   const S = "/cosmos.bank.v1beta1.Query/";
+  const balance = async (ctx: Context, req: { address: string; denom: string }) => {
+    const addr = parseAddress(req.address);
+    validateDenom(req.denom);
+    return { balance: proto({ denom: req.denom, amount: await keeper.getBalance(ctx, addr, req.denom) }) };
+  };
+  const allBalances = async (ctx: Context, req: { address: string }) => {
+    const balances = (await keeper.getAllBalances(ctx, parseAddress(req.address))).map(proto);
+    return { balances, pagination: page(balances.length) };
+  };
   return [
-    grpcQuery(S + "Balance", QueryBalanceRequest, QueryBalanceResponse, async (ctx, req) => {
-      const addr = parseAddress(req.address);
-      validateDenom(req.denom);
-      return { balance: proto({ denom: req.denom, amount: await keeper.getBalance(ctx, addr, req.denom) }) };
-    }),
-    grpcQuery(S + "AllBalances", QueryAllBalancesRequest, QueryAllBalancesResponse, async (ctx, req) => {
-      const balances = (await keeper.getAllBalances(ctx, parseAddress(req.address))).map(proto);
-      return { balances, pagination: page(balances.length) };
-    }),
+    grpcQuery(S + "Balance", QueryBalanceRequest, QueryBalanceResponse, balance),
+    grpcQuery(S + "AllBalances", QueryAllBalancesRequest, QueryAllBalancesResponse, allBalances),
+    // Nothing is locked or vesting on this chain: what an account holds, it can spend.
+    grpcQuery(S + "SpendableBalances", QuerySpendableBalancesRequest, QuerySpendableBalancesResponse, allBalances),
+    grpcQuery(S + "SpendableBalanceByDenom", QuerySpendableBalanceByDenomRequest, QuerySpendableBalanceByDenomResponse, balance),
+    grpcQuery(S + "Params", QueryParamsRequest, QueryParamsResponse, async () => ({ params: { sendEnabled: [], defaultSendEnabled: true } })),
     grpcQuery(S + "TotalSupply", QueryTotalSupplyRequest, QueryTotalSupplyResponse, async (ctx) => {
       const supply = (await keeper.getAllSupply(ctx)).map(proto);
       return { supply, pagination: page(supply.length) };

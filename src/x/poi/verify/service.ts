@@ -84,6 +84,9 @@ export class VerifierService implements VerdictSource {
   private scanning = false;
   private rescan = false;
   readonly records: VerificationRecord[] = [];
+  /** Attempts waiting for this verifier's re-execution (as of its last scan, counting down as it works). */
+  queueDepth = 0;
+  private readonly recordListeners: Array<(r: VerificationRecord) => void> = [];
   private readonly log: (msg: string) => void;
 
   constructor(
@@ -104,6 +107,11 @@ export class VerifierService implements VerdictSource {
       this.scanning = false;
       if (this.rescan) { this.rescan = false; this.onCommit(); }
     });
+  }
+
+  /** Calls `listener` after every re-execution (metrics). */
+  onRecord(listener: (r: VerificationRecord) => void): void {
+    this.recordListeners.push(listener);
   }
 
   /** Resolves once the verifier is idle (tests). */
@@ -134,6 +142,8 @@ export class VerifierService implements VerdictSource {
     const keeper = this.source.poi;
     const params = await keeper.params(ctx);
     const live = new Set<string>();
+    // First what is to do (its length is the queue depth metrics report), then the re-executions.
+    const work: Array<{ task: Task; key: string; needPrivate: boolean; pendingItems: string[] }> = [];
     for (const id of await taskIdsWithStatus(ctx, TaskStatus.VERIFYING)) {
       const task = await keeper.getTask(ctx, id);
       if (!task || task.status !== TaskStatus.VERIFYING) continue;
@@ -153,7 +163,10 @@ export class VerifierService implements VerdictSource {
         && (await this.eligible(ctx, task));
       const pendingItems = task.challenges.map((c) => c.item)
         .filter((item) => !this.local.items.has(`${key}/${item}`) && !task.challenges.find((c) => c.item === item)!.votes.some((v) => v.validator === this.identity.validator));
-      if (!needPrivate && pendingItems.length === 0) continue;
+      if (needPrivate || pendingItems.length > 0) work.push({ task, key, needPrivate, pendingItems });
+    }
+    this.queueDepth = work.length;
+    for (const { task, key, needPrivate, pendingItems } of work) {
       try {
         if (needPrivate) await this.verifyPrivate(ctx, params, task);
         if (pendingItems.length) await this.verifyItems(ctx, params, task, pendingItems.map(BigInt));
@@ -161,6 +174,7 @@ export class VerifierService implements VerdictSource {
         this.tries.set(key, (this.tries.get(key) ?? 0) + 1);
         this.log(`verifier: task ${task.id} attempt ${task.attempt}: no verdict (try ${this.tries.get(key)} of ${MAX_TRIES}): ${(err as Error).message}`);
       }
+      this.queueDepth--;
     }
     // Forget attempts that left verification.
     for (const k of [...this.local.verdicts.keys()]) if (!live.has(k)) this.local.verdicts.delete(k);
@@ -290,6 +304,7 @@ export class VerifierService implements VerdictSource {
     const rec = { taskId: task.id, attempt: task.attempt, round, pass: failing.length === 0, items: items.length, reexecMicros: res.micros, totalMs: performance.now() - t0, firstFailure };
     this.records.push(rec);
     if (this.records.length > 1000) this.records.shift();
+    for (const l of this.recordListeners) l(rec);
     this.log(`verifier: task ${task.id} attempt ${task.attempt} (${round}): ${items.length} items re-executed in ${(res.micros / 1000).toFixed(2)} ms `
       + `(${rec.totalMs.toFixed(1)} ms total) -> ${rec.pass ? "PASS" : `FAIL (${firstFailure})`}${this.opts.fault?.invert_verdicts ? " [voting inverted: test fault]" : ""}`);
     return { ...rec, failing };
