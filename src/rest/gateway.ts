@@ -34,6 +34,11 @@ export const POI_HTTP: Record<string, string[]> = {
   Worker: ["GET /poi/v1/workers/{address}", "GET /poi/v1/worker/{address}"],
   Validator: ["GET /poi/v1/validators/{address}"],
   SeedRecord: ["GET /poi/v1/validators/{validator}/seed_records/{epoch}"],
+  OpenTasks: ["GET /poi/v1/open_tasks"],
+  Links: ["GET /poi/v1/links"],
+  WorkScore: ["GET /poi/v1/validators/{validator}/work_score"],
+  Training: ["GET /poi/v1/tasks/{id}/training"],
+  Checkpoint: ["GET /poi/v1/tasks/{task_id}/checkpoints/{index}/chunks/{chunk}"],
 };
 
 /** The Cosmos SDK API level the gateway follows (its vendored .proto files), reported in node_info. */

@@ -125,6 +125,13 @@ export function routeCases(f: RouteFacts): RouteCase[] {
     { path: "/poi/v1/tasks/999999", want: [404, 5] },
     { path: "/poi/v1/tasks/notanumber", want: [400, 3] },
     { path: `/poi/v1/workers/${bad}`, want: [400, 3] },
+    { path: "/poi/v1/open_tasks?pagination.limit=5", want: { tasks: "array", height: "uint" } },
+    { path: `/poi/v1/links?operator=${f.delegator}`, want: { links: "array", offers: "array" } },
+    { path: `/poi/v1/links?operator=${f.valoper}`, want: [400, 3] },
+    { path: `/poi/v1/validators/${f.valoper}/work_score`, want: { score: { operator: { eq: f.delegator }, score: "uint" } } },
+    { path: `/poi/v1/tasks/${f.completedTask}/training`, want: [400, 3] },
+    { path: "/poi/v1/tasks/999999/training", want: [404, 5] },
+    { path: `/poi/v1/tasks/${f.completedTask}/checkpoints/0/chunks/0`, want: [404, 5] },
     // staking (Keplr's staking screens, Ping.pub's dashboard and validator pages)
     { path: "/cosmos/staking/v1beta1/validators?status=BOND_STATUS_BONDED&pagination.limit=200", want: { validators: [VALIDATOR], pagination: PAGE } },
     { path: `/cosmos/staking/v1beta1/validators/${f.valoper}`, want: { validator: { ...(VALIDATOR as object), operator_address: { eq: f.valoper } } } },
