@@ -81,7 +81,7 @@ export class SimTraining {
         if (rng.chance(0.08)) { t.abandoned.add(task.attempt); continue; }
         p.busy.add(w);
         const behaviour = BEHAVIOURS[(t.training! + task.attempt) % BEHAVIOURS.length];
-        const [how, knobs] = behaviour === "wrong" ? rng.pick(WRONG) : ["", {}];
+        const [how, knobs] = behaviour === "wrong" ? WRONG[Number(BigInt(t.id) % BigInt(WRONG.length))] : ["", {}];
         const run = await this.f.train(t.id, knobs);
         const other = p.free(this.workers).filter((n) => n !== w);
         if (other.length && rng.chance(0.15)) {
