@@ -58,7 +58,7 @@ export class SimValidators {
   /**
    * One validator's extension: commitments to its seeds of the carrying block's epoch and the next (so
    * its verdicts count), a verdict on most tasks under verification (75% pass; a fail names an
-   * item), and a request of 1..k segments on most training attempts whose requests are open. With
+   * item; training attempts always pass), and a request of 1..k segments on most training attempts whose requests are open. With
    * `junk`, something the extension rules refuse: garbage bytes, a verdict on a task not under
    * verification or on another attempt, two verdicts on one task, too many failed items, a segment
    * request that is not one (on an inference task, of a segment the task lacks, of too many).
@@ -68,7 +68,10 @@ export class SimValidators {
     const commitments = [carrying, carrying + 1n].map((e) => ({ epoch: e.toString(), hash: seedCommitment(sha256(Buffer.concat([v.secret, Buffer.from(`seed ${e}`)]))) }));
     const verdict = (t: { id: string; numItems: string }, attempt: number, pass: boolean): Verdict =>
       ({ taskId: t.id, attempt, pass, failedItems: pass ? [] : [String(r.int(Number(t.numItems) || 1))], cannotVerify: false });
-    const verdicts: Verdict[] = verifying.filter(() => r.chance(0.9)).map((t) => verdict(t, t.attempt, r.chance(0.75)));
+    // Training attempts always pass: these validators cast no item verdicts, so a reported item would end in a
+    // split that flags the train-step model, and a flagged model takes no new tasks for the rest of the run.
+    // (Training workers are slashed here for reveals they owe.)
+    const verdicts: Verdict[] = verifying.filter(() => r.chance(0.9)).map((t) => (isTraining(t) ? { ...verdict(t, t.attempt, true), accuracyBps: r.int(10001) } : verdict(t, t.attempt, r.chance(0.75))));
     const open = verifying.filter((t) => isTraining(t) && voteHeight + 1n <= BigInt(t.requestEndHeight ?? "0"));
     const segmentRequests: SegmentRequest[] = open.filter(() => r.chance(0.85)).map((t) => {
       const segments = Number(t.numItems) - 1;

@@ -162,7 +162,8 @@ export class PoiWorld {
         return msg(type, d.owner, { owner: d.owner, datasetId: d.id, index, data: d.chunks[index] });
       }
       case "submit-task": {
-        const inference = [...this.registered].filter(([, m]) => m.kind === ModelKind.INFERENCE);
+        // Not the training tasks' parent: a split on an inference task would flag it, and then no training task could be submitted.
+        const inference = [...this.registered].filter(([id, m]) => m.kind === ModelKind.INFERENCE && id !== this.parentId);
         if (inference.length === 0) return this.build("register-model", from);
         const requester = from ?? r.pick(this.requesters);
         const [modelId, m] = r.pick(inference);
