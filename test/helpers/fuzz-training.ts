@@ -274,7 +274,11 @@ export class TrainingGen {
   private badCommit(variant: string, t: Task, others: (a: string) => string[]): BadTrainingMsg {
     const r = this.r;
     const m = this.commit(t).value as { initialProof: Uint8Array[]; finalProof: Uint8Array[]; lossTrace: Uint8Array };
-    const proof = (p: Uint8Array[]) => r.chance(0.5) && p.length ? p.map((x, i) => (i === r.int(p.length) ? flip(r, x) : x)) : r.pick([p.slice(1), [...p, r.bytes(32)], []]);
+    const proof = (p: Uint8Array[]) => {
+      if (p.length === 0 || r.chance(0.5)) return r.pick([p.slice(1), [...p, r.bytes(32)], p.length ? [] : [r.bytes(32)]]);
+      const at = r.int(p.length);
+      return p.map((x, i) => (i === at ? flip(r, x) : x));
+    };
     const over: Record<string, unknown> = {
       "commit-initial-proof": { initialProof: proof(m.initialProof) },
       "commit-final-proof": { finalProof: proof(m.finalProof) },
