@@ -48,11 +48,14 @@
  *    collector), Account (sequence, account number) and TotalSupply must match the model.
  *
  * The poi messages (second test): inputs are seeded mutations of valid MsgRegisterModel,
- * MsgCreateDataset, MsgUploadDatasetChunk, MsgSubmitInferenceTask, MsgClaimTask and MsgSubmitResult
- * built from the chain's state (fields or bytes mutated and re-signed, signed wrongly, tx bytes
- * mutated, replays), and every block opens with a valid, invalid or mutated verdict aggregate.
+ * MsgCreateDataset, MsgUploadDatasetChunk, MsgSubmitInferenceTask, MsgClaimTask, MsgSubmitResult,
+ * MsgSubmitTrainingTask, MsgCommitTraining and MsgRevealCheckpoint built from the chain's state
+ * (fields or bytes mutated and re-signed, signed wrongly, tx bytes mutated, replays), named malformed
+ * training messages, and every block opens with a valid, invalid or mutated verdict aggregate (whose
+ * extensions request segments of training attempts).
  *  - CheckTx, ProcessProposal, VerifyVoteExtension and FinalizeBlock never throw (through `dispatch`)
- *    and never answer with code 1; CheckTx accepts only our own signed txs, signed right.
+ *    and never answer with code 1; a refusal's log is at most MAX_LOG_CHARS; CheckTx accepts only our
+ *    own signed txs, signed right; a malformed training message that no state allows never succeeds.
  *  - ProcessProposal accepts exactly the blocks whose first tx is an aggregate that FinalizeBlock
  *    applies (code 0) and that hold no second one; valid aggregates are accepted, the known-bad
  *    kinds rejected.
@@ -79,6 +82,7 @@ import { PoiApp } from "../src/app/app";
 import { dispatch } from "../src/abci/server";
 import { isAggregateTx } from "../src/x/poi/verdicts";
 import { tmpHome } from "./helpers/chain";
+import { MAX_LOG_CHARS } from "../src/app/errors";
 import { blockRequest, bump, dumpState, fmtCounts, GENESIS_TIME, grpc, hex, parseSeed, Rng } from "./helpers/fuzz-gen";
 import {
   applyCharged, CHAIN_ID, checkBankState, CODE, DENOM, FEE, FEE_COLLECTOR, Fuzzer, GAS, MAX_TX_BYTES, MIN_GAS_PRICES, Model, POOR, predict, requiredFee, RICH,
@@ -361,6 +365,7 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
       assert.ok(Number.isInteger(r.code) && r.code >= 0, where(`${stage} code ${r.code}`, c));
       assert.notEqual(r.code, CODE.internal, where(`${stage} internal error: ${r.log}`, c));
       if (r.code !== 0) assert.ok(["sdk", "poi"].includes(r.codespace ?? "") && (r.log ?? "").length > 0, where(`${stage} refusal without codespace or log`, c));
+      assert.ok((r.log ?? "").length <= MAX_LOG_CHARS, where(`${stage} log of ${(r.log ?? "").length} characters`, c));
     };
 
     while (count.inputs < poiTarget) {
@@ -371,6 +376,7 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
       for (let i = 0; i < n; i++) candidates.push(await fuzzer.next());
       count.inputs += n;
       candidates.forEach((c) => bump(count.gens, c.gen.replace(/^(tx-bytes|ante-[a-z-]+):.*/, "$1")));
+      candidates.forEach((c) => { const s = fuzzer.classify(c.bytes); if (s && c.bytes === s.bytes) bump(count.signedByType, s.msgType); });
 
       // -- CheckTx, as the mempool connection sends it.
       const acceptedNow = new Set<string>();
@@ -429,6 +435,7 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
           assert.ok(!paid && res.code !== 0, where("a tx we never signed got past the ante handler", c));
           continue;
         }
+        if (s.mustFail) assert.notEqual(res.code, 0, where(`the malformed training message "${s.mustFail}" succeeded: ${res.log}`, c));
         const p = blockAnte.predict(s, tx.length, next);
         if (!p.charged) assert.ok(!paid, where(`our ${s.gen} tx got past the ante handler; the model says code ${p.code}`, c));
         if (s.validMsgs) assert.equal(paid ? 0 : res.code, p.charged ? 0 : p.code, where(`our ${s.gen} tx: want ${p.charged ? "charged" : `code ${p.code}`}, got code ${res.code} "${res.log}"`, c));
@@ -452,7 +459,7 @@ describe("fuzz: random and mutated txs against PoiApp (in process)", function ()
     }
 
     // Plausibility: every message type succeeded somewhere, aggregates went both ways, verdicts were recorded.
-    for (const t of ["register-model", "create-dataset", "upload-chunk", "submit-task", "claim", "submit-result"]) assert.ok((okByType.get(t) ?? 0) > 0, `no ${t} ever succeeded: ${fmtCounts(okByType)}`);
+    for (const t of ["register-model", "create-dataset", "upload-chunk", "submit-task", "claim", "submit-result", "submit-training", "commit-training", "reveal-checkpoint"]) assert.ok((okByType.get(t) ?? 0) > 0, `no ${t} ever succeeded: ${fmtCounts(okByType)}`);
     assert.ok(count.accepted > 0 && count.rejected > 0, `proposals accepted ${count.accepted}, rejected ${count.rejected}`);
     const verified = (await app.poi.tasks(app.queryContext())).filter((t) => t.status === 5 || t.failedAttempts > 0).length;
     assert.ok(poiTarget < 1000 || verified > 0, "some tasks were decided by the validators' votes");

@@ -1,10 +1,11 @@
 /**
  * Simulation (issue 12's acceptance point): for each of SIM_SEEDS seeds (default 3), two runs on fresh
  * homes of SIM_BLOCKS random blocks (default 200; test/helpers/simulation.ts) with sends, tasks, cheats,
- * delegations, undelegations, new validators, commission edits and worker links. Every invariant
+ * training tasks (honest, trained wrong, never revealed), delegations, undelegations, new validators,
+ * commission edits and worker links. Every invariant
  * holds after every block; the two runs of a seed have the same app hash at every block; different
  * seeds make different chains; and the runs did what they claim to (every kind of tx succeeded, each
- * kind of invalid tx was refused, cheats were slashed, validators were created and reached power,
+ * kind of invalid tx was refused, cheats were slashed, honest training passed and registered its model, validators were created and reached power,
  * undelegations matured, powers changed).
  *   SIM_SEEDS=6 SIM_BLOCKS=1000 SIM_FIRST_SEED=7 npx mocha dist/test/simulation.test.js   # a longer soak, other seeds
  */
@@ -33,7 +34,7 @@ async function simulate(seed: number, run: number): Promise<SimResult> {
   }
 }
 
-describe(`simulation: ${SEEDS.length} seeds × 2 runs of ${BLOCKS} random blocks (sends, tasks, cheats, delegations, undelegations, new validators)`, function () {
+describe(`simulation: ${SEEDS.length} seeds × 2 runs of ${BLOCKS} random blocks (sends, tasks, training, cheats, delegations, undelegations, new validators)`, function () {
   this.timeout(0);
   const firstRuns = new Map<number, SimResult>();
 
@@ -47,11 +48,14 @@ describe(`simulation: ${SEEDS.length} seeds × 2 runs of ${BLOCKS} random blocks
       assert.equal(b.hashes.length, a.hashes.length, "both runs made as many blocks");
       assert.deepEqual(b, a, "both runs counted the same outcomes");
 
-      const kinds = ["send", "submit-task", "claim", "result", "result-fabricated", "delegate", "undelegate", "undelegate-all", "create-validator", "edit-validator", "link-offer", "link-accept", "unlink"];
+      const kinds = ["send", "submit-task", "claim", "result", "result-fabricated", "submit-training", "claim-training", "commit-training", "reveal-checkpoint", "delegate", "undelegate", "undelegate-all", "create-validator", "edit-validator", "link-offer", "link-accept", "unlink"];
       for (const k of kinds) assert.ok((a.ok[k] ?? 0) > 0, `some ${k} txs succeeded: ${JSON.stringify(a.ok)}`);
       for (const k of ["send-overspend", "undelegate-too-much", "edit-validator-too-fast", "claim-taken", "result-not-claimant"]) assert.ok((a.refused[k] ?? 0) > 0, `some ${k} txs were refused: ${JSON.stringify(a.refused)}`);
       assert.ok(a.cheats > 0 && a.cheatsSlashed === a.cheats, `every fabricated result was caught and slashed: ${a.cheatsSlashed} of ${a.cheats}`);
       assert.ok(a.honestResults > 0 && a.honestVerified === a.honestResults, `every honest result passed: ${a.honestVerified} of ${a.honestResults}`);
+      assert.ok(a.trainingHonest > 0 && a.trainingHonestVerified === a.trainingHonest, `every honest training attempt passed: ${a.trainingHonestVerified} of ${a.trainingHonest}`);
+      assert.equal(a.modelsTrained, a.trainingHonestVerified, "each passed training registered its model");
+      assert.ok(a.trainingCheats.length > 0 && a.trainingCheatsSlashed === a.trainingCheats.length, `every wrong or unrevealed training attempt was slashed: ${a.trainingCheatsSlashed} of ${a.trainingCheats.length} (${a.trainingCheats.join(", ")})`);
       assert.ok(a.auditsFailed > 0, "the lazy validator failed known-answer audits");
       assert.ok(a.validatorsCreated > 0 && a.createdWithPower > 0, `validators created: ${a.validatorsCreated}, given power: ${a.createdWithPower}`);
       assert.ok(a.unbondingsMatured > 0, "undelegations matured");

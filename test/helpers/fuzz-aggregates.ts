@@ -9,7 +9,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { consensusAddress } from "../../src/x/valset/module";
 import { AGGREGATE_MAGIC, encodeAggregateTx, voteExtensionSignBytes } from "../../src/x/poi/verdicts";
-import { VoteExtensionCodec, type SignedVoteExtension, type Task, type Verdict } from "../../src/x/poi/types";
+import { isTraining, VoteExtensionCodec, type SegmentRequest, type SignedVoteExtension, type Task, type Verdict } from "../../src/x/poi/types";
 import { byteMutation, BYTE_MUTATIONS, randomProto, type Rng } from "./fuzz-gen";
 import { epochOf, seedCommitment } from "../../src/x/poi/sampling";
 
@@ -57,18 +57,29 @@ export class SimValidators {
 
   /**
    * One validator's extension: commitments to its seeds of the carrying block's epoch and the next (so
-   * its verdicts count), and a verdict on most tasks under verification (75% pass; a fail names an
-   * item). With `junk`, something the extension rules refuse: garbage bytes, a verdict on a task not
-   * under verification or on another attempt, two verdicts on one task, too many failed items.
+   * its verdicts count), a verdict on most tasks under verification (75% pass; a fail names an
+   * item; training attempts always pass), and a request of 1..k segments on most training attempts whose requests are open. With
+   * `junk`, something the extension rules refuse: garbage bytes, a verdict on a task not under
+   * verification or on another attempt, two verdicts on one task, too many failed items, a segment
+   * request that is not one (on an inference task, of a segment the task lacks, of too many).
    */
   private extension(r: Rng, verifying: readonly Task[], v: SimValidator, voteHeight: bigint, junk = false): Uint8Array {
     const carrying = epochOf(voteHeight + 1n, SEED_EPOCH_BLOCKS);
     const commitments = [carrying, carrying + 1n].map((e) => ({ epoch: e.toString(), hash: seedCommitment(sha256(Buffer.concat([v.secret, Buffer.from(`seed ${e}`)]))) }));
     const verdict = (t: { id: string; numItems: string }, attempt: number, pass: boolean): Verdict =>
       ({ taskId: t.id, attempt, pass, failedItems: pass ? [] : [String(r.int(Number(t.numItems) || 1))], cannotVerify: false });
-    const verdicts: Verdict[] = verifying.filter(() => r.chance(0.9)).map((t) => verdict(t, t.attempt, r.chance(0.75)));
+    // Training attempts always pass: these validators cast no item verdicts, so a reported item would end in a
+    // split that flags the train-step model, and a flagged model takes no new tasks for the rest of the run.
+    // (Training workers are slashed here for reveals they owe.)
+    const verdicts: Verdict[] = verifying.filter(() => r.chance(0.9)).map((t) => (isTraining(t) ? { ...verdict(t, t.attempt, true), accuracyBps: r.int(10001) } : verdict(t, t.attempt, r.chance(0.75))));
+    const open = verifying.filter((t) => isTraining(t) && voteHeight + 1n <= BigInt(t.requestEndHeight ?? "0"));
+    const segmentRequests: SegmentRequest[] = open.filter(() => r.chance(0.85)).map((t) => {
+      const segments = Number(t.numItems) - 1;
+      const chosen = new Set(Array.from({ length: r.range(1, t.k) }, () => String(r.int(segments))));
+      return { taskId: t.id, attempt: t.attempt, segments: [...chosen] };
+    });
     if (junk) {
-      switch (r.int(5)) {
+      switch (r.int(open.length ? 8 : 5)) {
         // Bytes that cannot decode (field 1 with the invalid wire type 7 first): random bytes alone sometimes
         // decode to a harmless extension (unknown fields are skipped), which the rules rightly accept.
         case 0: return Buffer.concat([Uint8Array.of(0x0f), r.chance(0.5) ? r.bytes(r.range(1, 60)) : randomProto(r, 2)]);
@@ -76,10 +87,17 @@ export class SimValidators {
         case 1: verdicts.push(verdict({ id: (r.u64() | (1n << 62n)).toString(), numItems: "10" }, r.int(3), r.chance(0.5))); break;
         case 2: if (verifying.length) verdicts.push(verdict(verifying[0], verifying[0].attempt + 1 + r.int(3), true)); else return r.bytes(8); break;
         case 3: if (verdicts.length) verdicts.push({ ...verdicts[0], pass: !verdicts[0].pass, failedItems: verdicts[0].pass ? ["0"] : [] }); else return r.bytes(8); break;
-        default: if (verifying.length) verdicts.push({ ...verdict(verifying[0], verifying[0].attempt, false), failedItems: ["0", "1", "2", "3", "4"] }); else return r.bytes(8);
+        case 4: if (verifying.length) verdicts.push({ ...verdict(verifying[0], verifying[0].attempt, false), failedItems: ["0", "1", "2", "3", "4"] }); else return r.bytes(8); break;
+        case 5: segmentRequests.push({ taskId: open[0].id, attempt: open[0].attempt, segments: [String(Number(open[0].numItems) - 1 + r.int(3))] }); break;
+        case 6: segmentRequests.push({ taskId: open[0].id, attempt: open[0].attempt, segments: Array.from({ length: open[0].k + 1 }, (_, i) => String(i)) }); break;
+        default: {
+          const inference = verifying.find((t) => !isTraining(t));
+          if (inference) segmentRequests.push({ taskId: inference.id, attempt: inference.attempt, segments: ["0"] });
+          else segmentRequests.push({ taskId: open[0].id, attempt: open[0].attempt + 1, segments: ["0"] });
+        }
       }
     }
-    return VoteExtensionCodec.encode({ verdicts, itemVerdicts: [], commitments, reveals: [] }).finish();
+    return VoteExtensionCodec.encode({ verdicts, itemVerdicts: [], commitments, reveals: [], segmentRequests }).finish();
   }
 
   /** The head of the block at `height` (votes of height - 1) over these tasks under verification. */

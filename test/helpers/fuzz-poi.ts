@@ -3,7 +3,8 @@
  * messages (fuzz-poi-msgs.ts). A valid message is signed as it is, or with one field mutated and
  * re-signed, or with its encoded bytes mutated and re-signed, or signed wrongly (chain id, account
  * number, sequence, fee, gas, timeout, another account's key), or the signed tx's bytes are mutated
- * afterwards, or replayed; plus random bytes and aggregates sent to the mempool.
+ * afterwards, or replayed; plus random bytes and aggregates sent to the mempool, and named malformed
+ * training messages (fuzz-training.ts), most of which must fail in any state.
  *
  * Which of our txs get past the ante handler (and so pay their fee and use their sequence) is
  * predicted from the ante checks, in the order the app runs them, where the message itself decodes.
@@ -46,6 +47,8 @@ export interface PoiSigned {
   timeoutHeight: bigint;
   /** Every message was built valid and needs `from`'s signature: it decodes, so the ante decides. */
   validMsgs: boolean;
+  /** A malformed message that no state lets succeed: its variant's name. */
+  mustFail?: string;
 }
 
 /**
@@ -122,7 +125,7 @@ export class PoiFuzzer {
     private readonly validators: SimValidators,
   ) {}
 
-  async sign(from: string, msgs: Array<{ typeUrl: string; value: Uint8Array }>, meta: { gen: string; msgType: PoiSigned["msgType"]; validMsgs: boolean }, o: AnteFields = {}, key = from): Promise<PoiSigned> {
+  async sign(from: string, msgs: Array<{ typeUrl: string; value: Uint8Array }>, meta: { gen: string; msgType: PoiSigned["msgType"]; validMsgs: boolean; mustFail?: string }, o: AnteFields = {}, key = from): Promise<PoiSigned> {
     const acc = this.ante().accounts.get(from);
     const s: PoiSigned = {
       bytes: new Uint8Array(), ...meta, from, sequence: o.sequence ?? acc?.sequence ?? 0n, accountNumber: o.accountNumber ?? acc?.accountNumber ?? 0n,
@@ -175,7 +178,7 @@ export class PoiFuzzer {
     const r = this.rng;
     const picked = r.weighted<string>([
       [26, "valid"], [20, "fields"], [10, "msg-bytes"], [8, "ante"], [4, "wrong-key"], [3, "multi-msg"],
-      [16, "tx-bytes"], [6, "replay"], [3, "random-bytes"], [2, "mempool-aggregate"],
+      [16, "tx-bytes"], [6, "replay"], [3, "random-bytes"], [2, "mempool-aggregate"], [8, "bad-training"],
     ]);
     const kind = this.signedList.length === 0 && ["tx-bytes", "replay"].includes(picked) ? "valid" : picked;
     const type = r.pick(MSG_TYPES);
@@ -239,6 +242,12 @@ export class PoiFuzzer {
         const base = () => (this.corpus.length && r.chance(0.3) ? r.pick(this.corpus) : r.pick(this.signedList).bytes);
         return { gen: `tx-bytes:${op}`, bytes: byteMutation(r, op, base)! };
       }
+      case "bad-training": {
+        const b = this.world.badTraining();
+        const signer = this.keys.pubkeys.has(b.signer) ? b.signer : b.key;
+        const s = await this.sign(signer, [{ typeUrl: b.typeUrl, value: b.value }], { gen: `bad:${b.variant}`, msgType: b.type, validMsgs: false, mustFail: b.mustFail ? b.variant : undefined }, {}, b.key);
+        return { gen: s.gen, bytes: s.bytes };
+      }
       case "replay":
         return { gen: "replay", bytes: r.pick(this.signedList).bytes };
       case "random-bytes":
@@ -260,7 +269,11 @@ export async function openPoiFuzzChain(seed: number, open: (name: string) => Pro
   const keys = new FuzzKeys(seed, 6);
   const funded = keys.addresses.slice(0, 5);
   const validators = new SimValidators(seed, POI_CHAIN_ID);
-  const appState = { auth: { params: { max_tx_bytes: String(POI_MAX_TX_BYTES) } }, bank: { balances: funded.map((address) => ({ address, coins: [{ denom: DENOM, amount: "1000000000000" }] })) }, poi: { params: { claimBlocks: "4", verifyTimeoutBlocks: "4", deadlineMarginBlocks: "1", minBond: "1", bondFactorBps: "1" } } };
+  const appState = { auth: { params: { max_tx_bytes: String(POI_MAX_TX_BYTES) } }, bank: { balances: funded.map((address) => ({ address, coins: [{ denom: DENOM, amount: "1000000000000" }] })) }, poi: { params: {
+    claimBlocks: "4", verifyTimeoutBlocks: "4", deadlineMarginBlocks: "1", minBond: "1", bondFactorBps: "1",
+    // training: requests for 3 blocks, reveals for 6; checkpoints of fuzz-training.ts's MLP (88 bytes) in 2 chunks
+    segmentRequestBlocks: "3", revealBlocks: "6", maxDatasetChunkBytes: "64",
+  } } };
   const [app, ref] = [await open("fuzz-poi-app"), await open("fuzz-poi-ref")];
   const init = {
     time: { seconds: GENESIS_TIME, nanos: 0 }, chainId: POI_CHAIN_ID, validators: validators.genesis(), consensusParams: { abci: { voteExtensionsEnableHeight: 1n } },
@@ -295,11 +308,14 @@ export class PoiStats {
   readonly blockCodes = new Map<number, number>();
   readonly heads = new Map<string, number>();
   readonly chargedByType = new Map<string, number>();
+  /** Our signed txs by (first) message type, whatever became of them. */
+  readonly signedByType = new Map<string, number>();
   readonly okByType = new Map<string, number>();
 
   print(ms: number, extra: string): void {
     console.log(`    fuzz-poi: ${this.inputs} inputs in ${this.blocks} blocks, ${(ms / 1000).toFixed(1)} s, ${extra}`);
     console.log(`    fuzz-poi: generators ${fmtCounts(this.gens)}`);
+    console.log(`    fuzz-poi: signed by message type ${fmtCounts(this.signedByType)}`);
     console.log(`    fuzz-poi: charged by message type ${fmtCounts(this.chargedByType)}; succeeded ${fmtCounts(this.okByType)}`);
     console.log(`    fuzz-poi: block heads ${fmtCounts(this.heads)}; ProcessProposal accepted ${this.accepted}, rejected ${this.rejected}`);
     console.log(`    fuzz-poi: CheckTx codes ${fmtCounts(this.checkCodes)}; FinalizeBlock codes ${fmtCounts(this.blockCodes)}`);

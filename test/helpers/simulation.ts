@@ -3,7 +3,7 @@
  * real PoiApp on LevelDB, 4 x/staking validators (one lazy: it votes pass without checking) with
  * verifiers on onnxruntime, x/mint and x/distribution on. Each block carries a random mix drawn from one
  * Rng: bank sends (some overspending), inference tasks (submit, claim, honest or fabricated results,
- * claims left to lapse), delegations, undelegations (some above the delegation), commission edits (some
+ * claims left to lapse), training tasks (simulation-training.ts: honest, wrong or unrevealed), delegations, undelegations (some above the delegation), commission edits (some
  * too fast), new validators (keys from the Rng) and worker links. Each account sends at most one tx a block. Every tx is checked as
  * the mempool would (valid ones must pass CheckTx, invalid ones be refused) and then goes into the block
  * anyway, as a proposer may include it: valid ones must succeed, invalid ones fail with their error.
@@ -14,6 +14,7 @@ import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { Event, ExecTxResult } from "cosmjs-types/tendermint/abci/types";
 import { Harness, type SimValidator } from "./poi-harness";
 import { PoiFlow, bytesOf, OUT_BYTES } from "./poi-flow";
+import { SimTraining } from "./simulation-training";
 import { removeHome } from "./chain";
 import { hex, type Rng } from "./fuzz-gen";
 import { Codecs, createValidatorMsg, newValidatorKey, valoper } from "./staking-msgs";
@@ -58,6 +59,13 @@ export interface SimResult {
   cheatsSlashed: number;
   honestResults: number;
   honestVerified: number;
+  /** Training attempts committed honestly, and those of them that passed. */
+  trainingHonest: number;
+  trainingHonestVerified: number;
+  /** Training attempts committed wrong or never revealed (by how), and those of them slashed. */
+  trainingCheats: string[];
+  trainingCheatsSlashed: number;
+  modelsTrained: number;
   claimsLapsed: number;
   tasksExpired: number;
   auditsFailed: number;
@@ -70,7 +78,15 @@ export interface SimResult {
 }
 
 interface Planned { kind: string; from: string; tx: Uint8Array; refusal?: RegExp; done?: (r: ExecTxResult) => void }
-interface SimTask { id: string; deadline: bigint; cheats: Set<number>; honest: Set<number>; abandoned: Set<number>; decided: Set<number> }
+/** A task the simulation submitted; `training` is the index of a training task among the run's. */
+export interface SimTask { id: string; deadline: bigint; cheats: Set<number>; honest: Set<number>; abandoned: Set<number>; decided: Set<number>; training?: number }
+/** How a block's txs are planned: each account sends at most one (`busy`). */
+export interface SimPlanner {
+  busy: Set<string>;
+  free(names: string[]): string[];
+  take(names: string[]): string;
+  add<T>(kind: string, from: string, codec: PoiCodec<T>, msg: Partial<T> | Array<Partial<T>>, extra?: Pick<Planned, "refusal" | "done">): Promise<void>;
+}
 
 const attr = (e: Event, key: string) => e.attributes.find((a) => a.key === key)?.value ?? "";
 const count = (m: Record<string, number>, k: string) => { m[k] = (m[k] ?? 0) + 1; };
@@ -78,7 +94,8 @@ const sorted = (m: Record<string, number>) => Object.fromEntries(Object.entries(
 
 export class Simulation {
   readonly result: SimResult = {
-    firstHeight: 0, hashes: [], ok: {}, refused: {}, cheats: 0, cheatsSlashed: 0, honestResults: 0, honestVerified: 0, claimsLapsed: 0, tasksExpired: 0,
+    firstHeight: 0, hashes: [], ok: {}, refused: {}, cheats: 0, cheatsSlashed: 0, honestResults: 0, honestVerified: 0,
+    trainingHonest: 0, trainingHonestVerified: 0, trainingCheats: [], trainingCheatsSlashed: 0, modelsTrained: 0, claimsLapsed: 0, tasksExpired: 0,
     auditsFailed: 0, validatorsCreated: 0, createdWithPower: 0, unbondingsMatured: 0, powerChanges: 0,
   };
   private readonly tasks = new Map<string, SimTask>();
@@ -89,13 +106,13 @@ export class Simulation {
   private readonly poweredCreated = new Set<string>();
   private readonly operatorsOf = new Set<string>(OPERATORS);
 
-  private constructor(readonly h: Harness, readonly f: PoiFlow, readonly rng: Rng, readonly label: string) {}
+  private constructor(readonly h: Harness, readonly f: PoiFlow, readonly training: SimTraining, readonly rng: Rng, readonly label: string) {}
 
   static async create(seed: number, rng: Rng, label: string): Promise<Simulation> {
     const h = await Harness.create({ validators: 4, accounts: [...REQUESTERS, ...WORKERS, ...USERS], faults: { [LAZY]: { always_pass: true } }, seed, ...GENESIS });
     try {
       const f = await PoiFlow.create(h, { n: N_ITEMS });
-      return new Simulation(h, f, rng, label);
+      return new Simulation(h, f, await SimTraining.create(h, rng, WORKERS, REQUESTERS), rng, label);
     } catch (err) {
       await h.close();
       throw err;
@@ -116,10 +133,10 @@ export class Simulation {
   async run(blocks: number, drain = 40): Promise<SimResult> {
     this.result.firstHeight = Number(this.h.height) + 1;
     for (let i = 0; i < blocks; i++) await this.step(await this.plan());
-    for (let i = 0; i < drain && this.undecided().length > 0; i++) await this.step([]);
+    for (let i = 0; i < drain && this.undecided().length > 0; i++) await this.step(await this.plan(true));
     const open = this.undecided();
     if (open.length) throw new Error(`${this.label}: results still undecided after ${drain} quiet blocks: ${open.join(", ")}`);
-    return { ...this.result, ok: sorted(this.result.ok), refused: sorted(this.result.refused) };
+    return { ...this.result, ok: sorted(this.result.ok), refused: sorted(this.result.refused), trainingCheats: [...this.result.trainingCheats].sort() };
   }
 
   private undecided(): string[] {
@@ -179,15 +196,16 @@ export class Simulation {
       case "poi_task_failed": {
         const { t, a, cheat } = attempt();
         if (!cheat) throw new Error(`${where}: an honest result (task ${t.id} attempt ${a}) was slashed: ${JSON.stringify(e.attributes)}`);
-        r.cheatsSlashed++;
+        if (t.training !== undefined) r.trainingCheatsSlashed++; else r.cheatsSlashed++;
         break;
       }
       case "poi_task_verified": {
         const { t, a, cheat } = attempt();
         if (cheat) throw new Error(`${where}: a fabricated result (task ${t.id} attempt ${a}) passed`);
-        r.honestVerified++;
+        if (t.training !== undefined) r.trainingHonestVerified++; else r.honestVerified++;
         break;
       }
+      case "poi_model_trained": r.modelsTrained++; break;
       case "poi_verification_no_fault": {
         const { t, a } = attempt();
         throw new Error(`${where}: task ${t.id} attempt ${a} ended with no fault (${attr(e, "reason")}) although every validator but one verifies honestly`);
@@ -202,20 +220,22 @@ export class Simulation {
     }
   }
 
-  /** The next block's txs, drawn from the Rng against the committed state. */
-  private async plan(): Promise<Planned[]> {
+  /** The next block's txs, drawn from the Rng against the committed state (`quiet`: only the training reveals owed). */
+  private async plan(quiet = false): Promise<Planned[]> {
     const rng = this.rng;
     const busy = new Set<string>();
     const free = (names: string[]) => names.filter((n) => !busy.has(n));
     const take = (names: string[]) => { const n = rng.pick(names); busy.add(n); return n; };
     const plan: Planned[] = [];
-    const add = async <T>(kind: string, from: string, codec: PoiCodec<T>, msg: Partial<T>, extra: Pick<Planned, "refusal" | "done"> = {}) => {
+    const add = async <T>(kind: string, from: string, codec: PoiCodec<T>, msg: Partial<T> | Array<Partial<T>>, extra: Pick<Planned, "refusal" | "done"> = {}) => {
       plan.push({ kind, from, tx: await this.h.signTx(from, codec, msg), ...extra });
     };
     const next = this.h.height + 1n;
+    await this.training.plan({ busy, free, take, add }, this.tasks, this.result, quiet);
+    if (quiet) return plan;
 
     // Tasks: claims, results (honest or fabricated; now and then a claim is left to lapse), new tasks.
-    for (const t of this.tasks.values()) {
+    for (const t of [...this.tasks.values()].filter((x) => x.training === undefined)) {
       const task = await this.f.task(t.id);
       if (task.status === TaskStatus.OPEN && next < t.deadline && rng.chance(0.6) && free(WORKERS).length) {
         const w = take(free(WORKERS));

@@ -36,6 +36,8 @@ export class TrainingFlow {
   parentId = "";
   stepId = "";
   stepOnnx!: Uint8Array;
+  /** The train-step graph's batch size. */
+  batch = BATCH;
   xId = "";
   yId = "";
   paramsId = "";
@@ -44,12 +46,14 @@ export class TrainingFlow {
 
   private constructor(readonly h: Harness, readonly owner: string, readonly items: number) {}
 
-  /** Registers the parent MLP (784-64-10) and its train-step graph, and uploads the first `items` digits, their labels and a seeded random init. */
-  static async create(h: Harness, opts: { owner?: string; items?: number; initSeed?: number } = {}): Promise<TrainingFlow> {
+  /** Registers the parent MLP (784-`hidden`-10, default 784-64-10) and its train-step graph, and uploads the first `items` digits, their labels and a seeded random init. */
+  static async create(h: Harness, opts: { owner?: string; items?: number; initSeed?: number; hidden?: number; batch?: number } = {}): Promise<TrainingFlow> {
     const f = new TrainingFlow(h, opts.owner ?? "requester", opts.items ?? 2000);
-    const parent = buildMlp({ inputSize: 784, hidden: HIDDEN, outputs: 10, weights: randomMlpWeights(784, HIDDEN, 10, 7) });
+    const hidden = opts.hidden ?? HIDDEN;
+    f.batch = opts.batch ?? BATCH;
+    const parent = buildMlp({ inputSize: 784, hidden, outputs: 10, weights: randomMlpWeights(784, hidden, 10, 7) });
     f.parentId = await f.register(parent, "mlp", ModelKind.INFERENCE, "");
-    f.stepOnnx = buildMlpTrainStep({ inputSize: 784, hidden: HIDDEN, outputs: 10, batchSize: BATCH });
+    f.stepOnnx = buildMlpTrainStep({ inputSize: 784, hidden, outputs: 10, batchSize: f.batch });
     f.stepId = await f.register(f.stepOnnx, "mlp-step", ModelKind.TRAIN_STEP, f.parentId);
     const mnist = loadMnist();
     const x = new Float32Array(f.items * 784);
@@ -60,7 +64,7 @@ export class TrainingFlow {
     }
     f.xId = await f.upload("digits", { name: MLP_INPUT, shape: ["784"], dtype: "float32" }, x, 300);
     f.yId = await f.upload("labels", { name: MLP_OUTPUT, shape: ["10"], dtype: "float32" }, y, 5000);
-    f.initial = encodeCheckpoint(mlpCheckpoint(initMlpWeights(784, HIDDEN, 10, opts.initSeed ?? 11)));
+    f.initial = encodeCheckpoint(mlpCheckpoint(initMlpWeights(784, hidden, 10, opts.initSeed ?? 11)));
     f.paramsId = await f.upload("init", { name: "params", shape: [String(f.initial.length / 4)], dtype: "float32" }, new Float32Array(f.initial.buffer.slice(0)), 1);
     return f;
   }
@@ -91,7 +95,7 @@ export class TrainingFlow {
   submitMsg(over: Partial<MsgSubmitTrainingTask> = {}): Partial<MsgSubmitTrainingTask> {
     return {
       requester: this.h.account(this.owner).address, modelId: this.stepId, initialParamsDatasetId: this.paramsId, xDatasetId: this.xId, yDatasetId: this.yId,
-      trainStart: "0", trainCount: "1000", heldOutStart: "1000", heldOutCount: "1000", steps: "300", batchSize: BATCH, learningRate: "0.1",
+      trainStart: "0", trainCount: "1000", heldOutStart: "1000", heldOutCount: "1000", steps: "300", batchSize: this.batch, learningRate: "0.1",
       checkpointInterval: "10", k: 2, reward: "5000000", bond: "5000000", minAccuracyBps: 8500, deadlineBlocks: "200", ...over,
     };
   }
