@@ -120,6 +120,9 @@ describe("store: committed snapshots and the value cache", () => {
     assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"))), ["r/a=1", "r/b=2"]);
     assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"), { reverse: true, limit: 1 })), ["r/b=2"]);
     assert.equal(s.stats.dbValueReads - db0, 2, "one LevelDB read per distinct range, then memory");
+    // Rows from memory are Buffers, as LevelDB's are (code may call Buffer methods on them).
+    const [fromMemory] = await s.committed.iterate(b("r/"), b("r0"));
+    assert.ok(Buffer.isBuffer(fromMemory[0]) && Buffer.isBuffer(fromMemory[1]));
     // Rows handed out are copies.
     const [[k, v]] = await s.committed.iterate(b("r/"), b("r0"));
     k[0] = 0x7a;

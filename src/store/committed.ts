@@ -85,10 +85,10 @@ export class ValueCache {
     else if (value.length <= VALUE_CACHE_MAX_VALUE_BYTES) this.values.set(id, Uint8Array.from(value));
   }
 
-  /** A copy of a cached range read, or undefined. */
+  /** A copy of a cached range read, or undefined: Buffers, as LevelDB's rows are. */
   getRange(key: string): Rows | undefined {
     const hit = this.ranges.get(key);
-    return hit && hit.rows.map(([k, v]): [Uint8Array, Uint8Array] => [Uint8Array.from(k), Uint8Array.from(v)]);
+    return hit && hit.rows.map(([k, v]): [Uint8Array, Uint8Array] => [Buffer.from(k), Buffer.from(v)]);
   }
 
   /** Adds a range read from LevelDB at `readVersion` (small results only). */
