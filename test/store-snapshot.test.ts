@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CommitStore } from "../src/store/store";
-import { VALUE_CACHE_MAX_VALUE_BYTES } from "../src/store/committed";
+import { RANGE_CACHE_MAX_ROWS, VALUE_CACHE_MAX_VALUE_BYTES } from "../src/store/committed";
 
 const b = (s: string) => new Uint8Array(Buffer.from(s));
 const str = (x: Uint8Array | undefined) => (x === undefined ? undefined : Buffer.from(x).toString());
@@ -110,6 +110,48 @@ describe("store: committed snapshots and the value cache", () => {
     assert.equal(await s.committed.get(b("gone")), undefined);
     assert.equal(str(await s.committed.get(b("big")))!.slice(-1), "2");
     assert.equal(str(await s.committed.get(b("absent"))), "now");
+    await s.close();
+  });
+  it("range reads are remembered per height: a change inside a range drops it, one outside keeps it", async () => {
+    const { store: s } = await open();
+    await commitWrites(s, 1n, { "r/a": "1", "r/b": "2", "t/a": "9" });
+    const db0 = s.stats.dbValueReads;
+    assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"))), ["r/a=1", "r/b=2"]);
+    assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"))), ["r/a=1", "r/b=2"]);
+    assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"), { reverse: true, limit: 1 })), ["r/b=2"]);
+    assert.equal(s.stats.dbValueReads - db0, 2, "one LevelDB read per distinct range, then memory");
+    // Rows from memory are Buffers, as LevelDB's are (code may call Buffer methods on them).
+    const [fromMemory] = await s.committed.iterate(b("r/"), b("r0"));
+    assert.ok(Buffer.isBuffer(fromMemory[0]) && Buffer.isBuffer(fromMemory[1]));
+    // Rows handed out are copies.
+    const [[k, v]] = await s.committed.iterate(b("r/"), b("r0"));
+    k[0] = 0x7a;
+    v[0] = 0x7a;
+    assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"))), ["r/a=1", "r/b=2"]);
+
+    await commitWrites(s, 2n, { "t/b": "8" }); // outside r/: the cached range still answers
+    const db1 = s.stats.dbValueReads;
+    assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"))), ["r/a=1", "r/b=2"]);
+    assert.equal(s.stats.dbValueReads, db1);
+    await commitWrites(s, 3n, { "r/a": null, "r/c": "3" }); // inside: both cached reads of r/ are dropped
+    assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"))), ["r/b=2", "r/c=3"]);
+    assert.deepEqual(rows(await s.committed.iterate(b("r/"), b("r0"), { reverse: true, limit: 1 })), ["r/c=3"]);
+    assert.deepEqual(rows(await s.committed.iterate(b("t/"))), ["t/a=9", "t/b=8"]);
+    assert.equal(s.stats.dbValueReads - db1, 3);
+    // A snapshot of an older height never reads the cache of the latest one.
+    const snap = s.snapshot();
+    await commitWrites(s, 4n, { "u": "1" });
+    assert.deepEqual(rows(await snap.kv.iterate(b("r/"), b("r0"))), ["r/b=2", "r/c=3"]);
+    snap.release();
+
+    // Results above the row bound are not kept.
+    const many: Record<string, string> = {};
+    for (let i = 0; i <= RANGE_CACHE_MAX_ROWS; i++) many[`m/${String(i).padStart(4, "0")}`] = "v";
+    await commitWrites(s, 5n, many);
+    const db2 = s.stats.dbValueReads;
+    assert.equal((await s.committed.iterate(b("m/"), b("m0"))).length, RANGE_CACHE_MAX_ROWS + 1);
+    assert.equal((await s.committed.iterate(b("m/"), b("m0"))).length, RANGE_CACHE_MAX_ROWS + 1);
+    assert.equal(s.stats.dbValueReads - db2, 2);
     await s.close();
   });
 });

@@ -1,4 +1,5 @@
 import "../util/cosmjs-types-int64"; // before any encoding: fixes cosmjs-types int64 in [2^31, 2^32)
+import "../util/cosmjs-types-alloc"; // encodes allocate only the bytes they return
 import * as net from "node:net";
 import * as fs from "node:fs";
 import {

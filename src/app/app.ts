@@ -1,4 +1,5 @@
 import "../util/cosmjs-types-int64"; // before any encoding: fixes cosmjs-types int64 in [2^31, 2^32)
+import "../util/cosmjs-types-alloc"; // encodes allocate only the bytes they return
 import {
   RequestCheckTx, RequestFinalizeBlock, RequestInfo, RequestInitChain, RequestPrepareProposal,
   RequestProcessProposal, RequestQuery, ResponseCheckTx, ResponseFinalizeBlock, ResponseInfo,
@@ -14,9 +15,7 @@ import type { AbciApplication } from "../abci/server";
 import { Branch, CommitStore, type CommittedSnapshot } from "../store/store";
 import { BlockHeader, Context, moduleStorePrefix } from "./context";
 import { ModuleManager, type AppModule, type ExtendVoteRequest, type VerifyVoteExtensionRequest } from "./module";
-import { AppError, ErrInvalidRequest, ErrNotFound, ErrOutOfGas, ErrTxTooLarge, ErrUnknownRequest, toAbciError } from "./errors";
-import { GasMeter } from "./gas";
-import { formatAddress } from "./address";
+import { AppError, ErrInvalidRequest, ErrNotFound, ErrUnknownRequest, toAbciError } from "./errors";
 import { APP_NAME, APP_VERSION } from "./params";
 import { BankKeeper } from "../x/bank/keeper";
 import { BankModule } from "../x/bank/module";
@@ -25,7 +24,8 @@ import { AccountKeeper } from "../x/auth/keeper";
 import { PoiKeeper } from "../x/poi/keeper";
 import { PoiModule } from "../x/poi/module";
 import { AuthModule } from "../x/auth/module";
-import { AnteHandler, type DecodedTx, decodeTx, MinGasPrice } from "../x/auth/ante";
+import { AnteHandler, MinGasPrice } from "../x/auth/ante";
+import { TxRunner } from "./tx-runner";
 import { SigVerifyCache } from "../x/auth/sigcache";
 import { DecodedTxCache } from "../x/auth/txcache";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
@@ -80,8 +80,7 @@ export class PoiApp implements AbciApplication {
   readonly sigCache = new SigVerifyCache();
   /** Txs decoded once per node: in CheckTx, then reused in FinalizeBlock and Recheck (x/auth/txcache.ts). */
   readonly txCache = new DecodedTxCache();
-  private readonly ante = new AnteHandler(this.accounts, this.bank, this.sigCache);
-  private readonly minGasPrice?: MinGasPrice;
+  private readonly txRunner: TxRunner;
   readonly blockInfo = new BlockInfoKeeper();
   readonly modules: ModuleManager;
   /** Whole-state checks (invariants.ts); a module adds its own with one register call below. */
@@ -93,13 +92,10 @@ export class PoiApp implements AbciApplication {
   /** The last committed block's time: CheckTx runs under it, as the SDK's check state does. */
   private lastBlockTime = { seconds: 0n, nanos: 0 };
   private pendingBlockTime = { seconds: 0n, nanos: 0 };
-  private readonly maxTxBytes: number;
   private readonly log: (msg: string) => void;
 
   private constructor(readonly store: CommitStore, opts: AppOptions) {
-    this.maxTxBytes = opts.maxTxBytes ?? 1024 * 1024;
     this.log = opts.log ?? (() => undefined);
-    this.minGasPrice = opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined;
     // Order = genesis and block-hook order: auth before bank, since balances create accounts; mint
     // before distribution, which hands out what mint put in fee_collector.
     this.poiModule = new PoiModule(this.poi, this.bank, this.valset, this.slasher, this.distribution);
@@ -110,6 +106,10 @@ export class PoiApp implements AbciApplication {
     ];
     // End blocks: poi tallies first, then staking turns stake and work into validator updates.
     this.modules = new ModuleManager(modules, [this.stakingModule.name]);
+    this.txRunner = new TxRunner({
+      accounts: this.accounts, modules: this.modules, ante: new AnteHandler(this.accounts, this.bank, this.sigCache), txCache: this.txCache,
+      maxTxBytes: opts.maxTxBytes ?? 1024 * 1024, minGasPrice: opts.minGasPrices ? MinGasPrice.parse(opts.minGasPrices) : undefined,
+    });
     // Issue 12's wiring: distribution settles rewards around staking changes and pays for verified work;
     // staking turns poi's work scores into power; poi slashes audit failures through staking.
     this.staking.addHooks(this.distribution.stakingHooks());
@@ -183,7 +183,7 @@ export class PoiApp implements AbciApplication {
       return { code: e.code, codespace: e.codespace, log: e.log };
     }
     const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array()), "check");
-    const res = await this.runTx(ctx, req.tx);
+    const res = await this.txRunner.run(ctx, req.tx);
     // CometBFT reads only the code of a Recheck (it drops the tx on a non-zero one), and nobody sees
     // its events: leave them out rather than encode them.
     if (req.type === CheckTxType.RECHECK) res.events = undefined;
@@ -269,7 +269,7 @@ export class PoiApp implements AbciApplication {
     for (const [i, tx] of req.txs.entries()) {
       const txCtx = blockCtx.withKV(this.store.working);
       const pseudoTx = this.modules.pseudoTxHandler(tx);
-      txResults.push(ExecTxResult.fromPartial(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.runTx(txCtx, tx)));
+      txResults.push(ExecTxResult.fromPartial(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.txRunner.run(txCtx, tx)));
     }
     const validatorUpdates: ValidatorUpdate[] = [];
     for (const m of this.modules.endBlockers) validatorUpdates.push(...((await m.endBlock!(blockCtx)) ?? []));
@@ -357,69 +357,6 @@ export class PoiApp implements AbciApplication {
     return { chainId: this.chainId, height, timeSeconds, timeNanos, hash, proposer };
   }
 
-  /**
-   * Runs one tx over `ctx.kv`, as the Cosmos SDK does: the ante handler (signatures, sequence, fee)
-   * runs in one branch and the messages in a second. A failing ante leaves nothing; failing
-   * messages (out of gas included) roll back their own writes but keep the fee and the sequence bump.
-   * Every failure becomes a result code; nothing here throws.
-   */
-  private async runTx(ctx: Context, txBytes: Uint8Array): Promise<Partial<ExecTxResult>> {
-    let gasWanted = 0n;
-    const meter = (limit?: bigint) => (ctx.mode === "simulate" ? new GasMeter() : new GasMeter(limit));
-    let gas = meter(0n);
-    const anteBranch = new Branch(ctx.kv);
-    const anteCtx = ctx.withKV(anteBranch);
-    let tx: DecodedTx;
-    try {
-      const chainMax = await this.accounts.maxTxBytes(ctx);
-      if (BigInt(txBytes.length) > chainMax) throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${chainMax} (chain param max_tx_bytes)`);
-      if (ctx.mode === "check" && txBytes.length > this.maxTxBytes) {
-        throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.maxTxBytes} (this node's max_tx_bytes)`);
-      }
-      const route = (typeUrl: string) => this.modules.msgHandler(typeUrl);
-      tx = ctx.mode === "simulate" ? decodeTx(txBytes, route, true) : this.txCache.get(txBytes, (bytes) => decodeTx(bytes, route));
-      gasWanted = tx.gasLimit;
-      gas = meter(tx.gasLimit);
-      await this.ante.run(anteCtx.withGasMeter(gas), tx, txBytes, this.minGasPrice);
-    } catch (err) {
-      const e = toAbciError(err);
-      return { code: e.code, codespace: e.codespace, log: e.log, gasWanted, gasUsed: gas.reported() };
-    }
-    // In a block the ante's writes stand before the messages run. In CheckTx they reach the check
-    // state only together with the messages (or on out of gas): a refused tx leaves it unchanged.
-    const checking = ctx.mode === "check";
-    if (!checking) anteBranch.write();
-
-    const msgBranch = new Branch(checking ? anteBranch : ctx.kv);
-    const msgCtx = ctx.withKV(msgBranch).withGasMeter(gas);
-    try {
-      const msgResponses = [];
-      for (const m of tx.msgs) {
-        const sender = formatAddress(m.handler.signers(m.msg)[0]);
-        msgCtx.events.emit("message", [["action", m.typeUrl], ["sender", sender], ["module", m.handler.module]]);
-        msgResponses.push(await m.handler.handle(msgCtx, m.msg));
-      }
-      msgBranch.write();
-      if (checking) anteBranch.write();
-      return {
-        // No `data` in CheckTx, as in the Cosmos SDK: CometBFT hex-encodes it in broadcast_tx_sync
-        // and CosmJS decodes that field as base64, which throws on most lengths.
-        code: 0, data: checking ? undefined : TxMsgData.encode({ data: [], msgResponses }).finish(), gasWanted, gasUsed: gas.reported(),
-        events: [...anteCtx.events.events, ...msgCtx.events.events],
-      };
-    } catch (err) {
-      // CheckTx refuses a tx whose messages would fail, so the sender loses no fee on a tx that is
-      // bound to fail (insufficient funds, ...). Running out of gas is the exception: the tx is still
-      // a valid, fee-paying tx that fails in its block, as every failing tx does in the Cosmos SDK.
-      if (checking && ErrOutOfGas.is(err)) {
-        anteBranch.write();
-        return { code: 0, gasWanted, gasUsed: gas.reported() };
-      }
-      const e = toAbciError(err);
-      return { code: e.code, codespace: e.codespace, log: e.log, gasWanted, gasUsed: gas.reported(), events: anteCtx.events.events };
-    }
-  }
-
   /** `/cosmos.tx.v1beta1.Service/Simulate`: runs the tx on a throwaway branch of the query's committed snapshot. */
   private async simulate(data: Uint8Array, snap: CommittedSnapshot): Promise<Uint8Array> {
     let req: SimulateRequest;
@@ -430,7 +367,7 @@ export class PoiApp implements AbciApplication {
     }
     if (req.txBytes.length === 0) throw ErrInvalidRequest("SimulateRequest.tx_bytes is empty");
     const header = this.header(snap.height + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array());
-    const res = await this.runTx(new Context(new Branch(snap.kv), header, "simulate"), req.txBytes);
+    const res = await this.txRunner.run(new Context(new Branch(snap.kv), header, "simulate"), req.txBytes);
     if (res.code) throw new AppError(res.codespace ?? "", res.code, res.log ?? "", undefined);
     return SimulateResponse.encode({
       gasInfo: { gasWanted: res.gasWanted ?? 0n, gasUsed: res.gasUsed ?? 0n },

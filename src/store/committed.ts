@@ -14,6 +14,20 @@ const STATE_PREFIX = 0x73; // "s"
 /** Values above this size are not cached (model bytes, dataset chunks): they are read rarely and would crowd out accounts. */
 export const VALUE_CACHE_MAX_VALUE_BYTES = 16 * 1024;
 export const DEFAULT_VALUE_CACHE_ENTRIES = 200_000;
+/** Range reads remembered (validator sets, task indexes: read by several ABCI calls of each height). */
+export const RANGE_CACHE_MAX_RANGES = 1024;
+/** Larger range results are read from LevelDB each time. */
+export const RANGE_CACHE_MAX_ROWS = 256;
+export const RANGE_CACHE_MAX_BYTES = 64 * 1024;
+
+type Rows = Array<[Uint8Array, Uint8Array]>;
+
+interface CachedRange {
+  startId: string;
+  /** undefined: to the end of the state */
+  endId: string | undefined;
+  rows: Rows;
+}
 
 /** Work counters for benchmarks and tests; reset them freely. */
 export interface StoreStats {
@@ -53,6 +67,8 @@ function readOnly(): never {
 export class ValueCache {
   version = 0n;
   private readonly values: GenerationCache<Uint8Array | null>;
+  /** Range reads of `version`, by rangeCacheKey; commit drops each one that a change falls in. */
+  private readonly ranges = new Map<string, CachedRange>();
 
   constructor(capacity = DEFAULT_VALUE_CACHE_ENTRIES) {
     this.values = new GenerationCache(capacity);
@@ -69,15 +85,51 @@ export class ValueCache {
     else if (value.length <= VALUE_CACHE_MAX_VALUE_BYTES) this.values.set(id, Uint8Array.from(value));
   }
 
-  /** The block's writes are in LevelDB: the cache now holds `version`. */
+  /** A copy of a cached range read, or undefined: Buffers, as LevelDB's rows are. */
+  getRange(key: string): Rows | undefined {
+    const hit = this.ranges.get(key);
+    return hit && hit.rows.map(([k, v]): [Uint8Array, Uint8Array] => [Buffer.from(k), Buffer.from(v)]);
+  }
+
+  /** Adds a range read from LevelDB at `readVersion` (small results only). */
+  fillRange(key: string, startId: string, endId: string | undefined, rows: Rows, readVersion: bigint): void {
+    if (readVersion !== this.version || rows.length > RANGE_CACHE_MAX_ROWS) return;
+    let bytes = 0;
+    for (const [k, v] of rows) bytes += k.length + v.length;
+    if (bytes > RANGE_CACHE_MAX_BYTES) return;
+    if (this.ranges.size >= RANGE_CACHE_MAX_RANGES) this.ranges.clear();
+    this.ranges.set(key, { startId, endId, rows: rows.map(([k, v]) => [Uint8Array.from(k), Uint8Array.from(v)]) });
+  }
+
+  /** The block's writes are in LevelDB: the cache now holds `version`. `changes` are in ascending key order. */
   commit(version: bigint, changes: ReadonlyArray<{ key: Uint8Array; value: Uint8Array | null }>): void {
+    const ids: string[] = [];
     for (const { key, value } of changes) {
       const id = toId(key);
+      ids.push(id);
       if (value !== null && value.length > VALUE_CACHE_MAX_VALUE_BYTES) this.values.delete(id);
       else this.values.set(id, value === null ? null : Uint8Array.from(value));
     }
+    for (const [key, range] of this.ranges) if (anyInRange(ids, range.startId, range.endId)) this.ranges.delete(key);
     this.version = version;
   }
+}
+
+/** The cache key of a range read: start's length first, so that no two ranges share one. */
+function rangeCacheKey(startId: string, endId: string | undefined, opts: IterateOptions): string {
+  return `${startId.length}:${startId}:${endId ?? "\u0100"}:${opts.reverse === true ? "r" : "f"}${opts.limit ?? -1}`;
+}
+
+/** Whether some id of the ascending `ids` lies in [start, end). */
+function anyInRange(ids: readonly string[], start: string, end: string | undefined): boolean {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid] < start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < ids.length && (end === undefined || ids[lo] < end);
 }
 
 async function readRange(db: DB, start: Uint8Array, end: Uint8Array | undefined, opts: IterateOptions, snapshot?: AbstractSnapshot): Promise<Array<[Uint8Array, Uint8Array]>> {
@@ -124,9 +176,20 @@ abstract class CommittedReader implements KVStore {
   }
 
   async iterate(start: Uint8Array, end?: Uint8Array, opts: IterateOptions = {}): Promise<Array<[Uint8Array, Uint8Array]>> {
+    const startId = toId(start);
+    const endId = end && toId(end);
+    const key = rangeCacheKey(startId, endId, opts);
+    const height = this.height;
+    const hit = this.cache.version === height ? this.cache.getRange(key) : undefined;
+    if (hit !== undefined) {
+      this.stats.cachedValueReads++;
+      this.stats.stateReads += 1 + hit.length;
+      return hit;
+    }
     this.stats.dbValueReads++;
     const rows = await readRange(this.db, start, end, opts, this.snapshot);
     this.stats.stateReads += 1 + rows.length;
+    this.cache.fillRange(key, startId, endId, rows, height);
     return rows;
   }
 }
