@@ -1,7 +1,8 @@
 /**
  * Regenerates docs/explorer.png (`npm run docs:explorer`): starts `npm start`'s localnet with PoI work
  * on base port 19500 in a temporary home, opens the explorer in headless Chromium, waits until tasks
- * have been verified (and, within a time limit, a cheating worker slashed), and screenshots the page.
+ * have been verified (and, within a time limit, a cheating worker slashed and a work score credited), and
+ * screenshots the page.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -22,8 +23,9 @@ async function main(): Promise<void> {
       for (;;) {
         const verified = (await page.$$('#tasks tr.task[data-status="COMPLETED"]')).length;
         const slashes = (await page.$$("#events .event.slash")).length;
-        log(`explorer-screenshot: page shows ${verified} verified tasks, ${slashes} slashes`);
-        if ((verified >= 4 && slashes >= 1) || (verified >= 1 && Date.now() > deadline)) break;
+        const scored = (await page.$$('#validators .work-score[data-score]:not([data-score="0"])')).length;
+        log(`explorer-screenshot: page shows ${verified} verified tasks, ${slashes} slashes, ${scored} nonzero work scores`);
+        if ((verified >= 4 && slashes >= 1 && scored >= 1) || (verified >= 1 && Date.now() > deadline)) break;
         if (Date.now() > deadline + 120_000) throw new Error("no task was verified in 6 minutes");
         await sleep(3000);
       }

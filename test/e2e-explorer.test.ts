@@ -2,7 +2,8 @@
  * The explorer page (src/explorer, served by a node's REST port at /explorer/) in headless Chromium
  * (Debian's chromium driven by playwright-core) against a 4-validator localnet doing PoI work: the
  * page follows the height, shows a verified task with the verdicts the chain recorded, and renders a
- * block's verdict aggregate as the votes it carries. A screenshot is kept as the test's artifact.
+ * block's verdict aggregate as the votes it carries, and names the validators (staking monikers) with
+ * their work scores and linked workers as the chain reports them. A screenshot is kept as the test's artifact.
  */
 import { strict as assert } from "assert";
 import * as fs from "node:fs";
@@ -72,6 +73,35 @@ describe("e2e: explorer page in headless Chromium", function () {
     const statuses = await page.$$eval("#tasks tr.task", (els) => els.map((e) => e.getAttribute("data-status")));
     assert.ok(statuses.length > 0 && statuses.every((s) => s === "COMPLETED"), `rows shown: ${statuses.join(",")}`);
     await page.click('[data-status-count="COMPLETED"]');
+  });
+
+  it("shows each validator's moniker, status, work score and linked workers as the chain reports them", async () => {
+    const { validators } = await restJson(`${net.rest}/cosmos/staking/v1beta1/validators?pagination.limit=200`);
+    const byMoniker = new Map<string, any>(validators.map((v: any) => [v.description.moniker, v]));
+    assert.deepEqual([...byMoniker.keys()].sort(), ["node0", "node1", "node2", "node3"]);
+    const node0 = byMoniker.get("node0");
+    const readRows = () => page.$$eval("#validators tr[data-validator]", (rows) => rows.map((r) => ({
+      moniker: r.querySelector(".moniker")?.textContent ?? "", status: r.querySelector(".pill")?.textContent ?? "",
+      score: r.querySelector(".work-score")?.getAttribute("data-score") ?? null,
+      workers: Array.from(r.querySelectorAll(".linked-worker"), (e) => (e as typeof r).getAttribute("data-worker")),
+    })));
+    // node0's linked worker (the demo's user0) does verified work: once an epoch has credited it, the page shows the score the chain reports.
+    const deadline = Date.now() + 180_000;
+    let shown: Awaited<ReturnType<typeof readRows>>;
+    let score: { operator: string; score: string };
+    for (;;) {
+      shown = await readRows();
+      ({ score } = await restJson(`${net.rest}/poi/v1/validators/${node0.operator_address}/work_score`));
+      const row0 = shown.find((r) => r.moniker === "node0");
+      if (row0 && row0.score === score.score && BigInt(score.score) > 0n) break;
+      assert.ok(Date.now() < deadline, `node0's work score: page ${row0?.score}, chain ${score.score}`);
+      await sleep(500);
+    }
+    assert.deepEqual(shown.map((r) => r.moniker).sort(), ["node0", "node1", "node2", "node3"]);
+    for (const r of shown) assert.equal(r.status, byMoniker.get(r.moniker).jailed ? "jailed" : byMoniker.get(r.moniker).status.replace("BOND_STATUS_", "").toLowerCase(), r.moniker);
+    const { links } = await restJson(`${net.rest}/poi/v1/links?operator=${score.operator}`);
+    assert.ok(links.length > 0, "node0 has a linked worker");
+    assert.deepEqual(shown.find((r) => r.moniker === "node0")!.workers, links.map((l: { worker: string }) => l.worker));
   });
 
   it("renders a block's verdict aggregate as the votes it carries, and txs by message type", async () => {

@@ -1,7 +1,8 @@
 /**
  * The explorer's views of PoI state: recent tasks (REST /poi/v1/tasks, newest first), the workers
  * that did them (REST /poi/v1/workers/{address}), and the validators with their voting power
- * (CometBFT RPC /validators) and verification record (REST /poi/v1/validators/{hex}).
+ * (CometBFT RPC /validators), verification record (REST /poi/v1/validators/{hex}), staking record
+ * (moniker, status, jailed), work score and linked workers.
  */
 import type { Api, Obj } from "./api.js";
 
@@ -38,6 +39,13 @@ export interface ValidatorView {
   passesMatched: string;
   catches: string;
   faults: string;
+  /** From staking, matched by consensus key; null where staking does not answer or has no such validator. */
+  moniker: string | null;
+  bondStatus: string | null;
+  jailed: boolean;
+  /** null where the node does not serve it (404/501). */
+  workScore: { score: string; epoch: string } | null;
+  workers: string[] | null;
 }
 
 const arr = (v: unknown): any[] => (Array.isArray(v) ? v : []);
@@ -73,15 +81,29 @@ export async function loadWorkers(api: Api, addresses: Iterable<string>): Promis
   return out.sort((a, b) => Number(b.verifiedWorkUnits) - Number(a.verifiedWorkUnits) || a.address.localeCompare(b.address));
 }
 
-/** The validator set at the latest height, by power, each with its PoI verification record (when it has one). */
+/** Staking's validators by their base64 ed25519 consensus key (what RPC /validators gives as pub_key.value); empty when staking does not answer. */
+async function stakingByKey(api: Api): Promise<Map<string, Obj>> {
+  const r = await api.rest("/cosmos/staking/v1beta1/validators", { "pagination.limit": "200" }).catch((): Obj => ({}));
+  return new Map(arr(r.validators).map((v: Obj) => [str(v.consensus_pubkey?.key, ""), v]));
+}
+
+/** The validator set at the latest height, by power, each with its PoI verification record, staking record, work score and linked workers (when the node serves them). */
 export async function loadValidators(api: Api): Promise<{ height: number; validators: ValidatorView[] }> {
-  const r = await api.rpc("validators", { per_page: "100" });
-  const validators = await Promise.all(arr(r.validators).map(async (v: Obj) => {
+  const [r, staking] = await Promise.all([api.rpc("validators", { per_page: "100" }), stakingByKey(api)]);
+  const validators = await Promise.all(arr(r.validators).map(async (v: Obj): Promise<ValidatorView> => {
     const address = str(v.address, "");
-    const s = ((await api.rest(`/poi/v1/validators/${address}`).catch(() => ({}))) as Obj).stats ?? {};
+    const [stats, scored] = await Promise.all([
+      api.rest(`/poi/v1/validators/${address}`).then((x) => (x.stats ?? {}) as Obj, (): Obj => ({})),
+      api.rest(`/poi/v1/validators/${address}/work_score`).then((x) => (x.score ?? null) as Obj | null, () => null),
+    ]);
+    const operator = str(stats.operator ?? scored?.operator, "");
+    const workers = operator ? await api.rest("/poi/v1/links", { operator }).then((x) => arr(x.links).map((l: Obj) => str(l.worker, "")), () => null) : null;
+    const st = staking.get(str(v.pub_key?.value, ""));
     return {
-      address, power: Number(v.voting_power ?? 0), operator: str(s.operator, ""), paid: str(s.paid), pending: str(s.pending),
-      passesMatched: str(s.passes_matched), catches: str(s.catches), faults: str(s.faults),
+      address, power: Number(v.voting_power ?? 0), operator, paid: str(stats.paid), pending: str(stats.pending),
+      passesMatched: str(stats.passes_matched), catches: str(stats.catches), faults: str(stats.faults),
+      moniker: st ? str(st.description?.moniker, "") : null, bondStatus: st ? str(st.status, "").replace("BOND_STATUS_", "").toLowerCase() : null, jailed: st?.jailed === true,
+      workScore: scored ? { score: str(scored.score), epoch: str(scored.epoch) } : null, workers,
     };
   }));
   return { height: Number(r.block_height ?? 0), validators: validators.sort((a, b) => b.power - a.power || a.address.localeCompare(b.address)) };

@@ -79,17 +79,30 @@ export function workersHtml(workers: WorkerView[]): string {
     + `<tbody>${rows || `<tr><td colspan="7" class="muted">no worker has claimed a task yet</td></tr>`}</tbody></table>`;
 }
 
+const NONE = `<span class="muted">—</span>`;
+
+function validatorName(v: ValidatorView): string {
+  const status = v.jailed ? `<span class="pill fail">jailed</span>` : v.bondStatus ? `<span class="pill${v.bondStatus === "bonded" ? " pass" : ""}">${esc(v.bondStatus)}</span>` : "";
+  const name = v.moniker !== null ? `<b class="moniker">${esc(v.moniker || "(no moniker)")}</b> ${status}<br>` : "";
+  return `${name}<code title="${esc(v.address)}">${esc(short(v.address, 8))}</code><br><span class="muted">${esc(shortAddr(v.operator))}</span>`;
+}
+
 export function validatorsHtml(validators: ValidatorView[], history: Map<string, number[]>): string {
   const total = validators.reduce((s, v) => s + v.power, 0) || 1;
   const rows = validators.map((v) => {
     const h = history.get(v.address) ?? [];
     const delta = h.length ? v.power - h[0] : 0;
-    return `<tr data-validator="${esc(v.address)}"><td><code title="${esc(v.address)}">${esc(short(v.address, 8))}</code><br><span class="muted">${esc(shortAddr(v.operator))}</span></td>`
+    const score = v.workScore ? `<td class="num work-score" data-score="${esc(v.workScore.score)}" title="after epoch ${esc(v.workScore.epoch)}">${esc(v.workScore.score)}</td>` : `<td class="num work-score">${NONE}</td>`;
+    const workers = v.workers === null ? NONE : v.workers.map((w) => `<code class="linked-worker" data-worker="${esc(w)}" title="${esc(w)}">${esc(shortAddr(w))}</code>`).join("<br>") || `<span class="muted">none</span>`;
+    return `<tr data-validator="${esc(v.address)}"><td>${validatorName(v)}</td>`
       + `<td class="num">${v.power}</td><td class="num">${((100 * v.power) / total).toFixed(1)}%</td>`
       + `<td>${sparkline(h)} <span class="${delta > 0 ? "up" : delta < 0 ? "down" : "muted"}">${delta > 0 ? "+" : ""}${delta}</span></td>`
+      + `${score}<td>${workers}</td>`
       + `<td class="num">${esc(v.passesMatched)}</td><td class="num">${esc(v.catches)}</td><td class="num">${poi(v.paid)}</td><td class="num">${poi(v.pending)}</td></tr>`;
   }).join("");
-  return `<table><thead><tr><th>validator</th><th>power</th><th>share</th><th>power over the blocks read</th><th>passes matched</th><th>catches</th><th>fees paid</th><th>pending</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<table><thead><tr><th>validator</th><th>power</th><th>share</th><th>power over the blocks read</th>`
+    + `<th title="integer EMA of its linked workers' verified work units per epoch">work score</th><th>linked workers</th>`
+    + `<th>passes matched</th><th>catches</th><th>fees paid</th><th>pending</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function eventList(events: ChainEvent[], none: string): string {
