@@ -11,6 +11,10 @@ import { GasPrice, QueryClient, SigningStargateClient, setupStakingExtension } f
 import { connectComet } from "@cosmjs/tendermint-rpc";
 import { poi, removeHome, rpc, rpcUrls, sleep, tmpHome, waitForHeight } from "./helpers/chain";
 import { valoper } from "./helpers/staking-msgs";
+import { initNetwork } from "../src/cli/home";
+
+const SIGNED_BLOCKS_WINDOW = 40;
+const JAIL_SECONDS = 30;
 
 describe("e2e: staking with unmodified CosmJS on a 4-validator localnet", function () {
   this.timeout(240_000);
@@ -20,7 +24,16 @@ describe("e2e: staking with unmodified CosmJS on a 4-validator localnet", functi
   const acct = (n: string) => accounts.find((a) => a.name === n)!;
 
   before(async () => {
-    poi(["localnet", "start", "--home", home, "--validators", "4", "--base-port", "26500", "--detach"]);
+    // A shorter signed-blocks window and jail period than the defaults (100 blocks, 60 s), so the
+    // downtime test below jails and unjails in well under a minute each.
+    await initNetwork({ home, validators: 4, basePort: 26500 });
+    for (let i = 0; i < 4; i++) {
+      const file = path.join(home, `node${i}`, "config", "genesis.json");
+      const genesis = JSON.parse(fs.readFileSync(file, "utf8"));
+      genesis.app_state.slashing = { params: { signed_blocks_window: String(SIGNED_BLOCKS_WINDOW), downtime_jail_seconds: String(JAIL_SECONDS) } };
+      fs.writeFileSync(file, JSON.stringify(genesis, null, 2));
+    }
+    poi(["localnet", "start", "--home", home, "--detach"]);
     url = rpcUrls(home)[0];
     accounts = JSON.parse(fs.readFileSync(path.join(home, "accounts.json"), "utf8"));
     await waitForHeight(url, 3);
@@ -76,6 +89,10 @@ describe("e2e: staking with unmodified CosmJS on a 4-validator localnet", functi
 
   it("a validator whose node is stopped longer than the signed-blocks window is jailed (gone from /validators); it unjails after the jail period", async function () {
     this.timeout(600_000);
+    const params = JSON.parse(poi(["query", "slashing", "params", "--node", url, "-o", "json"]).stdout);
+    console.log(`      slashing params: ${JSON.stringify(params)}`);
+    const p = params.params ?? params;
+    assert.deepEqual([String(p.signedBlocksWindow), String(p.downtimeJailDuration?.seconds ?? p.downtimeJailDuration)], [String(SIGNED_BLOCKS_WINDOW), String(JAIL_SECONDS)]);
     const powers = async () => (await rpc<{ validators: Array<{ address: string; voting_power: string }> }>(url, "validators")).validators;
     const node3 = path.join(home, "node3");
     const cons3 = JSON.parse(fs.readFileSync(path.join(node3, "config", "priv_validator_key.json"), "utf8")).address as string;
@@ -94,7 +111,7 @@ describe("e2e: staking with unmodified CosmJS on a 4-validator localnet", functi
     const early = poi(["tx", "slashing", "unjail", "operator3", "--keyring-dir", keyring, "--node", url], { allowFail: true });
     assert.equal(early.code, 1);
     assert.match(early.stderr + early.stdout, /is jailed until/);
-    await sleep(61_000); // downtime_jail_seconds
+    await sleep((JAIL_SECONDS + 1) * 1000);
     const ok = poi(["tx", "slashing", "unjail", "operator3", "--keyring-dir", keyring, "--node", url]);
     assert.match(ok.stdout, /code: 0/);
     const back = Date.now() + 120_000;
