@@ -268,7 +268,7 @@ export class PoiApp implements AbciApplication {
     for (const [i, tx] of req.txs.entries()) {
       const txCtx = blockCtx.withKV(this.store.working);
       const pseudoTx = this.modules.pseudoTxHandler(tx);
-      txResults.push(ExecTxResult.fromPartial(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.txRunner.run(txCtx, tx)));
+      txResults.push(execTxResult(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.txRunner.run(txCtx, tx)));
     }
     const validatorUpdates: ValidatorUpdate[] = [];
     for (const m of this.modules.endBlockers) validatorUpdates.push(...((await m.endBlock!(blockCtx)) ?? []));
@@ -373,6 +373,14 @@ export class PoiApp implements AbciApplication {
       result: { data: new Uint8Array(), log: "", events: res.events ?? [], msgResponses: TxMsgData.decode(res.data ?? new Uint8Array()).msgResponses },
     }).finish();
   }
+}
+
+/** The defaults filled in, as ExecTxResult.fromPartial would, without its deep copy of the events (EventManager's, made for this tx). */
+function execTxResult(r: Partial<ExecTxResult>): ExecTxResult {
+  return {
+    code: r.code ?? 0, data: r.data ?? new Uint8Array(), log: r.log ?? "", info: r.info ?? "", gasWanted: r.gasWanted ?? 0n, gasUsed: r.gasUsed ?? 0n,
+    events: r.events ?? [], codespace: r.codespace ?? "",
+  };
 }
 
 function parseAppState(bytes: Uint8Array): Record<string, unknown> {
