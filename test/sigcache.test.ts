@@ -1,7 +1,6 @@
 import { strict as assert } from "assert";
 import * as fs from "node:fs";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { DirectSecp256k1Wallet, encodePubkey, makeAuthInfoBytes, makeSignBytes, makeSignDoc } from "@cosmjs/proto-signing";
+import { encodePubkey, makeAuthInfoBytes, makeSignBytes, makeSignDoc } from "@cosmjs/proto-signing";
 import { encodeSecp256k1Pubkey } from "@cosmjs/amino";
 import { fromBase64, toBech32 } from "@cosmjs/encoding";
 import { TxBody, TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
@@ -11,29 +10,11 @@ import { PoiApp } from "../src/app/app";
 import { parseAddress } from "../src/app/address";
 import { SigVerifyCache } from "../src/x/auth/sigcache";
 import { tmpHome } from "./helpers/chain";
+import { block, signer, type Signer } from "./helpers/signers";
 
 const CHAIN_ID = "poi-sigcache";
 const time = { seconds: 1_700_000_000n, nanos: 0 };
 const SINK = toBech32("poi", Uint8Array.from({ length: 20 }, (_, i) => i + 7));
-
-function block(height: bigint, txs: Uint8Array[] = []) {
-  return {
-    txs, height, time: { seconds: time.seconds + height, nanos: 0 }, hash: Buffer.alloc(32, Number(height)),
-    decidedLastCommit: { round: 0, votes: [] }, misbehavior: [], nextValidatorsHash: new Uint8Array(), proposerAddress: Buffer.alloc(20),
-  };
-}
-
-interface Signer {
-  wallet: DirectSecp256k1Wallet;
-  address: string;
-  pubkey: Uint8Array;
-}
-
-async function signer(seed: string): Promise<Signer> {
-  const wallet = await DirectSecp256k1Wallet.fromKey(sha256(Buffer.from(seed)), "poi");
-  const [acc] = await wallet.getAccounts();
-  return { wallet, address: acc.address, pubkey: acc.pubkey };
-}
 
 /** A signed MsgSend; returns the tx and the sign bytes and signature inside it. */
 async function signedSend(s: Signer, sequence: bigint, accountNumber: bigint, chainId = CHAIN_ID) {

@@ -58,6 +58,23 @@ class Mutex {
   }
 }
 
+// CheckTx and FinalizeBlock answers take the app's events and tx results as they are, not through
+// Response.fromPartial's deep copy (most of what these answers allocate): their types are the
+// complete Event and ExecTxResult, made fresh for each call.
+
+function checkTxResponse(res: Partial<ResponseCheckTx>): Response {
+  const out = Response.fromPartial({ checkTx: { ...res, events: [] } });
+  out.checkTx!.events = res.events ?? [];
+  return out;
+}
+
+function finalizeBlockResponse(res: Partial<ResponseFinalizeBlock>): Response {
+  const out = Response.fromPartial({ finalizeBlock: { ...res, txResults: [], events: [] } });
+  out.finalizeBlock!.txResults = res.txResults ?? [];
+  out.finalizeBlock!.events = res.events ?? [];
+  return out;
+}
+
 /** Answers one decoded request. Exported for in-process tests that drive the app without a socket. */
 export async function dispatch(app: AbciApplication, req: Request): Promise<Response> {
   if (req.echo) return Response.fromPartial({ echo: { message: req.echo.message } });
@@ -65,7 +82,7 @@ export async function dispatch(app: AbciApplication, req: Request): Promise<Resp
   if (req.info) return Response.fromPartial({ info: await app.info(req.info) });
   if (req.initChain) return Response.fromPartial({ initChain: await app.initChain(req.initChain) });
   if (req.query) return Response.fromPartial({ query: await app.query(req.query) });
-  if (req.checkTx) return Response.fromPartial({ checkTx: await app.checkTx(req.checkTx) });
+  if (req.checkTx) return checkTxResponse(await app.checkTx(req.checkTx));
   if (req.commit) return Response.fromPartial({ commit: await app.commit() });
   if (req.listSnapshots) return Response.fromPartial({ listSnapshots: await app.listSnapshots() });
   if (req.offerSnapshot) return Response.fromPartial({ offerSnapshot: await app.offerSnapshot(req.offerSnapshot) });
@@ -75,7 +92,7 @@ export async function dispatch(app: AbciApplication, req: Request): Promise<Resp
   if (req.processProposal) return Response.fromPartial({ processProposal: await app.processProposal(req.processProposal) });
   if (req.extendVote) return Response.fromPartial({ extendVote: await app.extendVote(req.extendVote) });
   if (req.verifyVoteExtension) return Response.fromPartial({ verifyVoteExtension: await app.verifyVoteExtension(req.verifyVoteExtension) });
-  if (req.finalizeBlock) return Response.fromPartial({ finalizeBlock: await app.finalizeBlock(req.finalizeBlock) });
+  if (req.finalizeBlock) return finalizeBlockResponse(await app.finalizeBlock(req.finalizeBlock));
   throw new Error("request with no known method set");
 }
 

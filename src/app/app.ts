@@ -13,7 +13,7 @@ import { SimulateRequest, SimulateResponse } from "cosmjs-types/cosmos/tx/v1beta
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import type { AbciApplication } from "../abci/server";
 import { Branch, CommitStore, type CommittedSnapshot } from "../store/store";
-import { BlockHeader, Context, moduleStorePrefix } from "./context";
+import { BlockHeader, Context, EventManager, moduleStorePrefix } from "./context";
 import { ModuleManager, type AppModule, type ExtendVoteRequest, type VerifyVoteExtensionRequest } from "./module";
 import { AppError, ErrInvalidRequest, ErrNotFound, ErrUnknownRequest, toAbciError } from "./errors";
 import { APP_NAME, APP_VERSION } from "./params";
@@ -182,12 +182,11 @@ export class PoiApp implements AbciApplication {
       const e = toAbciError(pseudoTx.mempoolError(req.tx));
       return { code: e.code, codespace: e.codespace, log: e.log };
     }
-    const ctx = new Context(this.checkState, this.header(this.store.lastHeight + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array()), "check");
-    const res = await this.txRunner.run(ctx, req.tx);
     // CometBFT reads only the code of a Recheck (it drops the tx on a non-zero one), and nobody sees
-    // its events: leave them out rather than encode them.
-    if (req.type === CheckTxType.RECHECK) res.events = undefined;
-    return res;
+    // its events: they are not even built.
+    const recheck = req.type === CheckTxType.RECHECK;
+    const header = this.header(this.store.lastHeight + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array());
+    return this.txRunner.run(new Context(this.checkState, header, "check", new EventManager(!recheck)), req.tx);
   }
 
   // ---- block production: each module's ABCI++ hooks, in module order ----------------------------
@@ -269,7 +268,7 @@ export class PoiApp implements AbciApplication {
     for (const [i, tx] of req.txs.entries()) {
       const txCtx = blockCtx.withKV(this.store.working);
       const pseudoTx = this.modules.pseudoTxHandler(tx);
-      txResults.push(ExecTxResult.fromPartial(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.txRunner.run(txCtx, tx)));
+      txResults.push(execTxResult(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.txRunner.run(txCtx, tx)));
     }
     const validatorUpdates: ValidatorUpdate[] = [];
     for (const m of this.modules.endBlockers) validatorUpdates.push(...((await m.endBlock!(blockCtx)) ?? []));
@@ -374,6 +373,14 @@ export class PoiApp implements AbciApplication {
       result: { data: new Uint8Array(), log: "", events: res.events ?? [], msgResponses: TxMsgData.decode(res.data ?? new Uint8Array()).msgResponses },
     }).finish();
   }
+}
+
+/** The defaults filled in, as ExecTxResult.fromPartial would, without its deep copy of the events (EventManager's, made for this tx). */
+function execTxResult(r: Partial<ExecTxResult>): ExecTxResult {
+  return {
+    code: r.code ?? 0, data: r.data ?? new Uint8Array(), log: r.log ?? "", info: r.info ?? "", gasWanted: r.gasWanted ?? 0n, gasUsed: r.gasUsed ?? 0n,
+    events: r.events ?? [], codespace: r.codespace ?? "",
+  };
 }
 
 function parseAppState(bytes: Uint8Array): Record<string, unknown> {

@@ -27,14 +27,18 @@ export interface LastCommitVote {
 /** "proposal": the ABCI++ hooks (PrepareProposal, ProcessProposal, ExtendVote, VerifyVoteExtension) over committed state. */
 export type ExecMode = "genesis" | "check" | "deliver" | "simulate" | "query" | "proposal";
 
-/** Collects the events of one tx or one block phase, in emission order. */
+/**
+ * Collects the events of one tx or one block phase, in emission order. With `keep` false it drops
+ * them (a Recheck, whose events nobody reads); events never decide a state change.
+ */
 export class EventManager {
   readonly events: Event[] = [];
+  constructor(readonly keep = true) {}
   emit(type: string, attributes: Array<[string, string]>, index = true): void {
-    this.events.push({ type, attributes: attributes.map(([key, value]) => ({ key, value, index })) });
+    if (this.keep) this.events.push({ type, attributes: attributes.map(([key, value]) => ({ key, value, index })) });
   }
   append(events: readonly Event[]): void {
-    this.events.push(...events);
+    if (this.keep) this.events.push(...events);
   }
 }
 
@@ -56,9 +60,9 @@ export class Context {
     return new PrefixStore(new GasKVStore(this.kv, this.gasMeter), prefix);
   }
 
-  /** Same block and meter, another state view (a tx branch) and a fresh event list. */
+  /** Same block and meter, another state view (a tx branch) and a fresh event list (kept or dropped as this one's). */
   withKV(kv: KVStore): Context {
-    return new Context(kv, this.header, this.mode, new EventManager(), this.gasMeter);
+    return new Context(kv, this.header, this.mode, new EventManager(this.events.keep), this.gasMeter);
   }
 
   /** Same state view and events, another gas meter (one per tx). */
