@@ -103,6 +103,32 @@ describe("Recheck and the CheckTx / FinalizeBlock answers", () => {
     await app.close();
   });
 
+  it("CheckTx while a block executes answers from committed state; the block's results and app hash are those of a run without it", async () => {
+    const a = await signer("beside-a"), b = await signer("beside-b");
+    const app = await openApp([a, b]), alone = await openApp([a, b]);
+    const blockTxs: Uint8Array[] = [];
+    for (let seq = 0n; seq < 160n; seq++) blockTxs.push(await send(app, a, seq, 1n));
+    // Another tx of a at sequence 0 (the block takes 0..159) and b's first tx.
+    const aAgain = await send(app, a, 0n, 2n), bTx = await send(app, b, 0n, 3n);
+    let finalized = false;
+    const running = app.finalizeBlock(block(2n, blockTxs)).then((r) => { finalized = true; return r; });
+    const during = [await check(app, aAgain), await check(app, bTx)];
+    assert.equal(finalized, false, "both CheckTx calls were answered while the block was still executing");
+    assert.deepEqual(during.map((r) => r.code), [0, 0], during.map((r) => r.log).join("; "));
+    const [res, ref] = [await running, await alone.finalizeBlock(block(2n, blockTxs))];
+    assert.ok(res.txResults!.every((r) => r.code === 0));
+    assert.deepEqual(Buffer.from(res.appHash!), Buffer.from(ref.appHash!));
+    const encoded = (r: typeof res) => Buffer.from(Response.encode(Response.fromPartial({ finalizeBlock: r })).finish());
+    assert.deepEqual(encoded(res), encoded(ref));
+    await app.commit();
+    await alone.commit();
+    // After the commit the mempool's view starts from the new state: a's sequence 0 is taken.
+    assert.equal((await check(app, aAgain, CheckTxType.RECHECK)).code, 32);
+    assert.equal((await check(app, bTx, CheckTxType.RECHECK)).code, 0);
+    await app.close();
+    await alone.close();
+  });
+
   it("dispatch's CheckTx and FinalizeBlock answers encode as the app's results through Response.fromPartial", async () => {
     const a = await signer("recheck-d");
     const direct = await openApp([a]), viaDispatch = await openApp([a]);
