@@ -113,7 +113,7 @@ export interface AbciServerOptions {
  * run under a lock, so a CheckTx never observes a half-applied FinalizeBlock or Commit; Info and
  * Query run outside it, on committed snapshots (see AbciApplication). An app whose CheckTx keeps to
  * committed state (checkTxBesideBlock) has CheckTx under a lock of its own, which Commit, InitChain
- * and snapshot restores also take: the mempool then goes on while a block executes, as CometBFT
+ * and snapshot restores also take: CheckTx may then run while a consensus call awaits, as CometBFT
  * allows (it locks its mempool only around Commit).
  */
 export class AbciServer {

@@ -57,9 +57,6 @@ export interface AppOptions {
   log?: (msg: string) => void;
 }
 
-/** FinalizeBlock gives way to waiting CheckTx calls once every this many txs. */
-const YIELD_EVERY_TXS = 8;
-
 /** Proof op type for `/store/<module>/key` queries; verify with src/store/proof.ts. */
 export const STORE_PROOF_OP = "poi:smt";
 
@@ -271,9 +268,6 @@ export class PoiApp implements AbciApplication {
     for (const m of this.modules.modules) if (m.beginBlock) await m.beginBlock(blockCtx, votes);
     const txResults: ExecTxResult[] = [];
     for (const [i, tx] of req.txs.entries()) {
-      // Let the socket's waiting CheckTx calls in now and then: they read committed state only, and
-      // the block's results do not depend on when they run.
-      if (i % YIELD_EVERY_TXS === YIELD_EVERY_TXS - 1) await new Promise<void>((resolve) => setImmediate(resolve));
       const txCtx = blockCtx.withKV(this.store.working);
       const pseudoTx = this.modules.pseudoTxHandler(tx);
       txResults.push(execTxResult(pseudoTx ? await pseudoTx.deliver(txCtx, tx, i) : await this.txRunner.run(txCtx, tx)));
