@@ -22,6 +22,7 @@ export function formatThroughputTable(res: ThroughputResult, tookSec: number): s
     out.push(`  same CometBFT config and genesis for both: timeout_commit ${first.timeoutCommit}, vote extensions from height ${first.voteExtensionsHeight} (kvstore's are empty)`);
   }
   out.push(`  ${o.txs} txs a run, ${o.lanes} lanes of broadcast_tx_sync (lane i to node i mod N); a fresh network a run; runs A/B alternating`);
+  out.push(o.warmup > 0 ? `  warm-up: each run first sends and commits ${o.warmup} more txs the same way, before the clock starts` : "  no warm-up: figures include each fresh app's start (V8 compiling its hot paths)");
   out.push(`  latency: from a tx's broadcast to its block seen committed (blocks polled every 50 ms); CPU: utime+stime per committed tx over`);
   out.push(`  the run, summed over all nodes, of the app and the cometbft processes; client: this process (it broadcasts and follows the chain)`);
 

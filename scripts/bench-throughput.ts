@@ -32,13 +32,19 @@ export interface ThroughputOptions {
   pacedRuns: number;
   basePort: number;
   kvBytes: number;
+  /**
+   * txs sent (by the same lanes) and committed before the clock starts, in every run of both apps:
+   * a fresh app process otherwise spends its first seconds compiling its hot paths (V8's JIT), which
+   * a node that has been running never pays. 0: measure from a cold start.
+   */
+  warmup: number;
   /** a built checkout (e.g. main before a change) whose app also runs, as "poi-base", alternating with ours */
   baseline?: string;
   log: (line: string) => void;
 }
 
 export const DEFAULT_THROUGHPUT: ThroughputOptions = {
-  txs: 4000, lanes: 8, runs: 3, validators: [1, 4], rate: "auto", pacedRuns: 1, basePort: 29000, kvBytes: 308, log: console.log,
+  txs: 4000, lanes: 8, runs: 3, validators: [1, 4], rate: "auto", pacedRuns: 1, basePort: 29000, kvBytes: 308, warmup: 800, log: console.log,
 };
 
 export interface RunResult {
@@ -76,8 +82,9 @@ export interface ThroughputResult {
 }
 
 export const THROUGHPUT_USAGE = `npm run bench -- throughput [--txs 4000] [--lanes 8] [--runs 3] [--validators 1,4]
-                              [--rate auto|off|TX_PER_S] [--paced-runs 1] [--base-port 29000] [--kv-bytes 308] [--baseline DIR]
+                              [--rate auto|off|TX_PER_S] [--paced-runs 1] [--base-port 29000] [--kv-bytes 308] [--warmup 800] [--baseline DIR]
   --txs         txs a run (a multiple of --lanes); --runs saturated runs of each app per validator count
+  --warmup      txs each run sends and commits before the clock starts (a multiple of --lanes; 0: cold start)
   --rate        offered rate of the paced runs (default auto: half of our median saturated rate)
   --base-port   node i uses base+100i .. base+100i+2 (keep below 32768)
   --baseline    a built checkout (npm run build done there) whose app runs too, as poi-base: before/after in one run`;
@@ -94,7 +101,7 @@ export function parseThroughputArgs(args: string[]): ThroughputOptions {
     options: {
       txs: { type: "string" }, lanes: { type: "string" }, runs: { type: "string" }, validators: { type: "string" },
       rate: { type: "string" }, "paced-runs": { type: "string" }, "base-port": { type: "string" }, "kv-bytes": { type: "string" },
-      baseline: { type: "string" },
+      baseline: { type: "string" }, warmup: { type: "string" },
     },
   });
   const o = { ...DEFAULT_THROUGHPUT };
@@ -104,6 +111,7 @@ export function parseThroughputArgs(args: string[]): ThroughputOptions {
   if (values.validators !== undefined) o.validators = values.validators.split(",").map((v) => intOption(v.trim(), "validators"));
   if (values["paced-runs"] !== undefined) o.pacedRuns = intOption(values["paced-runs"], "paced-runs");
   if (values["base-port"] !== undefined) o.basePort = intOption(values["base-port"], "base-port", 1024);
+  if (values.warmup !== undefined) o.warmup = intOption(values.warmup, "warmup", 0);
   if (values["kv-bytes"] !== undefined) o.kvBytes = intOption(values["kv-bytes"], "kv-bytes", 48);
   if (values.baseline !== undefined) {
     o.baseline = path.resolve(values.baseline);
@@ -142,7 +150,8 @@ async function runOnce(app: AppName, validators: number, o: ThroughputOptions, a
     const genesis = JSON.parse(fs.readFileSync(path.join(net.nodeHomes[0], "config", "genesis.json"), "utf8")) as {
       chain_id: string; consensus_params: { abci: { vote_extensions_enable_height: string } };
     };
-    const perLane = o.txs / o.lanes;
+    const warmPerLane = o.warmup / o.lanes;
+    const perLane = o.txs / o.lanes + warmPerLane;
     let lanes: LoadTx[][];
     let checkState: (r: LoadResult) => Promise<{ problems: string[]; summary: string }>;
     if (app !== "kvstore") {
@@ -162,15 +171,22 @@ async function runOnce(app: AppName, validators: number, o: ThroughputOptions, a
         return size === ok ? { problems: [], summary: `kvstore size ${size}` } : { problems: [`kvstore size ${size}, want ${ok}`], summary: "MISMATCH" };
       };
     }
-    const txBytes = lanes.flat().reduce((n, t) => n + t.tx.length, 0) / o.txs;
+    const txBytes = lanes.flat().reduce((n, t) => n + t.tx.length, 0) / (o.txs + o.warmup);
+    let warm: LoadResult | undefined;
+    if (warmPerLane > 0) {
+      warm = await runLoad({ lanes: lanes.map((l) => l.slice(0, warmPerLane)), rpcUrls: net.rpcUrls, followUrl: follow });
+      assertAllCommitted(warm, `${app}, ${validators} validator(s), warm-up`, o.log);
+      await waitForAppHeight(follow, loadFigures(warm).lastHeight ?? 0);
+    }
     const cpu0 = net.cpu();
     const client0 = process.cpuUsage();
-    const r = await runLoad({ lanes, rpcUrls: net.rpcUrls, followUrl: follow, rate });
+    const r = await runLoad({ lanes: lanes.map((l) => l.slice(warmPerLane)), rpcUrls: net.rpcUrls, followUrl: follow, rate });
     const client = process.cpuUsage(client0);
     const cpu1 = net.cpu();
     const f = loadFigures(r);
     await waitForAppHeight(follow, f.lastHeight ?? 0);
-    const state = await checkState(r);
+    // The end state holds the warm-up's txs too.
+    const state = await checkState(warm ? { ...r, included: new Map([...warm.included, ...r.included]) } : r);
     assertAllCommitted(r, `${app}, ${validators} validator(s)`, o.log, state.problems);
     const perTx = (s: number) => (f.succeeded ? (1000 * s) / f.succeeded : NaN);
     return {
@@ -194,6 +210,7 @@ async function runOnce(app: AppName, validators: number, o: ThroughputOptions, a
 export async function runThroughputBench(opts: Partial<ThroughputOptions> = {}): Promise<ThroughputResult> {
   const o: ThroughputOptions = { ...DEFAULT_THROUGHPUT, ...opts };
   if (o.txs % o.lanes !== 0) throw new Error(`--txs (${o.txs}) must be a multiple of --lanes (${o.lanes})\n${THROUGHPUT_USAGE}`);
+  if (o.warmup % o.lanes !== 0) throw new Error(`--warmup (${o.warmup}) must be a multiple of --lanes (${o.lanes})\n${THROUGHPUT_USAGE}`);
   if (o.runs === 0 && o.rate === "auto") throw new Error(`--runs 0 needs a fixed --rate (auto is half of the saturated rate)\n${THROUGHPUT_USAGE}`);
   if (o.runs === 0 && o.rate === "off") throw new Error(`--runs 0 with --rate off leaves nothing to run\n${THROUGHPUT_USAGE}`);
   if (o.kvBytes < 48) throw new Error(`--kv-bytes must be at least 48 (the unique key takes up to 40), got ${o.kvBytes}`);

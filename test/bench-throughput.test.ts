@@ -4,9 +4,9 @@ import { parseThroughputArgs, runThroughputBench } from "../scripts/bench-throug
 // The throughput benchmark (`npm run bench -- throughput`) with tiny settings, so that it cannot rot:
 // it starts real networks of both apps (our localnet, CometBFT's abci-cli kvstore) on ports 25500-25502.
 describe("bench throughput: our app against CometBFT's kvstore (tiny settings)", function () {
-  it("measures both apps saturated and at one offered rate, with every tx committed with code 0 and the state checked", async function () {
+  it("measures both apps saturated and at one offered rate after a warm-up, with every tx committed with code 0 and the state checked", async function () {
     const lines: string[] = [];
-    const res = await runThroughputBench({ txs: 200, lanes: 8, runs: 1, validators: [1], rate: "auto", pacedRuns: 1, basePort: 25500, log: (l) => lines.push(l) })
+    const res = await runThroughputBench({ txs: 200, lanes: 8, runs: 1, validators: [1], rate: "auto", pacedRuns: 1, basePort: 25500, warmup: 16, log: (l) => lines.push(l) })
       .catch((err: Error) => { throw new Error(`${err.message}\n--- what the benchmark printed:\n${lines.join("\n")}`); });
 
     assert.deepEqual(res.runs.map((r) => `${r.app} ${r.rate === undefined ? "saturated" : "paced"}`), ["poi saturated", "kvstore saturated", "poi paced", "kvstore paced"]);
@@ -17,7 +17,8 @@ describe("bench throughput: our app against CometBFT's kvstore (tiny settings)",
       assert.equal(r.validators, 1, what);
       assert.equal(r.submitted, 200, what);
       assert.equal(r.succeeded, 200, `${what}: every tx committed with code 0`);
-      assert.match(r.stateCheck, r.app === "poi" ? /^sink holds 200upoi; every sender's balance and sequence \(25\) as expected$/ : /^kvstore size 200$/, what);
+      // The end state holds the 16 warm-up txs (2 a lane) as well as the 200 measured ones.
+      assert.match(r.stateCheck, r.app === "poi" ? /^sink holds 216upoi; every sender's balance and sequence \(27\) as expected$/ : /^kvstore size 216$/, what);
       if (r.app === "kvstore") assert.equal(r.txBytes, 308, what);
       else assert.ok(r.txBytes > 280 && r.txBytes < 330, `${what}: MsgSend of ${r.txBytes} bytes`);
       if (r.rate !== undefined) assert.equal(r.rate, rate, what);
@@ -35,6 +36,7 @@ describe("bench throughput: our app against CometBFT's kvstore (tiny settings)",
 
     const printed = lines.join("\n");
     assert.ok(printed.includes(res.table), "the table is printed");
+    assert.match(res.table, /warm-up: each run first sends and commits 16 more txs the same way, before the clock starts/);
     assert.match(res.table, /^ {2}validators +app +tx\/s +runs \(tx\/s\) +poi\/kvstore +p50 ms +p95 ms +txs\/block +block ms +app CPU ms\/tx +cometbft CPU ms\/tx +client CPU ms\/tx$/m);
     assert.match(res.table, /^ {2}1 +poi +\d+ +\d+ +\d+\.\d{3} +\d+ +\d+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+ +[\d.]+$/m);
     assert.match(res.table, /^ {2}1 +kvstore +\d+ +\d+ +\d+ +\d+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+ +[\d.]+$/m);
@@ -50,6 +52,9 @@ describe("bench throughput: our app against CometBFT's kvstore (tiny settings)",
     assert.deepEqual(parseThroughputArgs(["--txs", "80", "--validators", "1,4", "--rate", "50"]).validators, [1, 4]);
     assert.throws(() => parseThroughputArgs(["--baseline", "/nonexistent-poi-checkout"]), /--baseline \/nonexistent-poi-checkout: no dist\/src\/cli\/main\.js there/);
     await assert.rejects(runThroughputBench({ txs: 201, lanes: 8, log: () => {} }), /--txs \(201\) must be a multiple of --lanes \(8\)/);
+    await assert.rejects(runThroughputBench({ warmup: 12, lanes: 8, log: () => {} }), /--warmup \(12\) must be a multiple of --lanes \(8\)/);
+    assert.equal(parseThroughputArgs(["--warmup", "0"]).warmup, 0);
+    assert.throws(() => parseThroughputArgs(["--warmup=-8"]), /--warmup must be an integer >= 0/);
     await assert.rejects(runThroughputBench({ runs: 0, rate: "auto", log: () => {} }), /--runs 0 needs a fixed --rate/);
     await assert.rejects(runThroughputBench({ basePort: 32500, validators: [4], log: () => {} }), /ephemeral range/);
   });

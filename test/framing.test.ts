@@ -174,6 +174,57 @@ describe("ABCI socket server", () => {
     }
   });
 
+  it("an app with checkTxBesideBlock: CheckTx runs while FinalizeBlock executes; Commit waits for a CheckTx in flight, and CheckTx for Commit", async () => {
+    let releaseCheck = () => {};
+    const checkGate = new Promise<void>((r) => { releaseCheck = r; });
+    const order: string[] = [];
+    let checks = 0;
+    const besideApp = {
+      checkTxBesideBlock: true,
+      async finalizeBlock() { order.push("finalize start"); await new Promise((r) => setTimeout(r, 30)); order.push("finalize end"); return {}; },
+      async commit() { order.push("commit start"); await new Promise((r) => setTimeout(r, 30)); order.push("commit end"); return {}; },
+      async checkTx() {
+        const n = ++checks;
+        order.push(`check${n} start`);
+        if (n === 1) await checkGate;
+        order.push(`check${n} end`);
+        return { code: 0 };
+      },
+    } as unknown as AbciApplication;
+    const server = new AbciServer(besideApp, { log: () => undefined });
+    await server.listen("tcp://127.0.0.1:0");
+    const port = ((server as unknown as { server: net.Server }).server.address() as net.AddressInfo).port;
+    const conn = async () => { const c = net.connect(port, "127.0.0.1"); await new Promise((r) => c.once("connect", r)); return c; };
+    const send = (c: net.Socket, r: Request) => c.write(frame(Request.encode(r).finish()));
+    const until = async (what: string) => {
+      for (let i = 0; i < 300 && !order.includes(what); i++) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(order.includes(what), `${what} never happened: ${order.join(", ")}`);
+    };
+    try {
+      const [mempoolConn, consensusConn] = [await conn(), await conn()];
+      const consensusAnswers = collect(consensusConn, 2);
+      const checkAnswers = collect(mempoolConn, 2);
+      send(consensusConn, Request.fromPartial({ finalizeBlock: {} }));
+      await until("finalize start");
+      send(mempoolConn, Request.fromPartial({ checkTx: { tx: Uint8Array.of(1) } }));
+      await until("finalize end");
+      send(consensusConn, Request.fromPartial({ commit: {} }));
+      await new Promise((r) => setTimeout(r, 40));
+      assert.ok(!order.includes("commit start"), "Commit waits for the CheckTx in flight");
+      releaseCheck();
+      await until("commit start");
+      send(mempoolConn, Request.fromPartial({ checkTx: { tx: Uint8Array.of(2) } }));
+      const [fb, commit] = await consensusAnswers;
+      assert.ok(fb.finalizeBlock && commit.commit);
+      assert.ok((await checkAnswers).every((r) => r.checkTx));
+      assert.deepEqual(order, ["finalize start", "check1 start", "finalize end", "check1 end", "commit start", "commit end", "check2 start", "check2 end"]);
+      for (const c of [mempoolConn, consensusConn]) c.destroy();
+    } finally {
+      releaseCheck();
+      await server.close();
+    }
+  });
+
   it("closes a connection that announces an oversized frame, with a clear log line", async () => {
     await withServer(1000, async (port, logs) => {
       const sock = net.connect(port, "127.0.0.1");

@@ -44,15 +44,23 @@ describe("Recheck and the CheckTx / FinalizeBlock answers", () => {
 
   const check = (app: PoiApp, tx: Uint8Array, type = CheckTxType.NEW) => app.checkTx({ tx, type });
 
-  it("a Recheck answers without events and still carries the tx's effects into the check state", async () => {
+  it("CheckTx answers with the ante's events; a Recheck answers without events and still carries the tx's effects into the check state", async () => {
     const a = await signer("recheck-a");
     const app = await openApp([a]);
     const txs = [await send(app, a, 0n, 10n), await send(app, a, 1n, 10n), await send(app, a, 2n, 10n)];
     for (const tx of txs) {
       const r = await check(app, tx);
       assert.equal(r.code, 0, r.log);
-      assert.ok((r.events ?? []).some((e) => e.type === "transfer"), "a new tx's CheckTx keeps its events");
+      // The ante's events (fee transfer, fee payer, sequence, signature), as the Cosmos SDK answers;
+      // the messages ran (a send over the balance is refused below) but their events are not built.
+      const types = (r.events ?? []).map((e) => e.type);
+      assert.deepEqual(types, ["coin_spent", "coin_received", "transfer", "tx", "tx", "tx"]);
+      const attrs = (r.events ?? []).flatMap((e) => e.attributes.map((x) => x.key));
+      assert.ok(attrs.includes("fee_payer") && attrs.includes("acc_seq") && attrs.includes("signature"));
+      assert.ok(!(r.events ?? []).some((e) => e.type === "message" || e.attributes.some((x) => x.value === SINK)), "no message events in CheckTx");
     }
+    const overspend = await check(app, await send(app, a, 3n, FUNDS));
+    assert.equal(overspend.code, 5, overspend.log);
     const fb = await app.finalizeBlock(block(2n, [txs[0]]));
     assert.equal(fb.txResults![0].code, 0, fb.txResults![0].log);
     await app.commit();
@@ -93,6 +101,32 @@ describe("Recheck and the CheckTx / FinalizeBlock answers", () => {
     assert.equal((await check(app, await send(app, a, 1n, 10n))).code, 0);
     assert.equal((await check(app, await send(app, b, 1n, 10n))).code, 0);
     await app.close();
+  });
+
+  it("CheckTx while a block executes answers from committed state; the block's results and app hash are those of a run without it", async () => {
+    const a = await signer("beside-a"), b = await signer("beside-b");
+    const app = await openApp([a, b]), alone = await openApp([a, b]);
+    const blockTxs: Uint8Array[] = [];
+    for (let seq = 0n; seq < 160n; seq++) blockTxs.push(await send(app, a, seq, 1n));
+    // Another tx of a at sequence 0 (the block takes 0..159) and b's first tx.
+    const aAgain = await send(app, a, 0n, 2n), bTx = await send(app, b, 0n, 3n);
+    let finalized = false;
+    const running = app.finalizeBlock(block(2n, blockTxs)).then((r) => { finalized = true; return r; });
+    const during = [await check(app, aAgain), await check(app, bTx)];
+    assert.equal(finalized, false, "both CheckTx calls were answered while the block was still executing");
+    assert.deepEqual(during.map((r) => r.code), [0, 0], during.map((r) => r.log).join("; "));
+    const [res, ref] = [await running, await alone.finalizeBlock(block(2n, blockTxs))];
+    assert.ok(res.txResults!.every((r) => r.code === 0));
+    assert.deepEqual(Buffer.from(res.appHash!), Buffer.from(ref.appHash!));
+    const encoded = (r: typeof res) => Buffer.from(Response.encode(Response.fromPartial({ finalizeBlock: r })).finish());
+    assert.deepEqual(encoded(res), encoded(ref));
+    await app.commit();
+    await alone.commit();
+    // After the commit the mempool's view starts from the new state: a's sequence 0 is taken.
+    assert.equal((await check(app, aAgain, CheckTxType.RECHECK)).code, 32);
+    assert.equal((await check(app, bTx, CheckTxType.RECHECK)).code, 0);
+    await app.close();
+    await alone.close();
   });
 
   it("dispatch's CheckTx and FinalizeBlock answers encode as the app's results through Response.fromPartial", async () => {

@@ -30,6 +30,12 @@ type Partial<T> = { [K in keyof T]?: T[K] };
  * snapshot of one height, and never write.
  */
 export interface AbciApplication {
+  /**
+   * True if CheckTx reads only committed state and its own check state, so that it may run while a
+   * block is proposed or executed (never during Commit, InitChain or a snapshot restore). Otherwise
+   * every call but Info and Query runs under one lock.
+   */
+  readonly checkTxBesideBlock?: boolean;
   info(req: RequestInfo): Promise<Partial<ResponseInfo>>;
   initChain(req: RequestInitChain): Promise<Partial<ResponseInitChain>>;
   query(req: RequestQuery): Promise<Partial<ResponseQuery>>;
@@ -104,13 +110,17 @@ export interface AbciServerOptions {
 /**
  * ABCI socket server. CometBFT opens four connections (query, snapshot, mempool, consensus);
  * each is answered strictly in request order. Requests that change or execute on application state
- * run under one mutex, so a CheckTx never observes a half-applied FinalizeBlock or Commit; Info and
- * Query run outside it, on committed snapshots (see AbciApplication).
+ * run under a lock, so a CheckTx never observes a half-applied FinalizeBlock or Commit; Info and
+ * Query run outside it, on committed snapshots (see AbciApplication). An app whose CheckTx keeps to
+ * committed state (checkTxBesideBlock) has CheckTx under a lock of its own, which Commit, InitChain
+ * and snapshot restores also take: CheckTx may then run while a consensus call awaits, as CometBFT
+ * allows (it locks its mempool only around Commit).
  */
 export class AbciServer {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly appLock = new Mutex();
+  private readonly checkLock = new Mutex();
   private readonly maxFrameBytes: number;
   private readonly log: Logger;
   private connections = 0;
@@ -205,7 +215,12 @@ export class AbciServer {
     // up FinalizeBlock or Commit, and never waits for them.
     const beside = req.info !== undefined || req.query !== undefined;
     try {
-      return await (beside ? dispatch(this.app, req) : this.appLock.run(() => dispatch(this.app, req)));
+      if (beside) return await dispatch(this.app, req);
+      const run = () => dispatch(this.app, req);
+      if (!this.app.checkTxBesideBlock) return await this.appLock.run(run);
+      if (req.checkTx) return await this.checkLock.run(run);
+      const exclusive = req.commit !== undefined || req.initChain !== undefined || req.offerSnapshot !== undefined || req.applySnapshotChunk !== undefined;
+      return await this.appLock.run(exclusive ? () => this.checkLock.run(run) : run);
     } catch (err) {
       // Only reached by an application bug: request handlers turn bad input into result codes.
       // CometBFT stops when it gets an exception, which is the safe outcome for a broken state machine.

@@ -62,6 +62,8 @@ export const STORE_PROOF_OP = "poi:smt";
 
 /** The poi-chain state machine: routes ABCI calls to modules over a versioned Merkle store. */
 export class PoiApp implements AbciApplication {
+  /** CheckTx runs on its own branch of committed state (checkState), so it may run beside a block. */
+  readonly checkTxBesideBlock = true;
   readonly accounts = new AccountKeeper();
   readonly bank = new BankKeeper(this.accounts);
   readonly poi = new PoiKeeper();

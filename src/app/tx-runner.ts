@@ -1,7 +1,7 @@
 import type { ExecTxResult } from "cosmjs-types/tendermint/abci/types";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { Branch } from "../store/store";
-import type { Context } from "./context";
+import { Context, EventManager } from "./context";
 import type { ModuleManager } from "./module";
 import { ErrOutOfGas, ErrTxTooLarge, toAbciError } from "./errors";
 import { GasMeter } from "./gas";
@@ -59,12 +59,14 @@ export class TxRunner {
     if (!checking) anteBranch.write();
 
     const msgBranch = new Branch(checking ? anteBranch : ctx.kv);
-    const msgCtx = ctx.withKV(msgBranch).withGasMeter(gas);
+    // CheckTx answers with the ante's events only, as the Cosmos SDK's does (it does not run the
+    // messages there). Ours runs them to refuse a tx bound to fail, but their events reach nobody:
+    // CometBFT's mempool ignores CheckTx events and broadcast_tx_sync does not return them.
+    const msgCtx = checking ? new Context(msgBranch, ctx.header, ctx.mode, new EventManager(false), gas) : ctx.withKV(msgBranch).withGasMeter(gas);
     try {
       const msgResponses = [];
       for (const m of tx.msgs) {
-        const sender = formatAddress(m.handler.signers(m.msg)[0]);
-        msgCtx.events.emit("message", [["action", m.typeUrl], ["sender", sender], ["module", m.handler.module]]);
+        if (msgCtx.events.keep) msgCtx.events.emit("message", [["action", m.typeUrl], ["sender", formatAddress(m.handler.signers(m.msg)[0])], ["module", m.handler.module]]);
         msgResponses.push(await m.handler.handle(msgCtx, m.msg));
       }
       msgBranch.write();
