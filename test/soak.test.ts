@@ -1,6 +1,6 @@
 /**
  * The short soak (scripts/soak/soak.ts; `npm run soak` runs the long one): 5 perturbations of a
- * 4-validator localnet under bank and PoI load, then 10 app SIGKILLs of a loaded 1-validator node,
+ * 4-validator localnet under bank and PoI load, alongside 10 app SIGKILLs of a loaded 1-validator node,
  * with every check of the soak. The seed is random and printed; POI_SOAK_SEED=N repeats a run.
  */
 import { strict as assert } from "assert";
@@ -10,7 +10,7 @@ import { runSoak } from "../scripts/soak/soak";
 import { scanLogs } from "../scripts/soak/checks";
 import { removeHome, tmpHome } from "./helpers/chain";
 
-describe("soak (short): perturbed 4-validator localnet and a 1-validator node killed 10 times, under load", function () {
+describe("soak (short): perturbed 4-validator localnet alongside a 1-validator node killed 10 times, under load", function () {
   it("the log check flags app-hash errors and halts, except a cometbft halting because its app died mid-call", () => {
     const home = tmpHome("soak-logs");
     fs.writeFileSync(path.join(home, "cometbft.log"), [

@@ -6,8 +6,8 @@
  *    takes `perturbations` perturbations of random nodes (kill -9 of the app, of cometbft or of
  *    both; SIGSTOP/SIGCONT of both for 5–10 s), one node at a time, each once the last one has
  *    caught up, until the chain has also made `minBlocks` blocks.
- * 2. A 1-validator node under bank load has its app SIGKILLed `kills` times at random moments; its
- *    supervisor restarts it each time.
+ * 2. Alongside phase 1 (once the demo is up), a 1-validator node under bank load has its app
+ *    SIGKILLed `kills` times at random moments; its supervisor restarts it each time.
  * Both chains are then checked (checks.ts): identical header app hashes on every node at every
  * height, every tx committed once, each lane's committed sends = its account's sequence, supply
  * conserved, no app-hash failure in any log. Randomness is seeded (the seed is printed).
@@ -89,73 +89,101 @@ async function finish(name: string, rpcs: string[], homes: string[], load: BankL
   return { check, lanes, problems: problemsOf(name, check, lanes, sequences) };
 }
 
+/** Both results, once both promises have settled; the first rejection otherwise. */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === "rejected") throw ra.reason;
+  if (rb.status === "rejected") throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+/** Phase 1: bank and PoI load on the 4-validator localnet (demo already running), `nPerturb` perturbations and at least `minBlocks` blocks. */
+async function perturbPhase(home: string, stopDemo: () => Promise<void>, nPerturb: number, minBlocks: number, rand: () => number, log: (l: string) => void, noiseLog: (l: string) => void) {
+  const layout = readLayout(home)!;
+  const homes = layout.nodes.map((n) => n.home);
+  const rpcs = layout.nodes.map((n) => `http://127.0.0.1:${n.ports.rpc}`);
+  const load = new BankLoad(rpcs, laneAccounts(home), "poi-localnet", rand);
+  load.start();
+  const startHeight = await height(rpcs[0]);
+  const perturbations: Perturbation[] = [];
+  while (perturbations.length < nPerturb || (await height(rpcs[0])) < startHeight + minBlocks) {
+    await sleep(1000 + Math.floor(rand() * 3000));
+    const i = Math.floor(rand() * homes.length);
+    const kind = PERTURBATION_KINDS[Math.floor(rand() * PERTURBATION_KINDS.length)];
+    const p = await perturb(homes, rpcs, i, kind, rand);
+    perturbations.push(p);
+    log(`  perturbation ${perturbations.length}: ${p.kind} node${p.node} at height ${p.atHeight}: down ${p.downSec.toFixed(1)} s, caught up ${p.recoverySec.toFixed(1)} s later`);
+  }
+  // The demo's workers end after their step in progress. One whose tx was lost with a killed node's
+  // mempool waits out its inclusion timeout (60 s); the checks need not wait for that, and stopping
+  // the localnet ends the wait.
+  const demoStopped = stopDemo();
+  const q = await PoiQueryClient.connect(rpcs[0]);
+  const tasks = await q.tasks();
+  q.disconnect();
+  const result = await finish("4 validators", rpcs, homes, load, log);
+  await stopLocalnet(home, noiseLog);
+  await demoStopped;
+  return { ...result, perturbations, tasks };
+}
+
+/** Phase 2: a 1-validator localnet under bank load, whose app is SIGKILLed `nKills` times at random moments. */
+async function killPhase(home: string, basePort: number, nKills: number, rand: () => number, log: (l: string) => void, noiseLog: (l: string) => void) {
+  await startLocalnet({ home, validators: 1, basePort }, noiseLog);
+  const node = readLayout(home)!.nodes[0];
+  const url = `http://127.0.0.1:${node.ports.rpc}`;
+  const load = new BankLoad([url], laneAccounts(home), "poi-localnet", rand);
+  load.start();
+  const kills: KillRecord[] = [];
+  let last = await height(url);
+  for (let k = 0; k < nKills; k++) {
+    await waitForHeight(url, last + 2, 180_000); // the restarted app has committed blocks (its backoff is reset)
+    await sleep(Math.floor(rand() * 2500));
+    const pids = await waitForPair(node.home);
+    const atHeight = await height(url);
+    const tk = Date.now();
+    process.kill(pids.app, "SIGKILL");
+    const back = await waitCaughtUp([url], 0, atHeight);
+    last = await height(url);
+    kills.push({ atHeight, recoverySec: (back - tk) / 1000 });
+  }
+  const result = await finish("1 validator", [url], [node.home], load, log);
+  const replays = (fs.readFileSync(path.join(node.home, "cometbft.log"), "utf8").match(/Replay last block using real app/g) ?? []).length;
+  await stopLocalnet(home, noiseLog);
+  return { ...result, kills, replays };
+}
+
+/** The bank lanes: the user accounts, less the one the demo's linked worker signs with. */
+const laneAccounts = (home: string) => accountsOf(home).filter((a) => /^user\d$/.test(a.name) && a.name !== LINKED_WORKER);
+
 export async function runSoak(opts: SoakOptions = {}): Promise<SoakReport> {
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const rand = mulberry32(seed);
   const nPerturb = opts.perturbations ?? 20;
   const nKills = opts.kills ?? 50;
   const minBlocks = opts.minBlocks ?? 300;
   const base = opts.basePort ?? 31000;
   const log = opts.log ?? ((l: string) => console.log(l));
   const t0 = Date.now();
-  log(`soak: seed ${seed} (rerun with --seed ${seed}); ${nPerturb} perturbations over >= ${minBlocks} blocks of 4 validators, then ${nKills} app kills of 1 validator`);
+  log(`soak: seed ${seed} (rerun with --seed ${seed}); ${nPerturb} perturbations over >= ${minBlocks} blocks of 4 validators, alongside ${nKills} app kills of 1 validator`);
   const multiHome = tmpHome("soak-4");
   const singleHome = tmpHome("soak-1");
   const noise = fs.createWriteStream(path.join(multiHome, "soak-load.log"));
+  const noiseLog = (l: string) => void (noise.writable && noise.write(l + "\n")); // the demo's loops may log after the end
   try {
-    // ---- phase 1: 4 validators, bank + PoI load, perturbations ----
-    await startLocalnet({ home: multiHome, validators: 4, basePort: base }, (l) => noise.write(l + "\n"));
-    const layout = readLayout(multiHome)!;
-    const homes = layout.nodes.map((n) => n.home);
-    const rpcs = layout.nodes.map((n) => `http://127.0.0.1:${n.ports.rpc}`);
-    // The bank lanes: the user accounts, less the one the demo's linked worker signs with.
-    const lanesOf = (h: string) => accountsOf(h).filter((a) => /^user\d$/.test(a.name) && a.name !== LINKED_WORKER);
+    await startLocalnet({ home: multiHome, validators: 4, basePort: base }, noiseLog);
     // The demo first: it trains its model on this thread, which would stall the lanes' connections.
-    const stopDemo = await runDemo({ home: multiHome, digits: 300, everySeconds: 2, taskItems: { min: 20, max: 60 }, seed, log: (l) => noise.write(l + "\n") });
-    const load = new BankLoad(rpcs, lanesOf(multiHome), "poi-localnet", rand);
-    load.start();
-    const startHeight = await height(rpcs[0]);
-    const perturbations: Perturbation[] = [];
-    while (perturbations.length < nPerturb || (await height(rpcs[0])) < startHeight + minBlocks) {
-      await sleep(1000 + Math.floor(rand() * 3000));
-      const i = Math.floor(rand() * homes.length);
-      const kind = PERTURBATION_KINDS[Math.floor(rand() * PERTURBATION_KINDS.length)];
-      const p = await perturb(homes, rpcs, i, kind, rand);
-      perturbations.push(p);
-      log(`  perturbation ${perturbations.length}: ${p.kind} node${p.node} at height ${p.atHeight}: down ${p.downSec.toFixed(1)} s, caught up ${p.recoverySec.toFixed(1)} s later`);
-    }
-    await stopDemo();
-    const q = await PoiQueryClient.connect(rpcs[0]);
-    const tasks = await q.tasks();
-    q.disconnect();
-    const multi = await finish("4 validators", rpcs, homes, load, log);
+    // (Phase 2 started during the training once made the demo's first connection fail: "other side closed".)
+    const stopDemo = await runDemo({ home: multiHome, digits: 300, everySeconds: 2, taskItems: { min: 20, max: 60 }, seed, log: noiseLog });
+    // The two phases then run side by side, each with its own seeded randomness.
+    const [multi, single] = await both(
+      perturbPhase(multiHome, stopDemo, nPerturb, minBlocks, mulberry32(seed), log, noiseLog),
+      killPhase(singleHome, base + 600, nKills, mulberry32(seed + 1), log, noiseLog),
+    );
+
+    const { perturbations, tasks } = multi;
+    const { kills, replays } = single;
     const byStatus = (s: TaskStatus) => tasks.filter((t) => t.status === s).length;
     const poiLine = `PoI: ${tasks.length} tasks submitted, ${byStatus(TaskStatus.COMPLETED)} verified, ${tasks.reduce((n, t) => n + t.failedAttempts, 0)} failed attempts (slashed), ${byStatus(TaskStatus.EXPIRED)} expired`;
-    await stopLocalnet(multiHome, (l) => noise.write(l + "\n"));
-
-    // ---- phase 2: 1 validator, bank load, app SIGKILLs ----
-    await startLocalnet({ home: singleHome, validators: 1, basePort: base + 600 }, (l) => noise.write(l + "\n"));
-    const node = readLayout(singleHome)!.nodes[0];
-    const url = `http://127.0.0.1:${node.ports.rpc}`;
-    const load1 = new BankLoad([url], lanesOf(singleHome), "poi-localnet", rand);
-    load1.start();
-    const kills: KillRecord[] = [];
-    let last = await height(url);
-    for (let k = 0; k < nKills; k++) {
-      await waitForHeight(url, last + 2, 180_000); // the restarted app has committed blocks (its backoff is reset)
-      await sleep(Math.floor(rand() * 2500));
-      const pids = await waitForPair(node.home);
-      const atHeight = await height(url);
-      const tk = Date.now();
-      process.kill(pids.app, "SIGKILL");
-      const back = await waitCaughtUp([url], 0, atHeight);
-      last = await height(url);
-      kills.push({ atHeight, recoverySec: (back - tk) / 1000 });
-    }
-    const single = await finish("1 validator", [url], [node.home], load1, log);
-    const replays = (fs.readFileSync(path.join(node.home, "cometbft.log"), "utf8").match(/Replay last block using real app/g) ?? []).length;
-    await stopLocalnet(singleHome, (l) => noise.write(l + "\n"));
-
     const durationSec = (Date.now() - t0) / 1000;
     const problems = [...multi.problems, ...single.problems];
     const c4 = multi.check;
