@@ -1,6 +1,6 @@
 /**
  * Simulation (issue 12's acceptance point): for each of SIM_SEEDS seeds (default 3), two runs on fresh
- * homes of SIM_BLOCKS random blocks (default 200; test/helpers/simulation.ts) with sends, tasks, cheats,
+ * homes, side by side (the second on a worker thread), of SIM_BLOCKS random blocks (default 200; test/helpers/simulation.ts) with sends, tasks, cheats,
  * training tasks (honest, trained wrong, never revealed), delegations, undelegations, new validators,
  * commission edits and worker links. Every invariant
  * holds after every block; the two runs of a seed have the same app hash at every block; different
@@ -10,6 +10,8 @@
  *   SIM_SEEDS=6 SIM_BLOCKS=1000 SIM_FIRST_SEED=7 npx mocha dist/test/simulation.test.js   # a longer soak, other seeds
  */
 import { strict as assert } from "assert";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import { Rng } from "./helpers/fuzz-gen";
 import { Simulation, type SimResult } from "./helpers/simulation";
 
@@ -24,6 +26,17 @@ function envInt(name: string, fallback: number, min: number): number {
 const BLOCKS = envInt("SIM_BLOCKS", 200, 1);
 const FIRST_SEED = envInt("SIM_FIRST_SEED", 0x51a0, 0);
 const SEEDS = Array.from({ length: envInt("SIM_SEEDS", 3, 1) }, (_, i) => (FIRST_SEED + 7919 * i) >>> 0);
+
+/** The same run on a worker thread (test/helpers/simulation-worker.ts): the two runs of a seed go side by side on two cores. */
+function simulateInWorker(seed: number, run: number): Promise<SimResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(path.join(__dirname, "helpers", "simulation-worker.js"), { workerData: { seed, run, blocks: BLOCKS } });
+    let result: SimResult | undefined;
+    worker.once("message", (m: SimResult) => (result = m));
+    worker.once("error", reject);
+    worker.once("exit", (code) => (result && code === 0 ? resolve(result) : reject(new Error(`simulation worker (seed ${seed} run ${run}) exited with code ${code} and no result`))));
+  });
+}
 
 async function simulate(seed: number, run: number): Promise<SimResult> {
   const sim = await Simulation.create(seed, new Rng(seed), `seed ${seed} run ${run}`);
@@ -40,8 +53,7 @@ describe(`simulation: ${SEEDS.length} seeds × 2 runs of ${BLOCKS} random blocks
 
   for (const seed of SEEDS) {
     it(`seed ${seed}: both runs make the same chain, block by block, and every invariant holds at every block`, async () => {
-      const a = await simulate(seed, 1);
-      const b = await simulate(seed, 2);
+      const [a, b] = await Promise.all([simulate(seed, 1), simulateInWorker(seed, 2)]);
       assert.ok(a.hashes.length >= BLOCKS, `${a.hashes.length} blocks made`);
       const diverged = a.hashes.findIndex((x, i) => x !== b.hashes[i]);
       assert.equal(diverged, -1, `the runs' app hashes differ first at height ${a.firstHeight + diverged}: ${a.hashes[diverged]} vs ${b.hashes[diverged]}`);
