@@ -1,6 +1,4 @@
 import { strict as assert } from "assert";
-import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { fromBase64, fromBech32, toBase64 } from "@cosmjs/encoding";
@@ -37,6 +35,7 @@ import {
   type DifferentialChunk,
   type DifferentialResult,
 } from "./helpers/secp-differential";
+import { runInWorker } from "./helpers/worker";
 
 
 // NB: always pass an explicit limit to fromBech32. @cosmjs/encoding 0.39.0 defaults
@@ -53,13 +52,7 @@ const MNEMONIC =
 
 /** Runs one chunk of the differential on a worker thread. */
 function runChunkInWorker(chunk: DifferentialChunk): Promise<DifferentialResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, "helpers", "secp-differential-worker.js"), { workerData: chunk });
-    let result: DifferentialResult | undefined;
-    worker.once("message", (m: DifferentialResult) => (result = m));
-    worker.once("error", reject);
-    worker.once("exit", (code) => (result && code === 0 ? resolve(result) : reject(new Error(`differential worker for cases ${chunk.from}..${chunk.to - 1} exited with code ${code} and no result`))));
-  });
+  return runInWorker<DifferentialResult>("secp-differential-worker", chunk, `differential worker for cases ${chunk.from}..${chunk.to - 1}`);
 }
 
 // --- tests -----------------------------------------------------------------

@@ -10,10 +10,9 @@
  *   SIM_SEEDS=6 SIM_BLOCKS=1000 SIM_FIRST_SEED=7 npx mocha dist/test/simulation.test.js   # a longer soak, other seeds
  */
 import { strict as assert } from "assert";
-import * as path from "node:path";
-import { Worker } from "node:worker_threads";
 import { Rng } from "./helpers/fuzz-gen";
 import { Simulation, type SimResult } from "./helpers/simulation";
+import { runInWorker } from "./helpers/worker";
 
 function envInt(name: string, fallback: number, min: number): number {
   const text = process.env[name];
@@ -29,13 +28,7 @@ const SEEDS = Array.from({ length: envInt("SIM_SEEDS", 3, 1) }, (_, i) => (FIRST
 
 /** The same run on a worker thread (test/helpers/simulation-worker.ts): the two runs of a seed go side by side on two cores. */
 function simulateInWorker(seed: number, run: number): Promise<SimResult> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, "helpers", "simulation-worker.js"), { workerData: { seed, run, blocks: BLOCKS } });
-    let result: SimResult | undefined;
-    worker.once("message", (m: SimResult) => (result = m));
-    worker.once("error", reject);
-    worker.once("exit", (code) => (result && code === 0 ? resolve(result) : reject(new Error(`simulation worker (seed ${seed} run ${run}) exited with code ${code} and no result`))));
-  });
+  return runInWorker<SimResult>("simulation-worker", { seed, run, blocks: BLOCKS }, `simulation worker (seed ${seed} run ${run})`);
 }
 
 async function simulate(seed: number, run: number): Promise<SimResult> {

@@ -1,7 +1,7 @@
 import type { ExecTxResult } from "cosmjs-types/tendermint/abci/types";
 import { TxMsgData } from "cosmjs-types/cosmos/base/abci/v1beta1/abci";
 import { Branch } from "../store/store";
-import { Context, EventManager } from "./context";
+import type { Context } from "./context";
 import type { ModuleManager } from "./module";
 import { ErrOutOfGas, ErrTxTooLarge, toAbciError } from "./errors";
 import { GasMeter } from "./gas";
@@ -62,7 +62,7 @@ export class TxRunner {
     // CheckTx answers with the ante's events only, as the Cosmos SDK's does (it does not run the
     // messages there). Ours runs them to refuse a tx bound to fail, but their events reach nobody:
     // CometBFT's mempool ignores CheckTx events and broadcast_tx_sync does not return them.
-    const msgCtx = checking ? new Context(msgBranch, ctx.header, ctx.mode, new EventManager(false), gas) : ctx.withKV(msgBranch).withGasMeter(gas);
+    const msgCtx = ctx.withKV(msgBranch, !checking && ctx.events.keep).withGasMeter(gas);
     try {
       const msgResponses = [];
       for (const m of tx.msgs) {

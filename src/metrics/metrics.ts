@@ -110,7 +110,7 @@ export class AppMetrics {
     const failed = results.filter((t) => t.code).length;
     if (results.length > failed) this.txResults.inc({ result: "ok" }, results.length - failed);
     if (failed > 0) this.txResults.inc({ result: "failed" }, failed);
-    for (const e of [...(r.events ?? []), ...(r.txResults ?? []).flatMap((t) => t.events ?? [])]) {
+    for (const e of [...(r.events ?? []), ...results.flatMap((t) => t.events ?? [])]) {
       const outcome = OUTCOMES[e.type];
       if (outcome) this.outcomes.inc({ outcome });
       const slash = SLASHES[e.type];
