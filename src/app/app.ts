@@ -5,7 +5,7 @@ import {
   RequestProcessProposal, RequestQuery, ResponseCheckTx, ResponseFinalizeBlock, ResponseInfo,
   ResponseInitChain, ResponseQuery, ExecTxResult, ValidatorUpdate,
   ResponseOfferSnapshot_Result, ResponseApplySnapshotChunk_Result,
-  ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus, CheckTxType,
+  ResponseProcessProposal_ProposalStatus, ResponseVerifyVoteExtension_VerifyStatus,
 } from "cosmjs-types/tendermint/abci/types";
 import type { Timestamp } from "cosmjs-types/google/protobuf/timestamp";
 import { BlockIDFlag } from "cosmjs-types/tendermint/types/validator";
@@ -184,11 +184,11 @@ export class PoiApp implements AbciApplication {
       const e = toAbciError(pseudoTx.mempoolError(req.tx));
       return { code: e.code, codespace: e.codespace, log: e.log };
     }
-    // CometBFT reads only the code of a Recheck (it drops the tx on a non-zero one), and nobody sees
-    // its events: they are not even built.
-    const recheck = req.type === CheckTxType.RECHECK;
+    // No events are built in CheckTx (new or Recheck): the Cosmos SDK's CheckTx answers a valid tx
+    // without events (it runs no messages there and keeps the ante's events for blocks and
+    // simulations), and CometBFT's mempool and broadcast_tx_sync ignore them anyway.
     const header = this.header(this.store.lastHeight + 1n, this.lastBlockTime.seconds, this.lastBlockTime.nanos, new Uint8Array(), new Uint8Array());
-    return this.txRunner.run(new Context(this.checkState, header, "check", new EventManager(!recheck)), req.tx);
+    return this.txRunner.run(new Context(this.checkState, header, "check", new EventManager(false)), req.tx);
   }
 
   // ---- block production: each module's ABCI++ hooks, in module order ----------------------------

@@ -59,10 +59,9 @@ export class TxRunner {
     if (!checking) anteBranch.write();
 
     const msgBranch = new Branch(checking ? anteBranch : ctx.kv);
-    // CheckTx answers with the ante's events only, as the Cosmos SDK's does (it does not run the
-    // messages there). Ours runs them to refuse a tx bound to fail, but their events reach nobody:
-    // CometBFT's mempool ignores CheckTx events and broadcast_tx_sync does not return them.
-    const msgCtx = ctx.withKV(msgBranch, !checking && ctx.events.keep).withGasMeter(gas);
+    // CheckTx's context keeps no events (see PoiApp.checkTx); the messages still run there, to
+    // refuse a tx bound to fail.
+    const msgCtx = ctx.withKV(msgBranch).withGasMeter(gas);
     try {
       const msgResponses = [];
       for (const m of tx.msgs) {

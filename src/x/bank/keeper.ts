@@ -64,6 +64,7 @@ export class BankKeeper {
   async sendCoins(ctx: Context, from: Uint8Array, to: Uint8Array, coins: readonly Coin[]): Promise<void> {
     await this.subtract(ctx, from, coins);
     await this.add(ctx, to, coins);
+    if (!ctx.events.keep) return; // CheckTx builds no events
     const amount = formatCoins(coins);
     ctx.events.emit("coin_spent", [["spender", formatAddress(from)], ["amount", amount]]);
     ctx.events.emit("coin_received", [["receiver", formatAddress(to)], ["amount", amount]]);
