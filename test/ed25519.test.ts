@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
-import { createHash } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { verifyEd25519, verifyEd25519Native, verifyEd25519Noble } from "../src/x/poi/ed25519";
+import { ED25519_VERIFIED_MAX_ENTRIES, ed25519Stats, verifyEd25519, verifyEd25519Native, verifyEd25519Noble } from "../src/x/poi/ed25519";
 import { mulberry32 } from "../src/util/random";
 
 const CURVE = ed25519.Point.CURVE();
@@ -10,7 +10,7 @@ const P = CURVE.p;
 
 const le32 = (x: bigint) => Uint8Array.from(Buffer.from(x.toString(16).padStart(64, "0"), "hex").reverse());
 const fromLe = (b: Uint8Array) => BigInt("0x" + (Buffer.from(b).reverse().toString("hex") || "0"));
-const hashScalar = (...parts: Uint8Array[]) => fromLe(createHash("sha512").update(Buffer.concat(parts)).digest()) % L;
+const hashScalar = (...parts: Uint8Array[]) => fromLe(nodeCrypto.createHash("sha512").update(Buffer.concat(parts)).digest()) % L;
 
 /** Encodings of small-order points (orders 1, 2, 4, 8) and non-canonical spellings of some. */
 const SMALL_ORDER = [
@@ -93,4 +93,41 @@ describe("ed25519 vote-extension signatures: OpenSSL first, @noble/curves (ZIP-2
     assert.ok(nativeRefusedNobleAccepted >= 50);
     assert.ok(cases > 1000, `${cases} cases`);
   });
+
+  it("verifies a signature once: a repeat is answered from memory; a changed byte or a refusal verifies again; the memory is bounded", () => {
+    const priv = bytes(32);
+    const pub = ed25519.getPublicKey(priv);
+    const msg = bytes(100);
+    const sig = ed25519.sign(msg, priv);
+    const counts = () => ({ verified: ed25519Stats.verified, hits: ed25519Stats.hits });
+    const before = counts();
+    assert.equal(verifyEd25519(sig, msg, pub), true);
+    assert.equal(verifyEd25519(sig, msg, pub), true);
+    assert.deepEqual(counts(), { verified: before.verified + 1, hits: before.hits + 1 });
+    // One byte changed anywhere: not the remembered triple, so it is verified (and refused).
+    for (const [s, m, p] of [[flip(sig, 0), msg, pub], [flip(sig, 63), msg, pub], [sig, flip(msg, 50), pub], [sig, msg, flip(pub, 5)]]) {
+      const c = counts();
+      assert.equal(verifyEd25519(s, m, p), false);
+      assert.equal(verifyEd25519(s, m, p), false, "a refusal is never remembered");
+      assert.deepEqual(counts(), { verified: c.verified + 2, hits: c.hits });
+    }
+    // Appending to the message moves no bytes between message and signature: still a miss.
+    const c = counts();
+    assert.equal(verifyEd25519(sig, Uint8Array.from([...msg, 0]), pub), false);
+    assert.equal(counts().verified, c.verified + 1);
+    // OpenSSL signs the many messages that fill the memory (noble would take seconds).
+    const key = nodeCrypto.createPrivateKey({ key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), priv]), format: "der", type: "pkcs8" });
+    for (let i = 0; i < ED25519_VERIFIED_MAX_ENTRIES + 100; i++) {
+      const m = Uint8Array.from([i & 0xff, i >> 8, 1, 2]);
+      assert.equal(verifyEd25519(nodeCrypto.sign(null, m, key), m, pub), true);
+      assert.ok(ed25519Stats.cached <= ED25519_VERIFIED_MAX_ENTRIES);
+    }
+    assert.ok(ed25519Stats.cached >= ED25519_VERIFIED_MAX_ENTRIES / 2);
+  });
 });
+
+function flip(b: Uint8Array, i: number): Uint8Array {
+  const c = Uint8Array.from(b);
+  c[i] ^= 1;
+  return c;
+}

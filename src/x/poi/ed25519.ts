@@ -55,7 +55,31 @@ export function verifyEd25519Noble(signature: Uint8Array, message: Uint8Array, p
   }
 }
 
+/** Signatures that verified; an entry is a 32-byte hash, so the bound keeps it under a megabyte. */
+export const ED25519_VERIFIED_MAX_ENTRIES = 8192;
+
+/**
+ * Signatures that verified, by a hash of (key, signature, message). A block's aggregate of vote
+ * extensions is checked in ProcessProposal and again in FinalizeBlock (and the proposer built it in
+ * PrepareProposal), so each vote is verified once per node. Consensus-safe as x/auth's
+ * SigVerifyCache: verification is a pure function of exactly these bytes (key and signature have
+ * fixed lengths, so no other split of the same bytes hashes alike), and only successes are kept.
+ */
+const verified = new GenerationCache<true>(ED25519_VERIFIED_MAX_ENTRIES);
+/** Counters for tests and benchmarks. */
+export const ed25519Stats = { verified: 0, hits: 0, get cached(): number { return verified.size; } };
+
 /** ZIP-215 ed25519 verification: OpenSSL's yes, else @noble/curves' answer. Never throws. */
 export function verifyEd25519(signature: Uint8Array, message: Uint8Array, pubkey: Uint8Array): boolean {
-  return verifyEd25519Native(signature, message, pubkey) || verifyEd25519Noble(signature, message, pubkey);
+  const id = signature.length === 64 && pubkey.length === 32
+    ? nodeCrypto.createHash("sha256").update(pubkey).update(signature).update(message).digest("binary")
+    : undefined;
+  if (id !== undefined && verified.has(id)) {
+    ed25519Stats.hits++;
+    return true;
+  }
+  ed25519Stats.verified++;
+  const ok = verifyEd25519Native(signature, message, pubkey) || verifyEd25519Noble(signature, message, pubkey);
+  if (ok && id !== undefined) verified.set(id, true);
+  return ok;
 }
