@@ -30,8 +30,8 @@ describe("soak (short): perturbed 4-validator localnet alongside a 1-validator n
   it("app hashes agree everywhere, every tx is committed once, supply is conserved, no app-hash failure is logged", async () => {
     const lines: string[] = [];
     const seed = process.env.POI_SOAK_SEED ? Number(process.env.POI_SOAK_SEED) : undefined;
-    const r = await runSoak({ perturbations: 5, kills: 10, minBlocks: 0, basePort: 30000, seed, log: (l) => lines.push(l) });
-    console.log(lines.map((l) => `      ${l}`).join("\n"));
+    const r = await runSoak({ perturbations: 5, kills: 10, minBlocks: 0, basePort: 30000, seed, log: (l) => lines.push(l) })
+      .finally(() => console.log(lines.map((l) => `      ${l}`).join("\n"))); // the seed and each perturbation, also when it throws
     assert.deepEqual(r.problems, [], `seed ${r.seed}`);
     assert.equal(r.perturbations.length, 5);
     assert.equal(r.kills.length, 10);

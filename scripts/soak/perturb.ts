@@ -2,7 +2,7 @@
  * Perturbations of one node of a running localnet, and the time the node takes to be back at the
  * others' height. Kills rely on the node's supervisor to restart its processes.
  */
-import { height, sleep, waitForPair } from "../../test/helpers/chain";
+import { height, sigkillUnlessGone, sleep, waitForPair } from "../../test/helpers/chain";
 
 export type PerturbationKind = "kill-app" | "kill-cometbft" | "kill-both" | "stop-cont";
 export const PERTURBATION_KINDS: readonly PerturbationKind[] = ["kill-app", "kill-cometbft", "kill-both", "stop-cont"];
@@ -48,7 +48,8 @@ export async function perturb(homes: string[], rpcs: string[], i: number, kind: 
     from = Date.now();
   } else {
     if (kind !== "kill-cometbft") process.kill(pids.app, "SIGKILL");
-    if (kind !== "kill-app") process.kill(pids.cometbft, "SIGKILL");
+    if (kind === "kill-cometbft") process.kill(pids.cometbft, "SIGKILL");
+    if (kind === "kill-both") sigkillUnlessGone(pids.cometbft); // it may have quit already, its app dead
     for (;;) {
       const p = await waitForPair(homes[i], RECOVERY_TIMEOUT_MS);
       if (p.app !== pids.app && p.cometbft !== pids.cometbft) break;

@@ -70,11 +70,23 @@ export function nodeHomes(home: string): string[] {
   return readLayout(home)!.nodes.map((n) => n.home);
 }
 
+/**
+ * SIGKILLs `pid` unless it is gone already: a cometbft quits by itself once its app's connection
+ * fails, so after its app's SIGKILL it may have exited (and been reaped) before this call.
+ */
+export function sigkillUnlessGone(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") throw e;
+  }
+}
+
 /** SIGKILLs a node's app and its cometbft, as a crash would, and waits until both are gone (its supervisor then restarts them). */
 export async function kill9(nodeHome: string): Promise<void> {
   const p = readPids(nodeHome);
   if (!p) throw new Error(`no pid file in ${nodeHome}`);
-  for (const pid of [p.app, p.cometbft]) if (pid && isAlive(pid)) process.kill(pid, "SIGKILL");
+  for (const pid of [p.app, p.cometbft]) if (pid && isAlive(pid)) sigkillUnlessGone(pid);
   while (isAlive(p.app) || isAlive(p.cometbft)) await sleep(50);
 }
 
