@@ -10,7 +10,6 @@
  *   SIM_SEEDS=6 SIM_BLOCKS=1000 SIM_FIRST_SEED=7 npx mocha dist/test/simulation.test.js   # a longer soak, other seeds
  */
 import { strict as assert } from "assert";
-import { Rng } from "./helpers/fuzz-gen";
 import { Simulation, type SimResult } from "./helpers/simulation";
 import { runInWorker } from "./helpers/worker";
 
@@ -31,14 +30,7 @@ function simulateInWorker(seed: number, run: number): Promise<SimResult> {
   return runInWorker<SimResult>("simulation-worker", { seed, run, blocks: BLOCKS }, `simulation worker (seed ${seed} run ${run})`);
 }
 
-async function simulate(seed: number, run: number): Promise<SimResult> {
-  const sim = await Simulation.create(seed, new Rng(seed), `seed ${seed} run ${run}`);
-  try {
-    return await sim.run(BLOCKS);
-  } finally {
-    await sim.close();
-  }
-}
+const simulate = (seed: number, run: number): Promise<SimResult> => Simulation.runOnce(seed, run, BLOCKS);
 
 describe(`simulation: ${SEEDS.length} seeds × 2 runs of ${BLOCKS} random blocks (sends, tasks, training, cheats, delegations, undelegations, new validators)`, function () {
   this.timeout(0);

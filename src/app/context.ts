@@ -60,9 +60,9 @@ export class Context {
     return new PrefixStore(new GasKVStore(this.kv, this.gasMeter), prefix);
   }
 
-  /** Same block and meter, another state view (a tx branch) and a fresh event list (kept or dropped as this one's, unless told). */
-  withKV(kv: KVStore, keepEvents = this.events.keep): Context {
-    return new Context(kv, this.header, this.mode, new EventManager(keepEvents), this.gasMeter);
+  /** Same block and meter, another state view (a tx branch) and a fresh event list (kept or dropped as this one's). */
+  withKV(kv: KVStore): Context {
+    return new Context(kv, this.header, this.mode, new EventManager(this.events.keep), this.gasMeter);
   }
 
   /** Same state view and events, another gas meter (one per tx). */

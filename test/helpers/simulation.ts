@@ -16,7 +16,7 @@ import { Harness, type SimValidator } from "./poi-harness";
 import { PoiFlow, bytesOf, OUT_BYTES } from "./poi-flow";
 import { SimTraining } from "./simulation-training";
 import { removeHome } from "./chain";
-import { hex, type Rng } from "./fuzz-gen";
+import { hex, Rng } from "./fuzz-gen";
 import { Codecs, createValidatorMsg, newValidatorKey, valoper } from "./staking-msgs";
 import { formatAddress, parseAddress } from "../../src/app/address";
 import type { PoiCodec } from "../../src/x/poi/types";
@@ -122,6 +122,16 @@ export class Simulation {
   async close(): Promise<void> {
     await this.h.close();
     removeHome(this.h.home);
+  }
+
+  /** One whole run of `blocks` random blocks for `seed` on a fresh home (run: which one, for labels). */
+  static async runOnce(seed: number, run: number, blocks: number): Promise<SimResult> {
+    const sim = await Simulation.create(seed, new Rng(seed), `seed ${seed} run ${run}`);
+    try {
+      return await sim.run(blocks);
+    } finally {
+      await sim.close();
+    }
   }
 
   private ctx() { return this.h.app.queryContext(); }

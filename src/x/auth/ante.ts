@@ -222,12 +222,12 @@ export class AnteHandler {
       // CosmJS simulates with an empty fee; meter a (zero) fee transfer anyway so "auto" gas covers the real one.
       await this.bank.sendCoins(ctx, tx.signers[0], FEE_COLLECTOR, [{ denom: BOND_DENOM, amount: 0n }]);
     }
-    const events = ctx.events.keep; // CheckTx builds none
-    if (events) ctx.events.emit("tx", [["fee", formatCoins(tx.fee)], ["fee_payer", formatAddress(tx.signers[0])]]);
+    const keepEvents = ctx.events.keep; // CheckTx builds none
+    if (keepEvents) ctx.events.emit("tx", [["fee", formatCoins(tx.fee)], ["fee_payer", formatAddress(tx.signers[0])]]);
 
     for (const [i, acc] of accounts.entries()) {
       this.accounts.setAccount(ctx, { ...acc, sequence: acc.sequence + 1n });
-      if (!events) continue;
+      if (!keepEvents) continue;
       ctx.events.emit("tx", [["acc_seq", `${formatAddress(acc.address)}/${acc.sequence}`]]);
       ctx.events.emit("tx", [["signature", Buffer.from(tx.raw.signatures[i]).toString("base64")]]);
     }
