@@ -16,7 +16,8 @@ export interface RouteFacts {
   valcons: string;
   modelId: string;
   datasetId: string;
-  completedTask: string;
+  /** The task a worker completed, then the ids of its known-answer audits (decided), if any were planted. */
+  completedTasks: string[];
   openTask: string;
   worker: string;
   txHash: string;
@@ -116,9 +117,12 @@ export function routeCases(f: RouteFacts): RouteCase[] {
     { path: "/poi/v1/datasets", want: { datasets: [{ id: { eq: f.datasetId }, num_items: "uint", num_chunks: "int", complete: { eq: true } }], pagination: PAGE } },
     { path: `/poi/v1/datasets/${f.datasetId}`, want: { dataset: { id: { eq: f.datasetId }, item: { shape: ["uint"], dtype: "string" } } } },
     { path: "/poi/v1/tasks?pagination.limit=1", want: { tasks: [TASK], pagination: { next_key: "b64", total: "uint" } } },
-    { path: `/poi/v1/tasks?status=TASK_STATUS_COMPLETED`, want: { tasks: [{ ...(TASK as object), id: { eq: f.completedTask }, status: { eq: "TASK_STATUS_COMPLETED" } }], pagination: PAGE } },
+    {
+      path: `/poi/v1/tasks?status=TASK_STATUS_COMPLETED`, want: { tasks: [{ ...(TASK as object), status: { eq: "TASK_STATUS_COMPLETED" } }], pagination: PAGE },
+      check: (b) => assert.deepEqual(b.tasks.map((t: { id: string }) => t.id), f.completedTasks),
+    },
     { path: `/poi/v1/tasks/${f.openTask}`, want: { task: { ...(TASK as object), status: { eq: "TASK_STATUS_OPEN" } } } },
-    { path: `/poi/v1/tasks/${f.completedTask}/outputs`, want: { data: /^[A-Za-z0-9+/]{40,}={0,2}$/ } },
+    { path: `/poi/v1/tasks/${f.completedTasks[0]}/outputs`, want: { data: /^[A-Za-z0-9+/]{40,}={0,2}$/ } },
     { path: `/poi/v1/workers/${f.worker}`, want: { stats: { address: { eq: f.worker }, verified_work_units: "uint", tasks_passed: { eq: "1" }, tasks_failed: "uint", earned: "string", slashed: "string" } } },
     { path: "/poi/v1/params", want: { params: { max_model_bytes: "uint", max_k: "uint", claim_blocks: "uint", seed_epoch_blocks: "uint" } } },
     { path: `/poi/v1/models/${"0".repeat(64)}`, want: [404, 5] },
@@ -129,9 +133,9 @@ export function routeCases(f: RouteFacts): RouteCase[] {
     { path: `/poi/v1/links?operator=${f.delegator}`, want: { links: "array", offers: "array" } },
     { path: `/poi/v1/links?operator=${f.valoper}`, want: [400, 3] },
     { path: `/poi/v1/validators/${f.valoper}/work_score`, want: { score: { operator: { eq: f.delegator }, score: "uint" } } },
-    { path: `/poi/v1/tasks/${f.completedTask}/training`, want: [400, 3] },
+    { path: `/poi/v1/tasks/${f.completedTasks[0]}/training`, want: [400, 3] },
     { path: "/poi/v1/tasks/999999/training", want: [404, 5] },
-    { path: `/poi/v1/tasks/${f.completedTask}/checkpoints/0/chunks/0`, want: [404, 5] },
+    { path: `/poi/v1/tasks/${f.completedTasks[0]}/checkpoints/0/chunks/0`, want: [404, 5] },
     // staking (Keplr's staking screens, Ping.pub's dashboard and validator pages)
     { path: "/cosmos/staking/v1beta1/validators?status=BOND_STATUS_BONDED&pagination.limit=200", want: { validators: [VALIDATOR], pagination: PAGE } },
     { path: `/cosmos/staking/v1beta1/validators/${f.valoper}`, want: { validator: { ...(VALIDATOR as object), operator_address: { eq: f.valoper } } } },
