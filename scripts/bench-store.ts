@@ -13,24 +13,12 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CommitStore } from "../src/store/store";
+import { xorshift32 } from "../src/util/random";
 
 const DEFAULT_SIZES = [1_000, 10_000, 100_000, 300_000];
 const POPULATE_BATCH = 50_000;
 const BLOCKS = 20;
 const CHANGES_PER_BLOCK = 100;
-
-/** xorshift32: deterministic pseudo-random numbers. */
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 function accountKey(i: number): Buffer {
   const k = Buffer.alloc(12);
@@ -66,7 +54,7 @@ function dirSizeMB(dir: string): number {
 }
 
 async function benchSize(n: number): Promise<Row> {
-  const rand = xorshift(n);
+  const rand = xorshift32(n);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "poi-bench-store-"));
   try {
     let store = await CommitStore.open(dir);

@@ -5,7 +5,8 @@ import * as path from "path";
 import { verifyProof } from "../src/store/proof";
 import { Branch, CommitStore } from "../src/store/store";
 import { blockWrites, type ChildMessage } from "./fixtures/store-crash-child";
-import { b, hex, str, rows, referenceRoot, xorshift, tempStores } from "./helpers/store-fixture";
+import { b, hex, str, rows, referenceRoot, tempStores } from "./helpers/store-fixture";
+import { xorshift32 } from "../src/util/random";
 
 describe("store: versioned Merkle commit store (crash safety, proofs)", () => {
   const { openStore, closeStore, newDir } = tempStores();
@@ -132,7 +133,7 @@ describe("store: versioned Merkle commit store (crash safety, proofs)", () => {
 
   describe("randomized differential test against an in-memory model", () => {
     it("thousands of random writes over many blocks: same root as a fresh build, all reads agree", async () => {
-      const rand = xorshift(0xc0ffee);
+      const rand = xorshift32(0xc0ffee);
       const pick = (n: number) => rand() % n;
       // A small key space (so writes hit existing keys), including the empty key and prefix-related keys.
       const keySpace: Uint8Array[] = [new Uint8Array(), Uint8Array.of(0), Uint8Array.of(0, 0), Uint8Array.of(0xff), Uint8Array.of(0xff, 0)];

@@ -2,7 +2,8 @@
 import { strict as assert } from "assert";
 import { EMPTY_HASH } from "../src/store/proof";
 import { Branch, CommitStore, type KVStore } from "../src/store/store";
-import { b, hex, str, rows, referenceRoot, xorshift, tempStores } from "./helpers/store-fixture";
+import { b, hex, str, rows, referenceRoot, tempStores } from "./helpers/store-fixture";
+import { xorshift32 } from "../src/util/random";
 
 describe("store: versioned Merkle commit store", () => {
   const { openStore, closeStore, newDir } = tempStores();
@@ -185,7 +186,7 @@ describe("store: versioned Merkle commit store", () => {
     });
 
     it("iterate with limit and reverse returns exactly the first entries of the full range, in either order, at every level", async () => {
-      const rnd = xorshift(77);
+      const rnd = xorshift32(77);
       const key = () => b(String.fromCharCode(97 + (rnd() % 8)) + (rnd() % 2 ? String.fromCharCode(97 + (rnd() % 8)) : ""));
       for (let i = 0; i < 30; i++) (rnd() % 3 ? s.working.set(key(), b(`w${i}`)) : s.working.delete(key()));
       const tx = new Branch(s.working);

@@ -1,4 +1,4 @@
-/** What the store tests share: byte helpers, the reference app hash, a seeded PRNG and temp stores closed after each file. */
+/** What the store tests share: byte helpers, the reference app hash and temp stores closed after each file. */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -21,20 +21,6 @@ export function referenceRoot(entries: Iterable<[Uint8Array, Uint8Array]>): Uint
   };
   return rec(leaves, 0);
 }
-
-/** xorshift32: a seeded deterministic PRNG for the randomized tests. */
-export function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 
 /** Stores in fresh temp dirs, closed and removed after the calling describe block. */
 export function tempStores(): { newDir: () => string; openStore: (dir?: string) => Promise<CommitStore>; closeStore: (s: CommitStore) => Promise<void> } {
