@@ -86,7 +86,7 @@ export function sigkillUnlessGone(pid: number): void {
 export async function kill9(nodeHome: string): Promise<void> {
   const p = readPids(nodeHome);
   if (!p) throw new Error(`no pid file in ${nodeHome}`);
-  for (const pid of [p.app, p.cometbft]) if (pid && isAlive(pid)) sigkillUnlessGone(pid);
+  for (const pid of [p.app, p.cometbft]) if (pid) sigkillUnlessGone(pid);
   while (isAlive(p.app) || isAlive(p.cometbft)) await sleep(50);
 }
 
