@@ -1,31 +1,21 @@
 import { strict as assert } from "assert";
 import * as fs from "node:fs";
-import { encodePubkey, makeAuthInfoBytes, makeSignBytes, makeSignDoc } from "@cosmjs/proto-signing";
-import { encodeSecp256k1Pubkey } from "@cosmjs/amino";
-import { fromBase64, toBech32 } from "@cosmjs/encoding";
-import { TxBody, TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
-import { MsgSend } from "cosmjs-types/cosmos/bank/v1beta1/tx";
+import { makeSignBytes, makeSignDoc } from "@cosmjs/proto-signing";
+import { toBech32 } from "@cosmjs/encoding";
+import { TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { CheckTxType } from "cosmjs-types/tendermint/abci/types";
 import { PoiApp } from "../src/app/app";
 import { parseAddress } from "../src/app/address";
 import { SigVerifyCache } from "../src/x/auth/sigcache";
 import { tmpHome } from "./helpers/chain";
-import { block, signer, type Signer } from "./helpers/signers";
+import { block, signedSend as signedSendTo, signer, type Signer } from "./helpers/signers";
 
 const CHAIN_ID = "poi-sigcache";
 const time = { seconds: 1_700_000_000n, nanos: 0 };
 const SINK = toBech32("poi", Uint8Array.from({ length: 20 }, (_, i) => i + 7));
 
-/** A signed MsgSend; returns the tx and the sign bytes and signature inside it. */
-async function signedSend(s: Signer, sequence: bigint, accountNumber: bigint, chainId = CHAIN_ID) {
-  const msg = MsgSend.fromPartial({ fromAddress: s.address, toAddress: SINK, amount: [{ denom: "upoi", amount: "1" }] });
-  const bodyBytes = TxBody.encode(TxBody.fromPartial({ messages: [{ typeUrl: MsgSend.typeUrl, value: MsgSend.encode(msg).finish() }] })).finish();
-  const authInfoBytes = makeAuthInfoBytes([{ pubkey: encodePubkey(encodeSecp256k1Pubkey(s.pubkey)), sequence }], [{ denom: "upoi", amount: "5000" }], 200_000, undefined, undefined);
-  const doc = makeSignDoc(bodyBytes, authInfoBytes, chainId, accountNumber);
-  const { signature } = await s.wallet.signDirect(s.address, doc);
-  const sig = fromBase64(signature.signature);
-  return { tx: TxRaw.encode({ bodyBytes, authInfoBytes, signatures: [sig] }).finish(), signBytes: makeSignBytes(doc), sig };
-}
+/** A signed MsgSend to SINK (test/helpers/signers.ts). */
+const signedSend = (s: Signer, sequence: bigint, accountNumber: bigint, chainId = CHAIN_ID) => signedSendTo(s, sequence, accountNumber, chainId, SINK);
 
 describe("signature verification cache (x/auth/sigcache.ts)", () => {
   const dirs: string[] = [];
