@@ -28,6 +28,7 @@ import { AnteHandler, MinGasPrice } from "../x/auth/ante";
 import { TxRunner } from "./tx-runner";
 import { SigVerifyCache } from "../x/auth/sigcache";
 import { DecodedTxCache } from "../x/auth/txcache";
+import { orderBySignerSequence } from "../x/auth/proposal-order";
 import { ValsetKeeper, ValsetModule } from "../x/valset/module";
 import { BONDED_POOL_ADDRESS, StakingKeeper } from "../x/staking/keeper";
 import { StakingModule } from "../x/staking/module";
@@ -204,13 +205,18 @@ export class PoiApp implements AbciApplication {
         bytes += BigInt(tx.length);
       }
     }
-    // Then the mempool in its order (without pseudo-txs), up to the byte budget CometBFT gives us.
+    // Then the mempool in its order (without pseudo-txs), up to the byte budget CometBFT gives us,
+    // with each sender's txs in sequence order (x/auth/proposal-order.ts).
+    const mempool: Uint8Array[] = [];
     for (const tx of req.txs) {
       if (this.modules.pseudoTxHandler(tx)) continue;
       if (bytes + BigInt(tx.length) > req.maxTxBytes) break;
       bytes += BigInt(tx.length);
-      txs.push(tx);
+      mempool.push(tx);
     }
+    const ordered = orderBySignerSequence(mempool, this.txRunner.tryDecode);
+    if (ordered !== mempool) this.log(`prepare_proposal height=${req.height}: put each sender's txs in sequence order (the mempool had some out of order)`);
+    for (const tx of ordered) txs.push(tx);
     return { txs };
   }
 

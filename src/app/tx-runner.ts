@@ -25,6 +25,22 @@ export interface TxRunnerDeps {
 export class TxRunner {
   constructor(private readonly deps: TxRunnerDeps) {}
 
+  private readonly route = (typeUrl: string) => this.deps.modules.msgHandler(typeUrl);
+
+  /** The tx decoded once per node (DecodedTxCache); throws the decode error. */
+  private decode(txBytes: Uint8Array): DecodedTx {
+    return this.deps.txCache.get(txBytes, (bytes) => decodeTx(bytes, this.route));
+  }
+
+  /** The tx decoded, or undefined if it does not decode (a proposal may hold such txs; they fail in the block). */
+  tryDecode = (txBytes: Uint8Array): DecodedTx | undefined => {
+    try {
+      return this.decode(txBytes);
+    } catch {
+      return undefined;
+    }
+  };
+
   /**
    * Runs one tx over `ctx.kv`, as the Cosmos SDK does: the ante handler (signatures, sequence, fee)
    * runs in one branch and the messages in a second. A failing ante leaves nothing; failing
@@ -44,8 +60,7 @@ export class TxRunner {
       if (ctx.mode === "check" && txBytes.length > this.deps.maxTxBytes) {
         throw ErrTxTooLarge(`tx is ${txBytes.length} bytes, limit ${this.deps.maxTxBytes} (this node's max_tx_bytes)`);
       }
-      const route = (typeUrl: string) => this.deps.modules.msgHandler(typeUrl);
-      tx = ctx.mode === "simulate" ? decodeTx(txBytes, route, true) : this.deps.txCache.get(txBytes, (bytes) => decodeTx(bytes, route));
+      tx = ctx.mode === "simulate" ? decodeTx(txBytes, this.route, true) : this.decode(txBytes);
       gasWanted = tx.gasLimit;
       gas = meter(tx.gasLimit);
       await this.deps.ante.run(anteCtx.withGasMeter(gas), tx, txBytes, this.deps.minGasPrice);
