@@ -2,7 +2,8 @@ import { strict as assert } from "assert";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { headerAppHash, height, kill9, nodeHomes, poi, removeHome, rpcUrls, sleep, statusJson, tmpHome, waitForHeight, waitForPair } from "./helpers/chain";
+import { spawn } from "node:child_process";
+import { CLI, headerAppHash, height, kill9, nodeHomes, poi, removeHome, rpcUrls, sleep, statusJson, tmpHome, waitForHeight, waitForPair } from "./helpers/chain";
 import { isAlive } from "../src/cli/node";
 import { CRASH_GRACE_MS } from "../src/cli/supervisor";
 
@@ -130,5 +131,42 @@ describe("e2e: localnet start with a port already taken", function () {
     assert.ok(statusJson(home).every((s) => !s.running), "no node left running after a failed start");
     // Not the 180 s wait for blocks that can never come.
     assert.ok(seconds < 120, `took ${seconds.toFixed(1)} s`);
+  });
+});
+
+// `npm start` is `localnet start --demo` in the foreground; Ctrl-C is SIGINT.
+describe("e2e: localnet start --demo in the foreground, stopped with Ctrl-C", function () {
+  const home = tmpHome("localnet-demo");
+  after(() => {
+    poi(["localnet", "stop", "--home", home], { allowFail: true });
+    removeHome(home);
+  });
+
+  it("the first Ctrl-C says the demo's workers finish their tasks first; a second stops at once, leaving nothing running", async () => {
+    const child = spawn(process.execPath, [CLI, "localnet", "start", "--demo", "--home", home, "--validators", "1", "--base-port", "18500"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const waitFor = async (re: RegExp, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!re.test(out)) {
+        if (child.exitCode !== null || Date.now() > deadline) assert.fail(`no ${re} within ${ms} ms; output:\n${out.slice(-3000)}`);
+        await sleep(200);
+      }
+    };
+    try {
+      // The demo runs (its workers started) once the status lines follow its dataset.
+      await waitFor(/demo: dataset[^]*node0 h=\d+/, 240_000);
+      child.kill("SIGINT");
+      await waitFor(/stopping: each demo worker first finishes and submits the task it holds \(Ctrl-C again to stop at once\)/, 10_000);
+      child.kill("SIGINT");
+      const code = await Promise.race([exited, sleep(60_000).then(() => "still running")]);
+      assert.equal(code, 0, out.slice(-3000));
+      assert.match(out, /localnet in .* stopped/);
+      assert.ok(statusJson(home).every((s) => !s.running), "no node left running");
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 });

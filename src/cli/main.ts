@@ -145,7 +145,19 @@ async function main(argv: string[]): Promise<void> {
         if (values.detach) return;
         log(`following the localnet${values.demo ? " with PoI workers and a demo requester" : ""}; Ctrl-C stops it`);
         let stopDemo: (() => Promise<void>) | undefined;
-        const stop = async () => { await stopDemo?.(); await stopLocalnet(home, log); process.exit(0); };
+        let stopping = false;
+        let stopNow: (() => void) | undefined;
+        const stop = async () => {
+          if (stopping) return stopNow?.();
+          stopping = true;
+          if (stopDemo) {
+            // A demo worker first finishes and submits the task it holds (a training run can take a minute), so that no bond lapses.
+            log("stopping: each demo worker first finishes and submits the task it holds (Ctrl-C again to stop at once)");
+            await Promise.race([stopDemo(), new Promise<void>((resolve) => (stopNow = resolve))]);
+          }
+          await stopLocalnet(home, log);
+          process.exit(0);
+        };
         process.on("SIGINT", () => void stop());
         process.on("SIGTERM", () => void stop());
         if (values.demo) stopDemo = await runDemo({ home, log });
