@@ -95,6 +95,10 @@ describe("e2e: a model that crashes every verifier (4-validator localnet)", func
     poi(["localnet", "stop", "--home", home]);
     poi(["localnet", "start", "--home", home, "--detach", "--unsafe-test-knobs"]);
     requester.disconnect();
+    // The restart ran synchronously: undici (CosmJS's fetch) has not yet seen the stopped node close
+    // its pooled keep-alive sockets. Let the event loop take those closes, or the next request may
+    // reuse a dead socket ("fetch failed (other side closed)", seen once in CI).
+    await sleep(500);
     requester = await PoiTxClient.connect(urls[0], acct("requester").mnemonic);
     work("operator1", 1);
     const t2 = await until(taskId, (x) => x.attempt >= 2 || x.status === TaskStatus.EXPIRED, "the end of the second attempt");
