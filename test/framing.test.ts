@@ -136,10 +136,12 @@ describe("ABCI socket server", () => {
   it("a Query in progress holds up neither FinalizeBlock nor Commit on another connection; CheckTx still waits for FinalizeBlock", async () => {
     let releaseQuery = () => {};
     const queryGate = new Promise<void>((r) => { releaseQuery = r; });
+    let releaseFinalize = () => {};
+    const finalizeGate = new Promise<void>((r) => { releaseFinalize = r; });
     const order: string[] = [];
     const slowApp = {
       async query() { order.push("query start"); await queryGate; order.push("query end"); return { code: 0 }; },
-      async finalizeBlock() { order.push("finalize start"); await new Promise((r) => setTimeout(r, 20)); order.push("finalize end"); return {}; },
+      async finalizeBlock() { order.push("finalize start"); await finalizeGate; order.push("finalize end"); return {}; },
       async commit() { order.push("commit"); return {}; },
       async checkTx() { order.push("checkTx"); return { code: 0 }; },
     } as unknown as AbciApplication;
@@ -159,6 +161,12 @@ describe("ABCI socket server", () => {
       await new Promise((r) => setTimeout(r, 5));
       const checkAnswer = collect(mempoolConn, 1);
       send(mempoolConn, Request.fromPartial({ checkTx: { tx: Uint8Array.of(1) } }));
+      // FinalizeBlock ends only once the server has read the CheckTx (setImmediate runs after an event
+      // loop poll, which reads what is on the socket): a fixed 20 ms FinalizeBlock raced a loaded CI machine.
+      await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      assert.deepEqual(order, ["query start", "finalize start"], "FinalizeBlock runs while the query waits");
+      releaseFinalize();
       const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error("FinalizeBlock/Commit not answered while a query was running")), 3000));
       const answers = await Promise.race([consensusAnswers, timeout]);
       assert.ok(answers[0].finalizeBlock && answers[1].commit, "FinalizeBlock and Commit answered while the query is still running");
@@ -170,6 +178,7 @@ describe("ABCI socket server", () => {
       for (const c of [queryConn, mempoolConn, consensusConn]) c.destroy();
     } finally {
       releaseQuery();
+      releaseFinalize();
       await server.close();
     }
   });
