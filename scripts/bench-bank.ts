@@ -29,7 +29,7 @@ import { poiRegistry, walletFromMnemonic } from "../src/client";
 import { ADDRESS_PREFIX, BOND_DENOM } from "../src/app/params";
 import { isAlive, ownerPid, readPids } from "../src/cli/node";
 import { height as rpcHeight, poi, sleep, startSingle, stopSingle } from "../test/helpers/chain";
-import { assertAllCommitted, broadcastTxSync, hashOf, loadFigures, portFree, runLoad, tail, waitForAppHeight, type LoadResult, type LoadTx } from "./bench-load";
+import { assertAllCommitted, broadcastTxSync, hashOf, loadFigures, portFree, readCodes, runLoad, tail, waitForAppHeight, type LoadResult, type LoadTx } from "./bench-load";
 
 export interface BankBenchOptions {
   accounts?: number;
@@ -219,6 +219,7 @@ export async function runBankBench(opts: BankBenchOptions = {}): Promise<BankBen
 
     const sends = await prepareBankSends({ rpcUrl, faucet, chainId, accounts: nAccounts, perAccount });
     const r = await runLoad({ lanes: sends.lanes, rpcUrls: [rpcUrl], followUrl: rpcUrl });
+    await readCodes(rpcUrl, r);
     const f = loadFigures(r);
     await waitForAppHeight(rpcUrl, f.lastHeight ?? 0);
     const state = await checkBankState(rpcUrl, sends, r);

@@ -1,8 +1,11 @@
 /**
  * Load generation shared by the chain benchmarks (bank, throughput): pre-built txs are broadcast by
  * lanes of `broadcast_tx_sync` (plain JSON-RPC over HTTP; each lane in order, the lanes concurrently, lane i to
- * node i mod N) while a poller follows one node's blocks and block results with plain JSON-RPC too, so
- * every app is measured through the same code. Optionally paced at a fixed offered rate.
+ * node i mod N) while a poller follows one node's blocks with plain JSON-RPC too, so every app is
+ * measured through the same code. Optionally paced at a fixed offered rate. The txs' result codes are
+ * read afterwards (`readCodes`): the load generator shares the machine with the nodes, and reading
+ * block_results while the clock runs would charge its JSON (which grows with each app's events) to
+ * the apps under test.
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -26,6 +29,9 @@ export interface LoadTx {
 
 export interface Included {
   height: number;
+  /** its position in the block */
+  index: number;
+  /** -1 until `readCodes` has read it */
   code: number;
   log: string;
 }
@@ -34,7 +40,7 @@ export interface BlockSeen {
   height: number;
   ours: number;
   total: number;
-  /** Date.now() when the poller had the block and its results */
+  /** Date.now() when the poller had the block */
   seenAt: number;
   /** header time, ms since the epoch */
   time: number;
@@ -110,6 +116,7 @@ interface RpcBlockResults { txs_results: Array<{ code?: number; log?: string }> 
  * Broadcasts every lane and follows `followUrl` from its current height until every accepted tx is in
  * a committed block (or none arrived for 60 s). With `rate`, tx j of lane i (of L) is sent no earlier
  * than t0 + (j*L + i)/rate seconds: an offered rate over all lanes, each lane still in order.
+ * The included txs' codes stay -1: call `readCodes` once the measurement is taken.
  */
 export async function runLoad(opts: { lanes: LoadTx[][]; rpcUrls: string[]; followUrl: string; rate?: number }): Promise<LoadResult> {
   const txs = opts.lanes.flat();
@@ -131,9 +138,7 @@ export async function runLoad(opts: { lanes: LoadTx[][]; rpcUrls: string[]; foll
       try {
         const latest = await latestHeight(url);
         while (next <= latest) {
-          // block_results may lag the reported height by a moment: then this throws and is retried.
-          const h = { height: String(next) };
-          const [b, r] = await Promise.all([jsonRpc<RpcBlock>(url, "block", h), jsonRpc<RpcBlockResults>(url, "block_results", h)]);
+          const b = await jsonRpc<RpcBlock>(url, "block", { height: String(next) });
           const seenAt = Date.now();
           const raw = b.block.data.txs ?? [];
           let ours = 0;
@@ -141,8 +146,7 @@ export async function runLoad(opts: { lanes: LoadTx[][]; rpcUrls: string[]; foll
             const h = hashOf(Buffer.from(b64, "base64"));
             if (!byHash.has(h)) return;
             ours++;
-            const res = r.txs_results?.[i];
-            included.set(h, { height: next, code: res ? res.code ?? 0 : -1, log: res?.log ?? "" });
+            included.set(h, { height: next, index: i, code: -1, log: "code not read" });
           });
           if (ours > 0) lastProgress = seenAt;
           blocks.push({ height: next, ours, total: raw.length, seenAt, time: Date.parse(b.block.header.time) });
@@ -195,6 +199,30 @@ export async function runLoad(opts: { lanes: LoadTx[][]; rpcUrls: string[]; foll
   }
   if (pollError) throw new Error(`following the chain at ${url} failed: ${(pollError as Error).message}`);
   return { txs, included, blocks, t0, broadcastSec, accepted };
+}
+
+/** Reads the result code of every included tx from `url`'s block_results, one request a block. */
+export async function readCodes(url: string, r: LoadResult): Promise<void> {
+  const byHeight = new Map<number, Included[]>();
+  for (const inc of r.included.values()) byHeight.set(inc.height, [...(byHeight.get(inc.height) ?? []), inc]);
+  for (const [height, incs] of byHeight) {
+    const deadline = Date.now() + 20_000;
+    let res: RpcBlockResults;
+    for (;;) {
+      try {
+        res = await jsonRpc<RpcBlockResults>(url, "block_results", { height: String(height) });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err; // block_results may lag the block by a moment
+        await sleep(50);
+      }
+    }
+    for (const inc of incs) {
+      const t = res.txs_results?.[inc.index];
+      inc.code = t ? t.code ?? 0 : -1;
+      inc.log = t ? t.log ?? "" : `no result at index ${inc.index}`;
+    }
+  }
 }
 
 /**

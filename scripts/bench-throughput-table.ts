@@ -25,6 +25,7 @@ export function formatThroughputTable(res: ThroughputResult, tookSec: number): s
   out.push(o.warmup > 0 ? `  warm-up: each run first sends and commits ${o.warmup} more txs the same way, before the clock starts` : "  no warm-up: figures include each fresh app's start (V8 compiling its hot paths)");
   out.push(`  latency: from a tx's broadcast to its block seen committed (blocks polled every 50 ms); CPU: utime+stime per committed tx over`);
   out.push(`  the run, summed over all nodes, of the app and the cometbft processes; client: this process (it broadcasts and follows the chain)`);
+  out.push(`  every tx's result code is read from block_results after the clock stops (code 0 required), then the end state is checked`);
 
   const rows: string[][] = [["validators", "app", "tx/s", "runs (tx/s)", "poi/kvstore", "p50 ms", "p95 ms", "txs/block", "block ms", "app CPU ms/tx", "cometbft CPU ms/tx", "client CPU ms/tx"]];
   for (const v of o.validators) {

@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
-import { assertAllCommitted, hashOf, jsonRpc, loadFigures, median, runLoad, waitForAppHeight, type LoadResult, type LoadTx } from "./bench-load";
+import { assertAllCommitted, hashOf, jsonRpc, loadFigures, median, readCodes, runLoad, waitForAppHeight, type LoadResult, type LoadTx } from "./bench-load";
 import { checkBankState, prepareBankSends } from "./bench-bank";
 import { resolveAbciCli, startKvstoreNet, startPoiNet, type AppName, type BenchNet } from "./bench-nets";
 import { formatThroughputTable } from "./bench-throughput-table";
@@ -175,6 +175,7 @@ async function runOnce(app: AppName, validators: number, o: ThroughputOptions, a
     let warm: LoadResult | undefined;
     if (warmPerLane > 0) {
       warm = await runLoad({ lanes: lanes.map((l) => l.slice(0, warmPerLane)), rpcUrls: net.rpcUrls, followUrl: follow });
+      await readCodes(follow, warm);
       assertAllCommitted(warm, `${app}, ${validators} validator(s), warm-up`, o.log);
       await waitForAppHeight(follow, loadFigures(warm).lastHeight ?? 0);
     }
@@ -183,6 +184,7 @@ async function runOnce(app: AppName, validators: number, o: ThroughputOptions, a
     const r = await runLoad({ lanes: lanes.map((l) => l.slice(warmPerLane)), rpcUrls: net.rpcUrls, followUrl: follow, rate });
     const client = process.cpuUsage(client0);
     const cpu1 = net.cpu();
+    await readCodes(follow, r); // after the clock and the CPU readings
     const f = loadFigures(r);
     await waitForAppHeight(follow, f.lastHeight ?? 0);
     // The end state holds the warm-up's txs too.

@@ -1,4 +1,7 @@
 import { strict as assert } from "assert";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { readCodes, type Included, type LoadResult } from "../scripts/bench-load";
 import { parseThroughputArgs, runThroughputBench } from "../scripts/bench-throughput";
 
 // The throughput benchmark (`npm run bench -- throughput`) with tiny settings, so that it cannot rot:
@@ -42,6 +45,31 @@ describe("bench throughput: our app against CometBFT's kvstore (tiny settings)",
     assert.match(res.table, /^ {2}1 +kvstore +\d+ +\d+ +\d+ +\d+ +[\d.]+ +\d+ +[\d.]+ +[\d.]+ +[\d.]+$/m);
     assert.match(res.table, /^ {2}1 +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ +[\d.]+ +[\d.]+$/m, "the same-rate row");
     assert.match(res.table, /4 runs, 800 txs committed with code 0/);
+  });
+
+  it("reads every included tx's code from block_results after the run, one request a block, retrying one that lags", async function () {
+    const asked: string[] = [];
+    const results: Record<string, unknown> = { "7": { txs_results: [{ code: 0 }, { code: 5, log: "insufficient funds" }] }, "8": { txs_results: [{}] } };
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const { method, params } = JSON.parse(body) as { method: string; params: { height: string } };
+        asked.push(`${method} ${params.height}`);
+        const lagging = params.height === "8" && asked.filter((a) => a === "block_results 8").length === 1;
+        res.end(JSON.stringify(lagging ? { jsonrpc: "2.0", id: 1, error: { message: "height 8 not available yet" } } : { jsonrpc: "2.0", id: 1, result: results[params.height] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const inc = (height: number, index: number): Included => ({ height, index, code: -1, log: "code not read" });
+      const included = new Map([["A", inc(7, 0)], ["B", inc(7, 1)], ["C", inc(8, 0)], ["D", inc(8, 3)]]);
+      await readCodes(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { included } as LoadResult);
+      assert.deepEqual([...included.values()].map((i) => [i.code, i.log]), [[0, ""], [5, "insufficient funds"], [0, ""], [-1, "no result at index 3"]]);
+      assert.deepEqual(asked, ["block_results 7", "block_results 8", "block_results 8"]);
+    } finally {
+      server.close();
+    }
   });
 
   it("refuses bad options with the usage, before starting anything", async function () {
