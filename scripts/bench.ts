@@ -14,7 +14,7 @@ import { runFloodBench } from "./bench-flood";
 const BENCHES: Record<string, (options: string[]) => Promise<unknown>> = {
   store: () => runStoreBench(),
   sigverify: () => runSigverifyBench(),
-  abci: () => runAbciBench({ profilePath: process.env.BENCH_ABCI_PROFILE, txsPerAccount: process.env.BENCH_ABCI_TXS ? Number(process.env.BENCH_ABCI_TXS) : undefined }),
+  abci: () => runAbciBench({ profilePath: process.env.BENCH_ABCI_PROFILE, txsPerAccount: process.env.BENCH_ABCI_TXS ? Number(process.env.BENCH_ABCI_TXS) : undefined, socket: process.env.BENCH_ABCI_SOCKET === "1" }),
   bank: () => runBankBench(),
   verify: () => runVerifyBench(),
   train: () => runTrainBench(),
