@@ -204,7 +204,11 @@ export async function runLoad(opts: { lanes: LoadTx[][]; rpcUrls: string[]; foll
 /** Reads the result code of every included tx from `url`'s block_results, one request a block. */
 export async function readCodes(url: string, r: LoadResult): Promise<void> {
   const byHeight = new Map<number, Included[]>();
-  for (const inc of r.included.values()) byHeight.set(inc.height, [...(byHeight.get(inc.height) ?? []), inc]);
+  for (const inc of r.included.values()) {
+    const list = byHeight.get(inc.height);
+    if (list) list.push(inc);
+    else byHeight.set(inc.height, [inc]);
+  }
   for (const [height, incs] of byHeight) {
     const deadline = Date.now() + 20_000;
     let res: RpcBlockResults;
