@@ -20,6 +20,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as net from "node:net";
 import { Session } from "node:inspector/promises";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { DirectSecp256k1Wallet, encodePubkey, makeAuthInfoBytes, makeSignDoc } from "@cosmjs/proto-signing";
@@ -29,7 +30,6 @@ import { TxBody, TxRaw } from "cosmjs-types/cosmos/tx/v1beta1/tx";
 import { MsgSend } from "cosmjs-types/cosmos/bank/v1beta1/tx";
 import { CheckTxType, Request, Response } from "cosmjs-types/tendermint/abci/types";
 import { PoiApp } from "../src/app/app";
-import * as net from "node:net";
 import { AbciServer, dispatch } from "../src/abci/server";
 import { FrameDecoder, frame } from "../src/abci/framing";
 import { parseAddress } from "../src/app/address";
@@ -65,14 +65,14 @@ function counters(app: PoiApp): Counters {
   };
 }
 
+type Serve = (reqBytes: Uint8Array) => Promise<Response>;
+
 /** What the socket server does with one request: decode it, dispatch it, encode the response. */
-async function serveInProcess(app: PoiApp, reqBytes: Uint8Array): Promise<Response> {
+const serveInProcess = (app: PoiApp): Serve => async (reqBytes) => {
   const res = await dispatch(app, Request.decode(reqBytes));
   Response.encode(res).finish();
   return res;
-}
-
-type Serve = (app: PoiApp, reqBytes: Uint8Array) => Promise<Response>;
+};
 
 /**
  * The same requests through the real AbciServer over a Unix socket, each followed by a Flush (as
@@ -85,11 +85,11 @@ async function socketServe(app: PoiApp, dir: string): Promise<{ serve: Serve; cl
   await server.listen(`unix://${sockPath}`);
   const sock = net.connect(sockPath);
   await new Promise<void>((resolve, reject) => sock.once("connect", resolve).once("error", reject));
-  const decoder = new FrameDecoder(1 << 26);
+  const decoder = new FrameDecoder();
   const waiting: Array<(r: Response) => void> = [];
   sock.on("data", (chunk) => { for (const m of decoder.push(chunk)) waiting.shift()!(Response.decode(m)); });
   const flush = frame(Request.encode(Request.fromPartial({ flush: {} })).finish());
-  const serve: Serve = (_app, reqBytes) => {
+  const serve: Serve = (reqBytes) => {
     const res = new Promise<Response>((r) => waiting.push(r));
     const flushed = new Promise<Response>((r) => waiting.push(r));
     sock.write(Buffer.concat([frame(reqBytes), flush]));
@@ -114,7 +114,7 @@ export async function runAbciBench(opts: AbciBenchOptions = {}): Promise<AbciBen
   const perAccount = opts.txsPerAccount ?? 250;
   const blockTxs = opts.blockTxs ?? 300;
   const backlog = opts.backlog ?? 45;
-  let serve: Serve = serveInProcess;
+  let serve: Serve;
   let closeSocket = async () => {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "poi-bench-abci-"));
   try {
@@ -124,15 +124,16 @@ export async function runAbciBench(opts: AbciBenchOptions = {}): Promise<AbciBen
     const app = await PoiApp.open(dir);
     const balances = accounts.map((a) => ({ address: a.address, coins: [{ denom: "upoi", amount: "1000000000000" }] }));
     if (opts.socket) ({ serve, close: closeSocket } = await socketServe(app, dir));
+    else serve = serveInProcess(app);
     await app.initChain({ time: { seconds: T0, nanos: 0 }, chainId: CHAIN_ID, validators: [], initialHeight: 1n, appStateBytes: Buffer.from(JSON.stringify({ bank: { balances } })) });
     let height = 0n;
     const block = async (txs: Uint8Array[]) => {
       height++;
-      const fb = await serve(app, encodeRequest(Request.fromPartial({ finalizeBlock: {
+      const fb = await serve(encodeRequest(Request.fromPartial({ finalizeBlock: {
         txs, height, time: { seconds: T0 + height, nanos: 0 }, hash: Buffer.alloc(32, Number(height % 256n)), proposerAddress: Buffer.alloc(20),
         decidedLastCommit: { round: 0, votes: [] }, misbehavior: [], nextValidatorsHash: new Uint8Array(),
       } })));
-      await serve(app, encodeRequest(Request.fromPartial({ commit: {} })));
+      await serve(encodeRequest(Request.fromPartial({ commit: {} })));
       return fb.finalizeBlock!.txResults;
     };
     await block([]);
@@ -185,7 +186,7 @@ export async function runAbciBench(opts: AbciBenchOptions = {}): Promise<AbciBen
     let next = 0;
     const checkNew = async (n: number) => {
       for (const tx of mempoolIn.slice(next, next + n)) {
-        const r = await timed("checkNew", () => serve(app, checkRequests.get(tx)!.fresh));
+        const r = await timed("checkNew", () => serve(checkRequests.get(tx)!.fresh));
         if (r.checkTx!.code !== 0) throw new Error(`CheckTx refused a bench tx: ${r.checkTx!.log}`);
         mempool.push(tx);
       }
@@ -201,7 +202,7 @@ export async function runAbciBench(opts: AbciBenchOptions = {}): Promise<AbciBen
       committed += results.length;
       mempool = mempool.slice(blockTxs);
       for (const tx of mempool) {
-        const r = await timed("recheck", () => serve(app, checkRequests.get(tx)!.recheck));
+        const r = await timed("recheck", () => serve(checkRequests.get(tx)!.recheck));
         if (r.checkTx!.code !== 0) throw new Error(`Recheck refused a bench tx: ${r.checkTx!.log}`);
         rechecks++;
       }
@@ -217,7 +218,8 @@ export async function runAbciBench(opts: AbciBenchOptions = {}): Promise<AbciBen
     await closeSocket();
     await app.close();
 
-    const per = (k: keyof Counters) => ((after[k] - before[k]) / committed).toFixed(2);
+    const work = Object.fromEntries(Object.keys(after).map((k) => [k, after[k as keyof Counters] - before[k as keyof Counters]])) as unknown as Counters;
+    const per = (k: keyof Counters) => (work[k] / committed).toFixed(2);
     const cpuMsPerTx = (cpu.user + cpu.system) / 1000 / committed;
     console.log(`ABCI work per committed tx, ${opts.socket ? "through the ABCI socket server" : "in process"} (no CometBFT): ${nAccounts} accounts x ${perAccount} MsgSend, blocks of ${blockTxs}, backlog ${backlog}: ${(rechecks / committed).toFixed(2)} rechecks per tx (signing ${signSec.toFixed(1)} s, not counted)`);
     console.log(`  committed:                 ${committed} txs in ${height - 1n} blocks, ${wallMs.toFixed(0)} ms wall`);
@@ -228,7 +230,6 @@ export async function runAbciBench(opts: AbciBenchOptions = {}): Promise<AbciBen
     console.log(`  tx decodes:                ${per("decoded")} per tx (cache hits ${per("decodeHits")})`);
     console.log(`  LevelDB value reads:       ${per("valueReads")} per tx`);
     console.log(`  LevelDB tree node reads:   ${per("nodeReads")} per tx`);
-    const work = Object.fromEntries(Object.keys(after).map((k) => [k, after[k as keyof Counters] - before[k as keyof Counters]])) as unknown as Counters;
     return { committed, rechecks, cpuMsPerTx, phaseMsPerTx: { checkNew: phaseMs.checkNew / committed, block: phaseMs.block / committed, recheck: phaseMs.recheck / committed }, work };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

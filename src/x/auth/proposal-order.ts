@@ -9,9 +9,10 @@ import type { DecodedTx } from "./ante";
  * Why: CometBFT v0.38's mempool can hold one sender's txs out of sequence order. Measured on a
  * loaded 4-validator localnet, a proposal held a sender's seq 813 before its 812 (CheckTx, which
  * takes exact sequences, had accepted 812 first); run in that order 813 fails (sequence mismatch)
- * and so does every later tx of that sender in the block. The Go SDK's simapp (v0.50, CometBFT's mempool order) failed the same
- * way under the same load. The ante handler still checks every sequence, so this only picks which
- * valid order the proposer proposes; it is a pure function of the txs.
+ * and so does every later tx of that sender in the block. The Go SDK's simapp (v0.50, CometBFT's
+ * mempool order) failed the same way under the same load. The ante handler still checks every
+ * sequence, so this only picks which valid order the proposer proposes; it is a pure function of
+ * the txs.
  */
 export function orderBySignerSequence(txs: Uint8Array[], decode: (tx: Uint8Array) => DecodedTx | undefined): Uint8Array[] {
   const positions = new Map<string, number[]>(); // signer (hex) -> its txs' indices, ascending
